@@ -1,0 +1,55 @@
+# The two commands: `make run` and `make test`. Everything else is for developers and operators.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= data
+DEV_KEY ?= dev-key
+export TXASSIST_DATA_DIR ?= $(DATA_DIR)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test lint typecheck bench fuzz docker clean install install-test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Re-install only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: install
+	@test -f $(DATA_DIR)/index/CURRENT || $(BIN)/txassist kb ingest examples/kb
+	@echo "txassist on http://127.0.0.1:8000  (development API key: $(DEV_KEY))"
+	TXASSIST_API_KEYS='{"$(DEV_KEY)": ["agent", "platform", "product", "admin"]}' \
+	TXASSIST_LOG_FORMAT=$${TXASSIST_LOG_FORMAT:-console} \
+	$(BIN)/txassist serve --host 127.0.0.1 --port 8000
+
+lint: install-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install-test
+	$(BIN)/mypy src
+
+test: lint typecheck
+	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: install-test
+	$(BIN)/pip install --quiet -e '.[test,bench,train]'
+	$(BIN)/python -m benchmarks.run
+
+docker:
+	docker build -t txassist:latest .
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

