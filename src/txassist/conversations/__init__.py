@@ -1,0 +1,1 @@
+"""Customers, identity links, conversations and turns, and the context that follows a customer."""
