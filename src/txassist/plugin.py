@@ -13,9 +13,13 @@ from litestar.plugins import InitPluginProtocol
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from txassist.config import Settings
+from txassist.console.controllers import console_routes, template_config
 from txassist.health.controllers import HealthController
+from txassist.http.limits import LoadShedder
 from txassist.http.problems import EXCEPTION_HANDLERS
 from txassist.http.request_context import request_context_middleware
+from txassist.privacy.controllers import ErasureController
+from txassist.sentiment.controllers import SentimentController
 from txassist.services import Services
 
 
@@ -38,15 +42,18 @@ class TxAssistPlugin(InitPluginProtocol):
         prometheus = PrometheusConfig(app_name="txassist", prefix="txassist", group_path=True)
         app_config.route_handlers.extend(self._controllers())
         app_config.route_handlers.append(MetricsController)
+        app_config.template_config = template_config()
         app_config.plugins.append(SQLAlchemyPlugin(config=self.db))
         app_config.dependencies["services"] = Provide(provide_services, sync_to_thread=False)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.middleware.insert(0, request_context_middleware)
         app_config.middleware.append(prometheus.middleware)
+        # After the request context (so a 429 carries the request id and security headers).
+        app_config.middleware.append(LoadShedder(self.settings).middleware)
         if self.settings.cors_origins:
             app_config.cors_config = CORSConfig(allow_origins=self.settings.cors_origins)
         return app_config
 
     def _controllers(self) -> list[Any]:
         # Each capability's controllers are listed here as they land.
-        return [HealthController]
+        return [HealthController, ErasureController, SentimentController, *console_routes()]

@@ -1,0 +1,379 @@
+// The assist panel: plays a conversation turn by turn against POST /v1/conversations/{id}/turns
+// and shows what the copilot returns for each turn.
+import {
+  $, ApiError, api, fmtPercent, fmtTime, getKey, h, initKey, lineChart, readEventStream, replace, safeUrl, toast, uuid,
+} from "./console.js";
+
+const state = {
+  conversationId: "",
+  channel: "chat",
+  turnCount: 0,
+  trend: [],
+  signals: [],
+  suggestion: null,
+  samples: [],
+  busy: false,
+};
+
+function newConversationId() {
+  return `conv-${Date.now().toString(36)}-${uuid().slice(0, 6)}`;
+}
+
+function startConversation(note = "") {
+  state.conversationId = newConversationId();
+  state.turnCount = 0;
+  state.trend = [];
+  state.signals = [];
+  $("#conversation-id").textContent = state.conversationId;
+  replace($("#transcript"));
+  replace($("#signals"), h("li", { class: "muted" }, "None yet."));
+  replace($("#trend-chart"));
+  clearSuggestion();
+  $("#channel-note").textContent = note;
+}
+
+function customerId() {
+  return $("#customer-id").value.trim();
+}
+
+// ---- rendering one turn's response ----
+
+function sentimentBadge(sentiment) {
+  if (!sentiment) return null;
+  return h("span", { class: `badge sentiment-${sentiment.label}` }, `${sentiment.label} ${fmtPercent(sentiment.score)}`);
+}
+
+function trendValue(sentiment) {
+  if (!sentiment) return null;
+  const t = sentiment.trend;
+  if (typeof t === "number") return t;
+  if (t && typeof t.value === "number") return t.value;
+  return null;
+}
+
+function renderSentiment(sentiment) {
+  const box = $("#sentiment");
+  if (!sentiment) {
+    replace(box, h("p", { class: "muted" }, "Sentiment was not computed for this turn."));
+    return;
+  }
+  const trend = trendValue(sentiment);
+  const direction = sentiment.direction || (sentiment.trend && sentiment.trend.direction) || "";
+  const escalation = sentiment.escalation ?? (sentiment.trend && sentiment.trend.escalation);
+  const reasons = sentiment.reasons || (sentiment.trend && sentiment.trend.reasons) || [];
+  replace(
+    box,
+    h("p", { class: "sentiment-line" },
+      sentimentBadge(sentiment),
+      trend === null ? null : h("span", { class: "trend" }, ` trend ${trend >= 0 ? "+" : ""}${trend.toFixed(2)}`),
+      direction ? h("span", { class: `direction direction-${direction}` }, ` ${direction}`) : null),
+    escalation ? h("p", { class: "escalation", role: "alert" }, "Escalation risk: ", reasons.join(", ") || "yes") : null,
+    !escalation && reasons.length ? h("p", { class: "muted" }, reasons.join(", ")) : null,
+  );
+  if (trend !== null) {
+    state.trend.push({ label: `turn ${state.turnCount}`, value: trend });
+    replace($("#trend-chart"), lineChart(state.trend, { min: -1, max: 1, title: "Sentiment trend over the conversation", zeroLine: true }));
+  }
+}
+
+function renderKnowledge(hits) {
+  const list = $("#knowledge");
+  if (!hits || !hits.length) {
+    replace(list, h("li", { class: "muted" }, "No matching articles."));
+    return;
+  }
+  replace(list, hits.map((hit) => {
+    const url = safeUrl(hit.url);
+    const title = hit.title || hit.document_id;
+    const path = (hit.heading_path || []).join(" › ");
+    return h("li", { class: "hit" },
+      url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, title) : h("strong", {}, title),
+      h("span", { class: "score", title: "retrieval score" }, ` ${Number(hit.score || 0).toFixed(2)}`),
+      path ? h("div", { class: "muted small" }, path) : null,
+      hit.snippet ? h("p", { class: "snippet" }, hit.snippet) : null);
+  }));
+}
+
+function citationList(citations) {
+  if (!citations || !citations.length) return null;
+  return h("ol", { class: "citations", "aria-label": "Citations" }, citations.map((c) => {
+    const url = safeUrl(c.url);
+    const label = c.title || c.document_id;
+    return h("li", {}, url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, label) : label);
+  }));
+}
+
+function clearSuggestion() {
+  state.suggestion = null;
+  replace($("#suggestion"), h("p", { class: "muted" }, "Send a customer turn to get a suggestion."));
+  $("#suggestion-actions").hidden = true;
+  $("#edit-form").hidden = true;
+  $("#feedback-state").textContent = "";
+}
+
+function renderSuggestion(suggestion, { streaming = false } = {}) {
+  state.suggestion = suggestion;
+  const meta = [suggestion.backend, suggestion.prompt_version].filter(Boolean).join(" · ");
+  replace($("#suggestion"),
+    h("p", { class: `suggestion-text${streaming ? " streaming" : ""}`, id: "suggestion-text" }, suggestion.text || ""),
+    citationList(suggestion.citations),
+    meta ? h("p", { class: "muted small" }, meta) : null);
+  const ready = !streaming && Boolean(suggestion.id);
+  $("#suggestion-actions").hidden = !ready && !streaming;
+  for (const id of ["#accept", "#edit", "#reject"]) $(id).disabled = !ready;
+  $("#edit-form").hidden = true;
+  $("#feedback-state").textContent = "";
+}
+
+function renderContext(context) {
+  const box = $("#context");
+  const others = ((context && context.conversations) || []).filter((c) => c.conversation_id !== state.conversationId);
+  if (!others.length) {
+    replace(box, h("p", { class: "muted" }, "No other conversations for this customer."));
+    return;
+  }
+  replace(box, h("ul", { class: "context-list" }, others.map((c) =>
+    h("li", { class: "context-item", dataset: { conversation: c.conversation_id } },
+      h("div", {},
+        h("span", { class: `badge channel` }, c.channel || "?"), " ",
+        h("code", {}, c.conversation_id), " ",
+        c.status ? h("span", { class: "muted small" }, c.status) : null),
+      h("div", { class: "muted small" }, fmtTime(c.updated_at || c.started_at)),
+      c.summary ? h("p", { class: "summary" }, c.summary) : null,
+      (c.open_issues || []).length ? h("p", { class: "small" }, "Open: ", c.open_issues.map(String).join("; ")) : null,
+      (c.commitments || []).length ? h("p", { class: "small" }, "Promised: ", c.commitments.map(String).join("; ")) : null))));
+}
+
+function renderSignals(signals) {
+  for (const s of signals || []) {
+    if (!state.signals.some((known) => known.id === s.id)) state.signals.push(s);
+  }
+  const list = $("#signals");
+  if (!state.signals.length) {
+    replace(list, h("li", { class: "muted" }, "None yet."));
+    return;
+  }
+  replace(list, state.signals.map((s) =>
+    h("li", { class: `signal kind-${s.kind}` },
+      h("span", { class: "badge" }, s.kind), " ",
+      h("strong", {}, s.type), " ",
+      h("span", { class: "muted small" }, `${s.product_area || ""} · ${fmtPercent(s.confidence)}`),
+      s.evidence ? h("q", { class: "evidence" }, s.evidence) : null)));
+}
+
+function appendTranscript(speaker, channel, text, response) {
+  const item = h("li", { class: `turn speaker-${speaker}` },
+    h("div", { class: "turn-meta" },
+      h("span", { class: "speaker" }, speaker), " ",
+      h("span", { class: "badge channel" }, channel), " ",
+      response ? sentimentBadge(response.sentiment) : null,
+      response && response.degraded && response.degraded.length
+        ? h("span", { class: "badge warn", title: "parts that fell back" }, `degraded: ${response.degraded.join(", ")}`) : null),
+    h("p", { class: "turn-text" }, text));
+  $("#transcript").append(item);
+  item.scrollIntoView({ block: "nearest" });
+  return item;
+}
+
+// ---- API calls ----
+
+async function sendTurn(speaker, text) {
+  const channel = $("#channel").value;
+  const body = { customer_id: customerId(), channel, speaker, text, turn_id: uuid() };
+  const response = await api("POST", `/v1/conversations/${encodeURIComponent(state.conversationId)}/turns`, body);
+  state.turnCount += 1;
+  appendTranscript(speaker, channel, text, response);
+  if (speaker === "customer") {
+    renderSentiment(response.sentiment);
+    renderKnowledge(response.knowledge);
+  }
+  if (response.context) renderContext(response.context);
+  renderSignals(response.signals);
+  if (speaker === "customer") {
+    const suggestion = (response.suggestions || [])[0];
+    if (suggestion) renderSuggestion(suggestion);
+    else await streamDraft();
+  }
+  return response;
+}
+
+async function streamDraft() {
+  const path = `/v1/conversations/${encodeURIComponent(state.conversationId)}/draft?stream=true`;
+  const live = { id: "", text: "", citations: [], backend: "", prompt_version: "" };
+  renderSuggestion(live, { streaming: true });
+  try {
+    const response = await api("POST", path, {}, { raw: true });
+    const type = response.headers.get("content-type") || "";
+    if (!type.includes("event-stream")) {
+      const data = await response.json();
+      renderSuggestion(data.suggestion || data);
+      return;
+    }
+    let final = null;
+    await readEventStream(response, (name, data) => {
+      if (name === "error") throw new ApiError(502, typeof data === "object" ? data : { detail: String(data) });
+      if (typeof data === "string") {
+        live.text += data;
+      } else if (data && (typeof data.delta === "string" || name === "delta" || name === "token" || name === "chunk")) {
+        live.text += data.delta ?? data.text ?? data.token ?? "";
+      } else if (data && data.id && typeof data.text === "string") {
+        final = data;
+      } else if (data && data.suggestion) {
+        final = data.suggestion;
+      }
+      if (!final) {
+        const el = $("#suggestion-text");
+        if (el) el.textContent = live.text;
+      }
+    });
+    renderSuggestion(final || { ...live, text: live.text.trim() });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      replace($("#suggestion"), h("p", { class: "muted" }, "No suggestion for this turn."));
+      $("#suggestion-actions").hidden = true;
+      return;
+    }
+    replace($("#suggestion"), h("p", { class: "error" }, `Drafting failed: ${error.message}`));
+  }
+}
+
+async function sendFeedback(action, text) {
+  const suggestion = state.suggestion;
+  if (!suggestion || !suggestion.id) return;
+  const body = { action };
+  if (text !== undefined) body.text = text;
+  await api("POST", `/v1/suggestions/${encodeURIComponent(suggestion.id)}/feedback`, body);
+  $("#feedback-state").textContent = `Feedback recorded: ${action}.`;
+  for (const id of ["#accept", "#edit", "#reject"]) $(id).disabled = true;
+  $("#edit-form").hidden = true;
+  // Accepted and edited replies are what the agent sends, so they become the agent's turn.
+  if (action !== "rejected") await sendTurn("agent", text ?? suggestion.text);
+}
+
+function reportError(error) {
+  const message = error instanceof ApiError ? `${error.status}: ${error.message}` : String(error.message || error);
+  $("#turn-error").textContent = message;
+}
+
+async function guarded(task) {
+  if (state.busy) return;
+  state.busy = true;
+  $("#turn-error").textContent = "";
+  document.body.classList.add("busy");
+  try {
+    await task();
+  } catch (error) {
+    reportError(error);
+  } finally {
+    state.busy = false;
+    document.body.classList.remove("busy");
+  }
+}
+
+async function refreshContext() {
+  const id = customerId();
+  if (!id) return;
+  try {
+    renderContext(await api("GET", `/v1/customers/${encodeURIComponent(id)}/context`));
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) reportError(error);
+  }
+}
+
+// Switching channel keeps the customer but opens a new conversation, as a real contact would.
+async function switchChannel(next) {
+  const previous = state.channel;
+  state.channel = next;
+  if (!state.turnCount) return;
+  const previousId = state.conversationId;
+  startConversation(`Switched from ${previous} to ${next}: new conversation for the same customer; context from ${previousId} carries over.`);
+  await refreshContext();
+}
+
+// ---- samples ----
+
+async function loadSamples() {
+  const select = $("#sample");
+  try {
+    const response = await fetch("/console/samples");
+    state.samples = response.ok ? await response.json() : [];
+  } catch {
+    state.samples = [];
+  }
+  replace(select, state.samples.length
+    ? state.samples.map((s) => h("option", { value: s.id }, s.title))
+    : [h("option", { value: "" }, "No samples available")]);
+}
+
+async function replay(sample) {
+  $("#customer-id").value = sample.customer_id || customerId();
+  const first = (sample.turns[0] && sample.turns[0].channel) || $("#channel").value;
+  $("#channel").value = first;
+  state.channel = first;
+  startConversation(`Replaying “${sample.title}”.`);
+  for (const turn of sample.turns) {
+    const channel = turn.channel || state.channel;
+    if (channel !== state.channel) {
+      $("#channel").value = channel;
+      await switchChannel(channel);
+    }
+    await sendTurn(turn.speaker, turn.text);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  toast(`Replayed ${sample.turns.length} turns.`);
+}
+
+// ---- wiring ----
+
+function init() {
+  state.channel = $("#channel").value;
+  startConversation();
+  loadSamples();
+
+  $("#channel").addEventListener("change", (event) => guarded(() => switchChannel(event.target.value)));
+  $("#customer-id").addEventListener("change", () => startConversation("New customer: new conversation."));
+  $("#new-conversation").addEventListener("click", () => startConversation("New conversation."));
+  $("#setup-form").addEventListener("submit", (event) => event.preventDefault());
+
+  $("#turn-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("#turn-text").value.trim();
+    if (!text) return;
+    guarded(async () => {
+      await sendTurn($("#speaker").value, text);
+      $("#turn-text").value = "";
+      $("#turn-text").focus();
+    });
+  });
+  $("#turn-text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("#turn-form").requestSubmit();
+  });
+
+  $("#replay-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const sample = state.samples.find((s) => s.id === $("#sample").value);
+    if (sample) guarded(() => replay(sample));
+  });
+
+  $("#accept").addEventListener("click", () => guarded(() => sendFeedback("accepted")));
+  $("#reject").addEventListener("click", () => guarded(() => sendFeedback("rejected")));
+  $("#redraft").addEventListener("click", () => guarded(() => streamDraft()));
+  $("#edit").addEventListener("click", () => {
+    $("#edit-form").hidden = false;
+    $("#edit-text").value = state.suggestion ? state.suggestion.text : "";
+    $("#edit-text").focus();
+  });
+  $("#edit-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("#edit-text").value.trim();
+    if (text) guarded(() => sendFeedback("edited", text));
+  });
+}
+
+let started = false;
+initKey(() => {
+  if (started) return;
+  started = true;
+  init();
+});
+if (!getKey()) $("#key-input").focus();

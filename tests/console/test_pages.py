@@ -1,0 +1,69 @@
+"""The console pages and their assets are served, open, self-contained and locked to this origin."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import msgspec
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from txassist.console.controllers import STATIC_DIR, TEMPLATES_DIR
+from txassist.console.samples import SampleConversation, load_samples
+
+EXTERNAL_URL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("page", ["assist", "signals"])
+async def test_page_is_open_and_loads_only_local_assets(client: AsyncTestClient[Litestar], page: str) -> None:
+    response = await client.get(f"/console/{page}")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    html = response.text
+    assert f'src="/console/static/{page}.js' in html
+    assert 'for="key-input"' in html  # the key prompt is labelled
+    assert not EXTERNAL_URL.search(html)
+
+
+async def test_console_root_redirects_to_assist(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/console", follow_redirects=False)
+    assert response.status_code in {301, 302, 307, 308}
+    assert response.headers["location"] == "/console/assist"
+
+
+@pytest.mark.parametrize("asset", ["console.js", "assist.js", "signals.js", "console.css"])
+async def test_static_assets_are_served(client: AsyncTestClient[Litestar], asset: str) -> None:
+    response = await client.get(f"/console/static/{asset}")
+    assert response.status_code == 200
+    assert response.content == (STATIC_DIR / asset).read_bytes()
+
+
+async def test_static_paths_cannot_escape_the_folder(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/console/static/../controllers.py")
+    assert response.status_code == 404
+
+
+async def test_samples_are_listed(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/console/samples")
+    assert response.status_code == 200
+    samples = msgspec.convert(response.json(), list[SampleConversation])
+    assert len(samples) >= 2
+    # A sample that switches channel is what demonstrates context carrying over.
+    assert any(len({t.channel for t in s.turns}) > 1 for s in samples)
+
+
+def test_samples_reject_a_bad_file(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text('{"id": "x", "title": "t", "customer_id": "c", "turns": []}')
+    with pytest.raises(msgspec.ValidationError):
+        load_samples.__wrapped__(tmp_path)
+
+
+def test_no_asset_references_external_origins() -> None:
+    for path in [*STATIC_DIR.iterdir(), *TEMPLATES_DIR.iterdir()]:
+        text = path.read_text()
+        assert not EXTERNAL_URL.search(text), path
+        assert "cdn" not in text.lower(), path
