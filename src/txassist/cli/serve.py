@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
         overrides["host"] = args.host
     if args.port:
         overrides["port"] = args.port
-    settings = Settings.from_env(**overrides)
+    settings = Settings.from_env(None, **overrides)
     uvicorn.run(
         "txassist.asgi:app" if args.workers > 1 else _app(settings),
         host=settings.host,

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -17,28 +26,45 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+# Alembic keeps its context in module globals: one migration at a time per process.
+_PROCESS_LOCK = threading.Lock()
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+    """Migrate to ``revision``. Safe when several replicas start together: PostgreSQL serialises
+    through an advisory lock (env.py), SQLite through a lock file beside the database."""
+    with _PROCESS_LOCK, _sqlite_file_lock(database_url):
+        command.upgrade(alembic_config(database_url), revision)
+
+
+@contextmanager
+def _sqlite_file_lock(database_url: str) -> Iterator[None]:
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
+        yield
+        return
+    lock_path = Path(url.database).with_suffix(".migrate.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def current_revision(database_url: str) -> str | None:
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    """The applied revision, or None for an empty database."""
+    return asyncio.run(_current_revision(database_url))
 
-    url = make_url(database_url)
-    sync_url = url.set(drivername=_sync_driver(url.drivername))
-    engine = create_engine(sync_url)
+
+async def _current_revision(database_url: str) -> str | None:
+    engine = create_async_engine(database_url)
     try:
-        with engine.connect() as conn:
-            from sqlalchemy import text
-
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+        async with engine.connect() as conn:
+            result = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            return result.scalar_one_or_none()
     except (OperationalError, ProgrammingError):
         return None
     finally:
-        engine.dispose()
-
-
-def _sync_driver(driver: str) -> str:
-    return {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg"}.get(driver, driver)
+        await engine.dispose()

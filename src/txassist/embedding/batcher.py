@@ -8,6 +8,7 @@ encoded at once (no waiting when nothing else is queued).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 import anyio
@@ -40,10 +41,8 @@ class EmbeddingBatcher:
     async def stop(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-            except asyncio.CancelledError:
-                pass
             self._worker = None
 
     async def encode(self, texts: list[str]) -> Vectors:
@@ -56,7 +55,8 @@ class EmbeddingBatcher:
         return await future
 
     async def encode_one(self, text: str) -> Vectors:
-        return (await self.encode([text]))[0]
+        vectors = await self.encode([text])
+        return vectors[0:1].reshape(-1)
 
     async def _run(self) -> None:
         assert self._queue is not None

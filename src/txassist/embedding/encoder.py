@@ -80,7 +80,7 @@ class TextEncoder:
 
     @property
     def max_tokens(self) -> int:
-        return int(self.model.max_seq_length)
+        return int(self.model.max_seq_length or 256)
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model would see (without the special tokens)."""
