@@ -19,14 +19,20 @@ function newConversationId() {
   return `conv-${Date.now().toString(36)}-${uuid().slice(0, 6)}`;
 }
 
-function startConversation(note = "") {
+// A channel switch keeps the transcript and the signals on screen (same customer, same session)
+// and marks where the new conversation starts; anything else starts from a clean slate.
+function startConversation(note = "", { keepTranscript = false } = {}) {
   state.conversationId = newConversationId();
   state.turnCount = 0;
   state.trend = [];
-  state.signals = [];
   $("#conversation-id").textContent = state.conversationId;
-  replace($("#transcript"));
-  replace($("#signals"), h("li", { class: "muted" }, "None yet."));
+  if (keepTranscript) {
+    $("#transcript").append(h("li", { class: "channel-switch", role: "separator" }, note));
+  } else {
+    state.signals = [];
+    replace($("#transcript"));
+    replace($("#signals"), h("li", { class: "muted" }, "None yet."));
+  }
   replace($("#trend-chart"));
   clearSuggestion();
   $("#channel-note").textContent = note;
@@ -286,7 +292,10 @@ async function switchChannel(next) {
   state.channel = next;
   if (!state.turnCount) return;
   const previousId = state.conversationId;
-  startConversation(`Switched from ${previous} to ${next}: new conversation for the same customer; context from ${previousId} carries over.`);
+  startConversation(
+    `Switched from ${previous} to ${next}: new conversation for the same customer; context from ${previousId} carries over.`,
+    { keepTranscript: true },
+  );
   await refreshContext();
 }
 

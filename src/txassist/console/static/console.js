@@ -27,6 +27,8 @@ export function h(tag, attrs = {}, ...children) {
     if (value === null || value === undefined || value === false) continue;
     if (name === "class") el.className = value;
     else if (name === "dataset") Object.assign(el.dataset, value);
+    // Through the CSSOM: the page's CSP forbids style attributes.
+    else if (name === "style") Object.assign(el.style, value);
     else if (name.startsWith("on") && typeof value === "function") el.addEventListener(name.slice(2), value);
     else el.setAttribute(name, value === true ? "" : String(value));
   }
@@ -216,16 +218,16 @@ function niceMax(value) {
 }
 
 // Stacked columns: labels on x, one segment per series. series: [{name, values:[...]}]
-export function stackedBars(labels, series, { height = 200, title = "" } = {}) {
+export function stackedBars(labels, series, { height = 200, title = "", max: fixedMax = 0 } = {}) {
   const width = Math.max(320, labels.length * 28 + 60);
   const pad = { left: 36, right: 8, top: 10, bottom: 40 };
   const totals = labels.map((_, i) => series.reduce((sum, s) => sum + (s.values[i] || 0), 0));
-  const max = niceMax(Math.max(0, ...totals));
+  const max = fixedMax || niceMax(Math.max(0, ...totals));
   const plotH = height - pad.top - pad.bottom;
   const barW = Math.max(6, (width - pad.left - pad.right) / Math.max(1, labels.length) - 6);
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title, class: "chart-svg" });
   root.append(svg("title", {}, title));
-  for (const tick of [0, max / 2, max]) {
+  for (const tick of [0, max / 2, max].filter(Number.isInteger)) {
     const y = pad.top + plotH - (tick / max) * plotH;
     root.append(svg("line", { x1: pad.left, x2: width - pad.right, y1: y, y2: y, class: "grid" }));
     root.append(svg("text", { x: pad.left - 4, y: y + 4, "text-anchor": "end", class: "axis" }, String(tick)));
@@ -252,7 +254,7 @@ export function stackedBars(labels, series, { height = 200, title = "" } = {}) {
 
 export function legend(names) {
   return h("ul", { class: "legend" }, names.map((name, i) =>
-    h("li", {}, h("span", { class: "swatch", style: `background:${PALETTE[i % PALETTE.length]}` }), name)));
+    h("li", {}, h("span", { class: "swatch", style: { backgroundColor: PALETTE[i % PALETTE.length] } }), name)));
 }
 
 // Horizontal bars: [{label, value}]

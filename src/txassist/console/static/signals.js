@@ -1,7 +1,7 @@
 // The signals dashboard: reads GET /v1/signals (all pages, up to a cap) and draws counts per type
 // and product area per day, churn risk per day, top evidence, a table with export, and delivery state.
 import {
-  $, ApiError, api, download, fmtPercent, fmtTime, h, horizontalBars, initKey, legend, lineChart, replace, stackedBars,
+  $, ApiError, api, download, fmtPercent, fmtTime, h, horizontalBars, initKey, legend, replace, stackedBars,
 } from "./console.js";
 
 const PAGE_SIZE = 200;
@@ -97,8 +97,9 @@ function renderChurn(items) {
     const risk = 1 - today.reduce((p, i) => p * (1 - Math.min(1, Math.max(0, Number(i.confidence) || 0))), 1);
     return { label: `${d} (${today.length} signals)`, value: risk, count: today.length };
   });
+  const series = [{ name: "risk %", values: points.map((p) => Math.round(p.value * 100)) }];
   return replace(box,
-    lineChart(points, { min: 0, max: 1, height: 120, title: "Churn risk by day" }),
+    stackedBars(days, series, { height: 160, title: "Churn risk by day, percent", max: 100 }),
     h("ul", { class: "churn-days small" }, points.slice(-7).map((p) =>
       h("li", {}, `${p.label.slice(0, 10)}: ${fmtPercent(p.value)} risk, ${p.count} signal${p.count === 1 ? "" : "s"}`))));
 }
