@@ -212,21 +212,17 @@ async function streamDraft() {
     const type = response.headers.get("content-type") || "";
     if (!type.includes("event-stream")) {
       const data = await response.json();
-      renderSuggestion(data.suggestion || data);
+      renderSuggestion((data.suggestions || [])[0] || data);
       return;
     }
+    // Events: "delta" {text} pieces, "reset" when the backend fell back mid-stream (start over),
+    // "suggestion" with the stored suggestion (id, citations), then "done".
     let final = null;
     await readEventStream(response, (name, data) => {
       if (name === "error") throw new ApiError(502, typeof data === "object" ? data : { detail: String(data) });
-      if (typeof data === "string") {
-        live.text += data;
-      } else if (data && (typeof data.delta === "string" || name === "delta" || name === "token" || name === "chunk")) {
-        live.text += data.delta ?? data.text ?? data.token ?? "";
-      } else if (data && data.id && typeof data.text === "string") {
-        final = data;
-      } else if (data && data.suggestion) {
-        final = data.suggestion;
-      }
+      if (name === "reset") live.text = "";
+      else if (name === "suggestion" && data && data.id) final = data;
+      else if (name === "delta") live.text += typeof data === "string" ? data : data.text ?? data.delta ?? "";
       if (!final) {
         const el = $("#suggestion-text");
         if (el) el.textContent = live.text;

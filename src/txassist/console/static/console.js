@@ -224,7 +224,8 @@ export function stackedBars(labels, series, { height = 200, title = "", max: fix
   const totals = labels.map((_, i) => series.reduce((sum, s) => sum + (s.values[i] || 0), 0));
   const max = fixedMax || niceMax(Math.max(0, ...totals));
   const plotH = height - pad.top - pad.bottom;
-  const barW = Math.max(6, (width - pad.left - pad.right) / Math.max(1, labels.length) - 6);
+  const slot = (width - pad.left - pad.right) / Math.max(1, labels.length);
+  const barW = Math.min(36, Math.max(6, slot - 6));
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title, class: "chart-svg" });
   root.append(svg("title", {}, title));
   for (const tick of [0, max / 2, max].filter(Number.isInteger)) {
@@ -233,7 +234,7 @@ export function stackedBars(labels, series, { height = 200, title = "", max: fix
     root.append(svg("text", { x: pad.left - 4, y: y + 4, "text-anchor": "end", class: "axis" }, String(tick)));
   }
   labels.forEach((label, i) => {
-    const x = pad.left + i * ((width - pad.left - pad.right) / labels.length) + 3;
+    const x = pad.left + i * slot + (slot - barW) / 2;
     let y = pad.top + plotH;
     series.forEach((s, si) => {
       const v = s.values[i] || 0;

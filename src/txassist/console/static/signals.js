@@ -56,32 +56,57 @@ function dayRange(items) {
   return out;
 }
 
-function renderTotals(items) {
+function trendText(trend) {
+  if (!trend) return "";
+  const arrow = { up: "▲", down: "▼", flat: "■" }[trend.direction] || "";
+  const change = typeof trend.change === "number" ? ` ${Math.round(trend.change * 100)}%` : " new";
+  return `${arrow}${change} vs previous period`;
+}
+
+function renderTotals(items, summary) {
   const product = items.filter((i) => i.kind === "product").length;
   const churn = items.filter((i) => i.kind === "churn").length;
   const conversations = new Set(items.map((i) => i.conversation_id)).size;
+  const total = String(items.length) + (state.truncated ? "+" : "");
   replace($("#totals"),
-    h("div", {}, h("dt", {}, "Signals"), h("dd", { id: "total-signals" }, String(items.length) + (state.truncated ? "+" : ""))),
+    h("div", {}, h("dt", {}, "Signals"), h("dd", { id: "total-signals" }, total)),
+    h("div", {}, h("dt", {}, "Conversations"), h("dd", {}, String(conversations))),
     h("div", {}, h("dt", {}, "Product"), h("dd", {}, String(product))),
-    h("div", {}, h("dt", {}, "Churn"), h("dd", {}, String(churn))),
-    h("div", {}, h("dt", {}, "Conversations"), h("dd", {}, String(conversations))));
+    h("div", {}, h("dt", {}, "Churn"), h("dd", {}, String(churn))));
+  const trends = (summary && summary.trends) || [];
+  if (trends.length) {
+    $("#totals").after(h("ul", { class: "trends small", id: "trends" }, trends.map((t) =>
+      h("li", { class: `trend-${t.direction}` }, h("strong", {}, t.type), ` ${t.current} `, trendText(t)))));
+  }
 }
 
-function renderByDay(items) {
+// Per-day counts come from /v1/signals/summary (server-side, not capped), else from the loaded items.
+function dailyBuckets(items, summary) {
+  if (summary && Array.isArray(summary.by_day)) return summary.by_day;
+  return items.map((i) => ({ day: day(i.occurred_at), type: i.type, product_area: i.product_area, count: 1 }));
+}
+
+function renderByDay(items, summary) {
   const box = $("#chart-by-day");
-  const days = dayRange(items);
+  const buckets = dailyBuckets(items, summary);
+  const days = dayRange(buckets.map((b) => ({ occurred_at: b.day })));
   if (!days.length) return replace(box, h("p", { class: "muted" }, "No signals in this range."));
-  const types = countBy(items, (i) => i.type).map(([type]) => type);
+  const totals = new Map();
+  for (const b of buckets) totals.set(b.type, (totals.get(b.type) || 0) + b.count);
+  const types = [...totals.entries()].sort((a, b) => b[1] - a[1]).map(([type]) => type);
   const series = types.map((type) => ({
     name: type,
-    values: days.map((d) => items.filter((i) => i.type === type && day(i.occurred_at) === d).length),
+    values: days.map((d) => buckets.filter((b) => b.type === type && b.day === d).reduce((n, b) => n + b.count, 0)),
   }));
   return replace(box, stackedBars(days, series, { title: "Signals per day, stacked by type" }), legend(types));
 }
 
-function renderByArea(items) {
+function renderByArea(items, summary) {
   const box = $("#chart-by-area");
-  const rows = countBy(items, (i) => i.product_area || "unknown").slice(0, 12).map(([label, value]) => ({ label, value }));
+  const counts = summary && summary.by_product_area
+    ? Object.entries(summary.by_product_area).sort((a, b) => b[1] - a[1])
+    : countBy(items, (i) => i.product_area || "unknown");
+  const rows = counts.slice(0, 12).map(([label, value]) => ({ label, value }));
   if (!rows.length) return replace(box, h("p", { class: "muted" }, "No signals."));
   return replace(box, horizontalBars(rows, { title: "Signals per product area" }));
 }
@@ -156,15 +181,34 @@ function fillOptions(items) {
   if (areas.length) replace($("#area-options"), areas.map((a) => h("option", { value: a })));
 }
 
+function summaryParams(params) {
+  const query = new URLSearchParams(params);
+  query.delete("conversation_id");
+  if (!query.has("since")) query.set("days", "30");
+  return query;
+}
+
+async function loadSummary(params) {
+  try {
+    return await api("GET", `/v1/signals/summary?${summaryParams(params)}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) throw error;
+    return null; // the charts fall back to the loaded items
+  }
+}
+
 async function loadSignals() {
   $("#load-state").textContent = "Loading signals…";
+  const old = $("#trends");
+  if (old) old.remove();
   try {
-    const { items, truncated } = await fetchAll(filterParams());
+    const params = filterParams();
+    const [{ items, truncated }, summary] = await Promise.all([fetchAll(params), loadSummary(params)]);
     state.items = items;
     state.truncated = truncated;
-    renderTotals(items);
-    renderByDay(items);
-    renderByArea(items);
+    renderTotals(items, summary);
+    renderByDay(items, summary);
+    renderByArea(items, summary);
     renderChurn(items);
     renderQuotes(items);
     renderTable(true);
@@ -175,34 +219,24 @@ async function loadSignals() {
   }
 }
 
-function statusCount(data) {
-  if (Array.isArray(data)) return data.length;
-  if (data && typeof data.total === "number") return data.total;
-  if (data && Array.isArray(data.items)) return data.items.length + (data.next_cursor ? "+" : "");
-  return "?";
-}
-
 async function loadDelivery() {
   const box = $("#delivery");
   try {
-    const [pending, dead] = await Promise.all([
-      api("GET", "/v1/outbox?status=pending"),
-      api("GET", "/v1/outbox?status=dead"),
-    ]);
-    const deadItems = (dead && dead.items) || [];
+    const dead = await api("GET", "/v1/outbox?status=dead&limit=5");
+    const counts = dead.counts || {};
+    const deadItems = dead.items || [];
     replace(box,
       h("dl", { class: "totals" },
-        h("div", {}, h("dt", {}, "Outbox depth"), h("dd", { id: "outbox-depth" }, String(statusCount(pending)))),
-        h("div", {}, h("dt", {}, "Dead letters"), h("dd", { id: "dead-letters" }, String(statusCount(dead))))),
+        h("div", {}, h("dt", {}, "Outbox depth"), h("dd", { id: "outbox-depth" }, String(counts.pending ?? 0))),
+        h("div", {}, h("dt", {}, "Dead letters"), h("dd", { id: "dead-letters" }, String(counts.dead ?? deadItems.length))),
+        h("div", {}, h("dt", {}, "Delivered"), h("dd", {}, String(counts.delivered ?? 0)))),
       deadItems.length
-        ? h("ul", { class: "small" }, deadItems.slice(0, 5).map((e) =>
-          h("li", {}, h("code", {}, e.id || e.event_id || ""), " ", e.last_error || e.error || "")))
+        ? h("ul", { class: "small" }, deadItems.map((e) =>
+          h("li", {}, h("code", {}, e.id), ` ${e.event_type} · ${e.attempts} attempts · ${e.last_error || ""}`)))
         : null);
   } catch (error) {
     if (error instanceof ApiError && error.status === 403) {
       replace(box, h("p", { class: "muted" }, "Delivery state needs a key with the admin scope."));
-    } else if (error instanceof ApiError && error.status === 404) {
-      replace(box, h("p", { class: "muted" }, "This service has no outbox endpoint."));
     } else {
       replace(box, h("p", { class: "error" }, `Could not read the outbox: ${error.message}`));
     }
