@@ -12,9 +12,18 @@ from litestar.di import Provide
 from litestar.plugins import InitPluginProtocol
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+from txassist.assist.controllers import TurnController
 from txassist.config import Settings
 from txassist.console.controllers import console_routes, template_config
+from txassist.conversations.controllers import ConversationController, CustomerContextController
+from txassist.drafting.controllers import DraftingController, SuggestionController
 from txassist.health.controllers import HealthController
+from txassist.knowledge.controllers import (
+    KnowledgeReadController,
+    KnowledgeSearchController,
+    KnowledgeWriteController,
+)
+from txassist.signals.controllers import OutboxController, SignalController
 from txassist.http.limits import LoadShedder
 from txassist.http.problems import EXCEPTION_HANDLERS
 from txassist.http.request_context import request_context_middleware
@@ -56,4 +65,19 @@ class TxAssistPlugin(InitPluginProtocol):
 
     def _controllers(self) -> list[Any]:
         # Each capability's controllers are listed here as they land.
-        return [HealthController, ErasureController, SentimentController, *console_routes()]
+        return [
+            HealthController,
+            KnowledgeWriteController,
+            KnowledgeReadController,
+            KnowledgeSearchController,
+            ErasureController,
+            SentimentController,
+            TurnController,
+            ConversationController,
+            CustomerContextController,
+            DraftingController,
+            SuggestionController,
+            SignalController,
+            OutboxController,
+            *console_routes(),
+        ]

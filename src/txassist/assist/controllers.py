@@ -1,0 +1,36 @@
+"""``POST /v1/conversations/{conversation_id}/turns``: the call made on every customer turn."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Response, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from txassist.assist.pipeline import TurnPipeline, TurnServices
+from txassist.assist.schemas import TurnRequest, TurnResponse
+from txassist.http.auth import requires
+from txassist.services import Services
+
+PathId = Annotated[str, Parameter(min_length=1, max_length=128)]
+
+
+class TurnController(Controller):
+    path = "/v1/conversations"
+    tags = ["assist"]
+    guards = [requires("agent", "platform")]
+
+    @post(
+        "/{conversation_id:str}/turns",
+        summary="Store a turn; return its sentiment, knowledge, context, suggestion and signals",
+        responses={200: ResponseSpec(data_container=TurnResponse, description="The turn's assist")},
+        status_code=200,
+    )
+    async def add_turn(
+        self, conversation_id: PathId, data: TurnRequest, db_session: AsyncSession, services: Services
+    ) -> Response[dict[str, Any]]:
+        pipeline = TurnPipeline(TurnServices.from_services(services), db_session)
+        # The stored body is returned as-is so that a retried turn gets byte-for-byte the same answer.
+        return Response(await pipeline.handle(conversation_id, data))

@@ -1,0 +1,563 @@
+"""The per-turn pipeline: embed once, then sentiment, knowledge, context, draft and signals, then store.
+
+Lean by design: the customer's text is embedded once and the vector feeds sentiment, retrieval and
+signals; agent and bot turns are stored and summarised but skip every model. A part that fails or runs
+out of time is named in ``degraded`` and the rest of the answer still goes out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+import anyio
+import msgspec
+import numpy as np
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from txassist.assist.ports import (
+    Drafting,
+    Embedder,
+    Hit,
+    Knowledge,
+    SearchResult,
+    Sentiment,
+    SentimentLabel,
+    Signals,
+    Trend,
+    TrendFunction,
+    Vector,
+)
+from txassist.assist.schemas import (
+    ALL_FEATURES,
+    CitationOut,
+    HitOut,
+    SentimentOut,
+    SuggestionOut,
+    TurnRequest,
+    TurnResponse,
+)
+from txassist.config import Settings
+from txassist.conversations.context import build_context
+from txassist.conversations.identity import IdentityKind, customer_pseudonym, identity_key
+from txassist.conversations.repository import ConversationRepository
+from txassist.conversations.schemas import CustomerContext
+from txassist.conversations.views import TurnView
+from txassist.db.models import Conversation, Turn
+from txassist.errors import Conflict, InvalidInput
+
+log = structlog.get_logger("txassist.assist")
+
+T = TypeVar("T")
+
+HISTORY_TURNS = 20  # what the trend, the rolling summary and the draft look back over
+MAX_TOPICS = 8
+TOPICS_PER_TURN = 2
+TIMING_KEYS = ("embedding", "sentiment", "knowledge", "context", "draft", "signals", "store", "total")
+
+
+class TurnServices(msgspec.Struct, kw_only=True):
+    """The capabilities a turn may use; ``None`` where a capability is not installed."""
+
+    settings: Settings
+    embeddings: Embedder | None = None
+    sentiment: Sentiment | None = None
+    knowledge: Knowledge | None = None
+    drafting: Drafting | None = None
+    signals: Signals | None = None
+    trend: TrendFunction | None = None
+    part_timeout_s: float = 5.0
+
+    @classmethod
+    def from_services(cls, services: Any) -> TurnServices:
+        settings: Settings = services.settings
+        sentiment = getattr(services, "sentiment", None)
+        return cls(
+            settings=settings,
+            embeddings=getattr(services, "embeddings", None),
+            sentiment=sentiment,
+            knowledge=getattr(services, "knowledge", None),
+            drafting=getattr(services, "drafting", None),
+            signals=getattr(services, "signals", None),
+            trend=_load_trend_function() if sentiment is not None else None,
+            part_timeout_s=getattr(settings, "turn_part_timeout_s", 5.0),
+        )
+
+
+def _load_trend_function() -> TrendFunction | None:
+    # Looked up at run time: the sentiment capability is optional and lands separately.
+    try:
+        module = importlib.import_module("txassist.sentiment.trend")
+    except ImportError:
+        return None
+    return cast("TrendFunction", module.conversation_trend)
+
+
+class _Resolution(msgspec.Struct):
+    customer_id: str
+    is_new: bool
+    links: list[tuple[str, str]]
+
+
+class TurnPipeline:
+    def __init__(self, services: TurnServices, session: AsyncSession) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.session = session
+        self.repo = ConversationRepository(session)
+
+    async def handle(self, conversation_id: str, request: TurnRequest) -> dict[str, Any]:
+        """The turn's response as stored (a replay of the same turn returns it unchanged)."""
+        text = request.text.strip()
+        if not text:
+            raise InvalidInput("text must not be empty")
+        if len(text) > self.settings.max_text_chars:
+            raise InvalidInput(f"text is longer than {self.settings.max_text_chars} characters")
+        features = frozenset(request.features if request.features is not None else ALL_FEATURES)
+        turn_key = request.turn_id or uuid.uuid4().hex
+        request_hash = _request_hash(request, text, features)
+        for attempt in range(2):
+            try:
+                return await self._run(conversation_id, request, text, features, turn_key, request_hash)
+            except IntegrityError:
+                # A concurrent request stored this turn (or created this customer or conversation)
+                # first. Start over on a clean transaction: the retry replays the stored turn.
+                await self.repo.rollback()
+                if attempt == 1:
+                    raise Conflict("a concurrent request changed this conversation; retry") from None
+        raise AssertionError("unreachable")
+
+    async def _run(
+        self,
+        conversation_id: str,
+        request: TurnRequest,
+        text: str,
+        features: frozenset[str],
+        turn_key: str,
+        request_hash: str,
+    ) -> dict[str, Any]:
+        started = time.perf_counter()
+        existing = await self.repo.get_turn(conversation_id, turn_key)
+        if existing is not None:
+            return _replay(existing, request_hash)
+        conversation = await self.repo.get_conversation_for_update(conversation_id)
+        resolution = await self._resolve_customer(request)
+        if conversation is not None and conversation.customer_id != resolution.customer_id:
+            raise Conflict(f"conversation {conversation_id!r} belongs to another customer")
+        history = await self.repo.last_turns(conversation_id, HISTORY_TURNS) if conversation else []
+        first_turn = conversation is None or conversation.turn_count == 0
+        occurred_at = _aware(request.timestamp) if request.timestamp else datetime.now(UTC)
+
+        run = _PartRunner(self.services.part_timeout_s)
+        customer_spoke = request.speaker == "customer"
+        vector = None
+        if customer_spoke and features & {"sentiment", "knowledge", "signals"} and self.services.embeddings:
+            embeddings = self.services.embeddings
+            vector = await run("embedding", lambda: embeddings.encode_one(text))
+
+        want_context = "context" in features or first_turn
+        sentiment_result, search, recent = await asyncio.gather(
+            run.maybe("sentiment", self._sentiment_fn(customer_spoke and "sentiment" in features, text, vector)),
+            run.maybe(
+                "knowledge", self._knowledge_fn(customer_spoke and "knowledge" in features, request, text, vector)
+            ),
+            run.maybe(
+                "context",
+                self._context_fn(
+                    want_context or (customer_spoke and "signals" in features),
+                    resolution.customer_id,
+                    conversation_id,
+                ),
+            ),
+        )
+        label: SentimentLabel | None = sentiment_result[0] if sentiment_result else None
+        trend = self._trend(history, label, text) if label is not None else None
+        hits: list[Hit] = list(search.hits) if search is not None else []
+
+        store_started = time.perf_counter()
+        conversation = await self._ensure_conversation(conversation, conversation_id, request, resolution, occurred_at)
+        turn = Turn(
+            conversation_id=conversation_id,
+            turn_key=turn_key,
+            request_hash=request_hash,
+            seq=conversation.turn_count + 1,
+            speaker=request.speaker,
+            channel=request.channel,
+            text=text,
+            occurred_at=occurred_at,
+            sentiment_label=label.label if label else None,
+            sentiment_score=float(label.score) if label else None,
+            sentiment_scores=_plain_scores(label.scores) if label else None,
+        )
+        self.repo.add_turn(turn)
+        views = [_view(t) for t in history] + [_view(turn)]
+        summary = self._rolling_summary(views)
+        _update_conversation(conversation, turn, occurred_at, label, trend, hits, summary)
+        await self.repo.flush()
+        run.timings["store"] = _ms(store_started)
+
+        suggestions: list[SuggestionOut] = []
+        drafting = self.services.drafting
+        if customer_spoke and "draft" in features and drafting is not None:
+            made = await run(
+                "draft",
+                lambda: self._in_savepoint(
+                    lambda: drafting.suggest(
+                        self.session,
+                        conversation_id=conversation_id,
+                        channel=request.channel,
+                        turns=views,
+                        hits=hits,
+                        sentiment=label.label if label else None,
+                        turn_key=turn_key,
+                        allow_slow=False,
+                    )
+                ),
+            )
+            if made is not None:
+                suggestions.append(_suggestion_out(made))
+
+        signals_out: list[dict[str, Any]] = []
+        if customer_spoke and "signals" in features and self.services.signals is not None:
+            found = await run(
+                "signals",
+                lambda: self._signals(conversation, turn, vector, search, history, label, recent),
+            )
+            signals_out = found or []
+
+        context = None
+        if want_context and recent is not None:
+            context = recent
+        timings = {key: round(run.timings.get(key, 0.0), 3) for key in TIMING_KEYS}
+        timings["total"] = round(_ms(started), 3)
+        response = TurnResponse(
+            turn_id=turn_key,
+            conversation_id=conversation_id,
+            sentiment=_sentiment_out(label, trend),
+            knowledge=[_hit_out(hit) for hit in hits],
+            suggestions=suggestions,
+            signals=signals_out,
+            context=context,
+            timings_ms=timings,
+            degraded=run.degraded,
+        )
+        body: dict[str, Any] = msgspec.to_builtins(response)
+        turn.response = body
+        await self.repo.flush()
+        return body
+
+    # --- parts ---
+
+    def _sentiment_fn(
+        self, wanted: bool, text: str, vector: Vector | None
+    ) -> Callable[[], Awaitable[Sequence[SentimentLabel]]] | None:
+        sentiment = self.services.sentiment
+        if not wanted or sentiment is None:
+            return None
+        vectors = None if vector is None else np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        return lambda: sentiment.classify([text], vectors)
+
+    def _knowledge_fn(
+        self, wanted: bool, request: TurnRequest, text: str, vector: Vector | None
+    ) -> Callable[[], Awaitable[SearchResult]] | None:
+        knowledge = self.services.knowledge
+        if not wanted or knowledge is None:
+            return None
+        return lambda: knowledge.search(text, k=request.k, vector=vector)
+
+    def _context_fn(
+        self, wanted: bool, customer_id: str, conversation_id: str
+    ) -> Callable[[], Awaitable[CustomerContext]] | None:
+        if not wanted:
+            return None
+        return lambda: build_context(self.repo, self.settings, customer_id, exclude_conversation_id=conversation_id)
+
+    def _trend(self, history: list[Turn], label: SentimentLabel, text: str) -> Trend | None:
+        scores: list[Mapping[str, float]] = [
+            t.sentiment_scores for t in history if t.speaker == "customer" and t.sentiment_scores
+        ]
+        if self.services.trend is None:
+            return None
+        try:
+            return self.services.trend(scores, label, text)
+        except Exception:  # a broken trend must not cost the turn its sentiment label
+            log.warning("sentiment_trend_failed", exc_info=True)
+            return None
+
+    def _rolling_summary(self, views: list[TurnView]) -> str:
+        drafting = self.services.drafting
+        if drafting is not None:
+            try:
+                return drafting.rolling_summary(views)
+            except Exception:
+                log.warning("rolling_summary_failed", exc_info=True)
+        return fallback_summary(views)
+
+    async def _signals(
+        self,
+        conversation: Conversation,
+        turn: Turn,
+        vector: Vector | None,
+        search: SearchResult | None,
+        history: list[Turn],
+        label: SentimentLabel | None,
+        recent: CustomerContext | None,
+    ) -> list[dict[str, Any]]:
+        signals = self.services.signals
+        assert signals is not None
+        polarity = [_polarity(t.sentiment_scores) for t in history if t.sentiment_scores]
+        if label is not None:
+            polarity.append(_polarity(label.scores))
+        recent_topics = [issue for conv in (recent.conversations if recent else []) for issue in conv.open_issues]
+        found = await signals.extract_for_turn(
+            conversation=conversation,
+            turn=turn,
+            vector=vector,
+            hits=list(search.hits) if search else [],
+            best_dense_score=search.best_dense_score if search else None,
+            sentiment_history=polarity,
+            customer_recent_topics=recent_topics,
+        )
+        if not found:
+            return []
+        stored = await self._in_savepoint(
+            lambda: signals.record(self.session, found, conversation=conversation, turn=turn)
+        )
+        return [cast("dict[str, Any]", msgspec.to_builtins(signal)) for signal in stored]
+
+    async def _in_savepoint(self, work: Callable[[], Awaitable[T]]) -> T:
+        # Drafting and signals write in the turn's transaction; if they fail, only their rows go.
+        async with self.session.begin_nested():
+            return await work()
+
+    # --- customers and conversations ---
+
+    async def _resolve_customer(self, request: TurnRequest) -> _Resolution:
+        secret = self.settings.pseudonym_secret
+        keys: list[tuple[str, str]] = []
+        if request.identity is not None:
+            given: list[tuple[IdentityKind, str | None]] = [
+                ("email", request.identity.email),
+                ("phone", request.identity.phone),
+                ("handle", request.identity.handle),
+            ]
+            keys = [(kind, identity_key(secret, kind, value)) for kind, value in given if value]
+        owners = await self.repo.customers_for_identities(keys)
+        unlinked = [pair for pair in keys if pair not in owners]
+        if await self.repo.get_customer(request.customer_id) is not None:
+            return _Resolution(request.customer_id, False, unlinked)
+        alias = ("customer_id", identity_key(secret, "customer_id", request.customer_id))
+        aliased = await self.repo.customer_for_identity(*alias)
+        if aliased is not None:
+            return _Resolution(aliased, False, unlinked)
+        if owners:
+            # A new id carrying an email or phone we know: the same person on another channel.
+            known = next(iter(owners.values()))
+            return _Resolution(known, False, [*unlinked, alias])
+        return _Resolution(request.customer_id, True, unlinked)
+
+    async def _ensure_conversation(
+        self,
+        conversation: Conversation | None,
+        conversation_id: str,
+        request: TurnRequest,
+        resolution: _Resolution,
+        occurred_at: datetime,
+    ) -> Conversation:
+        if resolution.is_new:
+            self.repo.add_customer(
+                resolution.customer_id, customer_pseudonym(self.settings.pseudonym_secret, resolution.customer_id)
+            )
+            # Flushed on its own: identity and conversation rows reference it.
+            await self.repo.flush()
+        for kind, key in resolution.links:
+            self.repo.add_identity(resolution.customer_id, kind, key)
+        if conversation is not None:
+            return conversation
+        conversation = Conversation(
+            id=conversation_id,
+            customer_id=resolution.customer_id,
+            channel=request.channel,
+            status="open",
+            started_at=occurred_at,
+            updated_at=occurred_at,
+            turn_count=0,
+            channels=[request.channel],
+            rolling_summary="",
+            sentiment_trend=0.0,
+            escalated=False,
+            topics=[],
+        )
+        self.repo.add_conversation(conversation)
+        await self.repo.flush()
+        return conversation
+
+
+class _PartRunner:
+    """Runs one part with a time limit; records its time and, on failure, its name in ``degraded``."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.timings: dict[str, float] = {}
+        self.degraded: list[str] = []
+
+    async def __call__(self, name: str, work: Callable[[], Awaitable[T]]) -> T | None:
+        started = time.perf_counter()
+        try:
+            with anyio.fail_after(self.timeout_s):
+                return await work()
+        except Exception as exc:  # each part may fail alone; the turn still answers
+            log.warning("turn_part_failed", part=name, error=type(exc).__name__, detail=str(exc)[:200])
+            if name not in self.degraded:
+                self.degraded.append(name)
+            return None
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + _ms(started)
+
+    async def maybe(self, name: str, work: Callable[[], Awaitable[T]] | None) -> T | None:
+        if work is None:
+            return None
+        return await self(name, work)
+
+
+def _update_conversation(
+    conversation: Conversation,
+    turn: Turn,
+    occurred_at: datetime,
+    label: SentimentLabel | None,
+    trend: Trend | None,
+    hits: list[Hit],
+    summary: str,
+) -> None:
+    conversation.turn_count = turn.seq
+    if turn.channel not in (conversation.channels or []):
+        # A new list, not an in-place append: JSON columns only notice assignment.
+        conversation.channels = [*(conversation.channels or []), turn.channel]
+    conversation.updated_at = max(_aware(conversation.updated_at), occurred_at)
+    if conversation.status == "closed":
+        conversation.status = "open"
+    if label is not None:
+        conversation.last_sentiment = label.label
+    if trend is not None:
+        conversation.sentiment_trend = float(trend.value)
+        conversation.escalated = conversation.escalated or bool(trend.escalation)
+    if hits:
+        conversation.topics = _merge_topics(conversation.topics or [], hits)
+    conversation.rolling_summary = summary
+
+
+def _merge_topics(topics: list[dict[str, Any]], hits: list[Hit]) -> list[dict[str, Any]]:
+    merged = [dict(t) for t in topics]
+    for hit in hits[:TOPICS_PER_TURN]:
+        merged = [t for t in merged if t.get("document_id") != hit.document_id]
+        merged.append({"document_id": hit.document_id, "title": hit.title})
+    return merged[-MAX_TOPICS:]
+
+
+def fallback_summary(views: list[TurnView], limit: int = 400) -> str:
+    """Used when drafting is not installed: the customer's first and latest words, trimmed."""
+    said = [v.text for v in views if v.speaker == "customer"]
+    if not said:
+        return ""
+    parts = [said[0]] if len(said) == 1 else [said[0], said[-1]]
+    text = " … ".join(_trim(p, limit // 2) for p in parts)
+    return f"Customer: {text}"
+
+
+def _trim(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _replay(turn: Turn, request_hash: str) -> dict[str, Any]:
+    if turn.request_hash != request_hash:
+        raise Conflict(f"turn_id {turn.turn_key!r} was already used for a different turn")
+    if turn.response is None:
+        raise Conflict(f"turn {turn.turn_key!r} is stored without its response")
+    return turn.response
+
+
+def _request_hash(request: TurnRequest, text: str, features: frozenset[str]) -> str:
+    canonical = {
+        "customer_id": request.customer_id,
+        "channel": request.channel,
+        "speaker": request.speaker,
+        "text": text,
+        "timestamp": request.timestamp.isoformat() if request.timestamp else None,
+        "features": sorted(features),
+        "identity": msgspec.to_builtins(request.identity) if request.identity else None,
+        "k": request.k,
+    }
+    return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()
+
+
+def _view(turn: Turn) -> TurnView:
+    return TurnView(
+        turn_id=turn.turn_key,
+        speaker=turn.speaker,
+        channel=turn.channel,
+        text=turn.text,
+        sentiment=turn.sentiment_label,
+        at=_aware(turn.occurred_at),
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _plain_scores(scores: Mapping[str, float]) -> dict[str, float]:
+    return {str(k): round(float(v), 6) for k, v in scores.items()}
+
+
+def _polarity(scores: Mapping[str, float] | None) -> float:
+    if not scores:
+        return 0.0
+    return float(scores.get("positive", 0.0)) - float(scores.get("negative", 0.0))
+
+
+def _sentiment_out(label: SentimentLabel | None, trend: Trend | None) -> SentimentOut | None:
+    if label is None:
+        return None
+    return SentimentOut(
+        label=label.label,
+        score=round(float(label.score), 6),
+        scores=_plain_scores(label.scores),
+        trend=round(float(trend.value), 6) if trend else _polarity(label.scores),
+        direction=trend.direction if trend else "stable",
+        escalation=bool(trend.escalation) if trend else False,
+        reasons=list(trend.reasons) if trend else [],
+    )
+
+
+def _hit_out(hit: Hit) -> HitOut:
+    return HitOut(
+        document_id=hit.document_id,
+        chunk_id=hit.chunk_id,
+        title=hit.title,
+        heading_path=list(hit.heading_path),
+        snippet=hit.snippet,
+        url=hit.url,
+        score=round(float(hit.score), 6),
+    )
+
+
+def _suggestion_out(made: Any) -> SuggestionOut:
+    return SuggestionOut(
+        id=str(made.id),
+        text=made.text,
+        citations=[CitationOut(document_id=c.document_id, url=c.url, title=c.title) for c in made.citations],
+        backend=made.backend,
+        prompt_version=made.prompt_version,
+    )

@@ -1,0 +1,128 @@
+"""What the turn pipeline needs from the other capabilities, as structural types.
+
+The pipeline depends on these shapes, not on the modules that implement them, so each capability can be
+absent (attribute ``None`` on ``Services``), replaced, or faked in a unit test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from txassist.conversations.views import TurnView
+from txassist.db.models import Conversation, Turn
+
+Vector = npt.NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    async def encode_one(self, text: str) -> Vector: ...
+
+
+class Hit(Protocol):
+    document_id: str
+    chunk_id: str
+    title: str
+    heading_path: list[str]
+    snippet: str
+    url: str | None
+    score: float
+    text: str
+
+
+class SearchResult(Protocol):
+    @property
+    def hits(self) -> Sequence[Hit]: ...
+    @property
+    def best_dense_score(self) -> float: ...
+
+
+class Knowledge(Protocol):
+    async def search(self, query: str, *, k: int = 5, vector: Any = None) -> SearchResult: ...
+
+
+class SentimentLabel(Protocol):
+    label: str
+    score: float
+    scores: dict[str, float]
+
+
+class Sentiment(Protocol):
+    async def classify(self, texts: list[str], vectors: Any = None) -> Sequence[SentimentLabel]: ...
+
+
+class Trend(Protocol):
+    value: float
+    direction: str
+    escalation: bool
+    reasons: list[str]
+
+
+class TrendFunction(Protocol):
+    def __call__(self, history: Sequence[Mapping[str, float]], current: Any, text: str) -> Trend: ...
+
+
+class CitationLike(Protocol):
+    document_id: str
+    url: str | None
+    title: str
+
+
+class SuggestionLike(Protocol):
+    id: str
+    text: str
+    backend: str
+    prompt_version: str
+
+    @property
+    def citations(self) -> Sequence[CitationLike]: ...
+
+
+class Drafting(Protocol):
+    async def suggest(
+        self,
+        session: AsyncSession,
+        *,
+        conversation_id: str,
+        channel: str,
+        turns: list[TurnView],
+        hits: list[Any],
+        sentiment: str | None,
+        turn_key: str | None,
+        allow_slow: bool = False,
+    ) -> SuggestionLike: ...
+
+    def rolling_summary(self, turns: list[TurnView]) -> str: ...
+
+
+class SignalLike(Protocol):
+    id: str
+    kind: str
+    type: str
+    confidence: float
+    product_area: str
+    evidence: str
+    occurred_at: datetime
+
+
+class Signals(Protocol):
+    async def extract_for_turn(
+        self,
+        *,
+        conversation: Conversation,
+        turn: Turn,
+        vector: Any,
+        hits: list[Any],
+        best_dense_score: float | None,
+        sentiment_history: list[float],
+        customer_recent_topics: list[str],
+    ) -> list[Any]: ...
+
+    async def record(
+        self, session: AsyncSession, signals: list[Any], *, conversation: Conversation, turn: Turn
+    ) -> list[Any]: ...

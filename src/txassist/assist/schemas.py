@@ -1,0 +1,83 @@
+"""Request and response of ``POST /v1/conversations/{conversation_id}/turns``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from txassist.conversations.schemas import CustomerContext
+
+Channel = Literal["chat", "voice", "email", "sms", "social"]
+Speaker = Literal["customer", "agent", "bot"]
+Feature = Literal["sentiment", "knowledge", "draft", "signals", "context"]
+ALL_FEATURES: tuple[Feature, ...] = ("sentiment", "knowledge", "draft", "signals", "context")
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+# The real limit is settings.max_text_chars (checked in the pipeline); this one bounds decoding.
+RawText = Annotated[str, msgspec.Meta(min_length=1, max_length=200_000)]
+
+
+class IdentityIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    phone: Annotated[str, msgspec.Meta(min_length=3, max_length=32, pattern=r"^\+?[0-9 ().\-]+$")] | None = None
+    handle: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+
+
+class TurnRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    customer_id: Id
+    channel: Channel
+    speaker: Speaker
+    text: RawText
+    timestamp: datetime | None = None
+    turn_id: Id | None = None
+    features: Annotated[list[Feature], msgspec.Meta(max_length=5)] | None = None
+    identity: IdentityIn | None = None
+    k: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
+
+
+class SentimentOut(msgspec.Struct, kw_only=True):
+    label: str
+    score: float
+    scores: dict[str, float]
+    trend: float
+    direction: str
+    escalation: bool
+    reasons: list[str]
+
+
+class HitOut(msgspec.Struct, kw_only=True):
+    document_id: str
+    chunk_id: str
+    title: str
+    heading_path: list[str]
+    snippet: str
+    url: str | None
+    score: float
+
+
+class CitationOut(msgspec.Struct, kw_only=True):
+    document_id: str
+    url: str | None
+    title: str
+
+
+class SuggestionOut(msgspec.Struct, kw_only=True):
+    id: str
+    text: str
+    citations: list[CitationOut]
+    backend: str
+    prompt_version: str
+
+
+class TurnResponse(msgspec.Struct, kw_only=True):
+    turn_id: str
+    conversation_id: str
+    sentiment: SentimentOut | None
+    knowledge: list[HitOut]
+    suggestions: list[SuggestionOut]
+    signals: list[dict[str, Any]]
+    context: CustomerContext | None
+    timings_ms: dict[str, float]
+    degraded: list[str]

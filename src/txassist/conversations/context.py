@@ -1,0 +1,93 @@
+"""The cross-channel context: what an agent on a new channel needs so the customer never repeats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from txassist.config import Settings
+from txassist.conversations.repository import ConversationRepository
+from txassist.conversations.schemas import ContextConversation, CustomerContext
+from txassist.db.models import Conversation
+
+MAX_OPEN_ISSUES = 5
+MAX_COMMITMENTS = 10
+
+
+async def build_context(
+    repo: ConversationRepository,
+    settings: Settings,
+    customer_id: str,
+    *,
+    exclude_conversation_id: str | None = None,
+    now: datetime | None = None,
+) -> CustomerContext:
+    """The customer's recent conversations, bounded by ``context_max_conversations`` and age."""
+    since = (now or datetime.now(UTC)) - timedelta(days=settings.context_max_age_days)
+    conversations = await repo.recent_conversations(
+        customer_id,
+        since=since,
+        limit=settings.context_max_conversations,
+        exclude_id=exclude_conversation_id,
+    )
+    return CustomerContext(customer_id=customer_id, conversations=[context_entry(conv) for conv in conversations])
+
+
+def context_entry(conversation: Conversation) -> ContextConversation:
+    after = conversation.after_contact or {}
+    return ContextConversation(
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        channels=list(conversation.channels or [conversation.channel]),
+        started_at=conversation.started_at,
+        updated_at=conversation.updated_at,
+        status=conversation.status,
+        turn_count=conversation.turn_count,
+        summary=_summary(conversation, after),
+        sentiment_trend=round(conversation.sentiment_trend, 4),
+        last_sentiment=conversation.last_sentiment,
+        escalated=conversation.escalated,
+        open_issues=open_issues(conversation, after),
+        commitments=_strings(after.get("commitments"))[:MAX_COMMITMENTS],
+    )
+
+
+def _summary(conversation: Conversation, after: dict[str, Any]) -> str:
+    # The after-contact summary is the considered one; the handoff and rolling ones are fallbacks.
+    for candidate in (after.get("summary"), conversation.handoff_summary, conversation.rolling_summary):
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate
+    return ""
+
+
+def open_issues(conversation: Conversation, after: dict[str, Any]) -> list[str]:
+    """What is still unresolved: the after-contact issue if it was not resolved, else the topics."""
+    issues: list[str] = []
+    resolved = bool(after.get("resolved")) or (
+        conversation.status == "closed" and bool(str(after.get("resolution") or "").strip())
+    )
+    if resolved:
+        return []
+    issue = after.get("issue")
+    if isinstance(issue, str) and issue.strip():
+        issues.append(issue.strip())
+    issues.extend(_strings(after.get("next_steps")))
+    for topic in reversed(conversation.topics or []):
+        title = topic.get("title") if isinstance(topic, dict) else None
+        if isinstance(title, str) and title and title not in issues:
+            issues.append(title)
+    return issues[:MAX_OPEN_ISSUES]
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, list):
+        out: list[str] = []
+        for item in value:
+            # Drafting may write commitments as objects ({"text": ..., "due": ...}) or plain strings.
+            text = item.get("text") or item.get("description") if isinstance(item, dict) else item
+            if isinstance(text, str) and text.strip():
+                out.append(text.strip())
+        return out
+    return []

@@ -1,0 +1,229 @@
+"""Small stand-ins for the model-backed capabilities, so pipeline tests run in milliseconds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from txassist.conversations.views import TurnView
+from txassist.db.models import Conversation, Suggestion, Turn
+
+
+class FakeEmbeddings:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def encode_one(self, text: str) -> np.ndarray[Any, Any]:
+        self.calls.append(text)
+        vec = np.zeros(384, dtype=np.float32)
+        vec[len(text) % 384] = 1.0
+        return vec
+
+
+class Label(msgspec.Struct):
+    label: str
+    score: float
+    scores: dict[str, float]
+
+
+class FakeSentiment:
+    """Negative when the text says "angry" or "terrible", positive on "thanks", else neutral."""
+
+    def __init__(self) -> None:
+        self.vectors_seen: list[Any] = []
+
+    async def classify(self, texts: list[str], vectors: Any = None) -> list[Label]:
+        self.vectors_seen.append(vectors)
+        out = []
+        for text in texts:
+            lower = text.lower()
+            if "angry" in lower or "terrible" in lower:
+                out.append(Label("negative", 0.9, {"negative": 0.9, "neutral": 0.05, "positive": 0.05}))
+            elif "thanks" in lower:
+                out.append(Label("positive", 0.8, {"negative": 0.05, "neutral": 0.15, "positive": 0.8}))
+            else:
+                out.append(Label("neutral", 0.7, {"negative": 0.15, "neutral": 0.7, "positive": 0.15}))
+        return out
+
+
+class Trend(msgspec.Struct):
+    value: float
+    direction: str
+    escalation: bool
+    reasons: list[str]
+
+
+def fake_trend(history: Sequence[Mapping[str, float]], current: Any, text: str) -> Trend:
+    values = [h["positive"] - h["negative"] for h in history] + [
+        current.scores["positive"] - current.scores["negative"]
+    ]
+    manager = "manager" in text.lower()
+    return Trend(sum(values) / len(values), "stable", manager, ["asked_for_manager"] if manager else [])
+
+
+class Hit(msgspec.Struct, kw_only=True):
+    document_id: str
+    chunk_id: str
+    title: str
+    heading_path: list[str]
+    snippet: str
+    url: str | None
+    score: float
+    text: str
+
+
+class Outcome(msgspec.Struct, kw_only=True):
+    hits: list[Hit]
+    vector: Any
+    best_dense_score: float
+
+
+class FakeKnowledge:
+    def __init__(self) -> None:
+        self.vectors_seen: list[Any] = []
+
+    async def search(self, query: str, *, k: int = 5, vector: Any = None, **_: Any) -> Outcome:
+        self.vectors_seen.append(vector)
+        hits = [
+            Hit(
+                document_id=f"doc-{i}",
+                chunk_id=f"doc-{i}#0",
+                title=f"Refund policy {i}" if "refund" in query.lower() else f"Article {i}",
+                heading_path=["Help"],
+                snippet="Refunds take 5 days.",
+                url=f"https://help.example/doc-{i}",
+                score=1.0 / (i + 1),
+                text="Refunds take 5 days to reach your card.",
+            )
+            for i in range(k)
+        ]
+        return Outcome(hits=hits, vector=vector, best_dense_score=0.7)
+
+
+class Citation(msgspec.Struct):
+    document_id: str
+    url: str | None
+    title: str
+
+
+class Suggested(msgspec.Struct, kw_only=True):
+    id: str
+    text: str
+    citations: list[Citation]
+    backend: str
+    prompt_version: str
+    latency_ms: float
+    fallback: str | None
+
+
+@dataclass
+class FakeDrafting:
+    fail: bool = False
+    delay_s: float = 0.0
+    summaries: list[int] = field(default_factory=list)
+
+    async def suggest(
+        self,
+        session: AsyncSession,
+        *,
+        conversation_id: str,
+        channel: str,
+        turns: list[TurnView],
+        hits: list[Any],
+        sentiment: str | None,
+        turn_key: str | None,
+        allow_slow: bool = False,
+    ) -> Suggested:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        row = Suggestion(
+            conversation_id=conversation_id,
+            turn_key=turn_key,
+            text="Refunds take 5 days.",
+            citations=[],
+            backend="extractive",
+            prompt_version="v1",
+        )
+        session.add(row)
+        await session.flush()
+        if self.fail:
+            raise RuntimeError("drafting broke")
+        return Suggested(
+            id=str(row.id),
+            text=row.text,
+            citations=[Citation(h.document_id, h.url, h.title) for h in hits[:1]],
+            backend="extractive",
+            prompt_version="v1",
+            latency_ms=1.0,
+            fallback=None,
+        )
+
+    def rolling_summary(self, turns: list[TurnView]) -> str:
+        self.summaries.append(len(turns))
+        return " | ".join(f"{t.speaker}: {t.text}" for t in turns)[-500:]
+
+
+class Signal(msgspec.Struct, kw_only=True):
+    id: str
+    kind: str
+    type: str
+    confidence: float
+    product_area: str
+    evidence: str
+    conversation_id: str
+    turn_id: str | None
+    customer_ref: str
+    channel: str
+    occurred_at: datetime
+    extractor_version: str
+
+
+@dataclass
+class FakeSignals:
+    fail: bool = False
+    histories: list[list[float]] = field(default_factory=list)
+
+    async def extract_for_turn(
+        self,
+        *,
+        conversation: Conversation,
+        turn: Turn,
+        vector: Any,
+        hits: list[Any],
+        best_dense_score: float | None,
+        sentiment_history: list[float],
+        customer_recent_topics: list[str],
+    ) -> list[Signal]:
+        self.histories.append(sentiment_history)
+        if self.fail:
+            raise RuntimeError("signals broke")
+        if "cancel" not in turn.text.lower():
+            return []
+        return [
+            Signal(
+                id="sig-1",
+                kind="churn",
+                type="cancellation_intent",
+                confidence=0.9,
+                product_area="billing",
+                evidence=turn.text,
+                conversation_id=conversation.id,
+                turn_id=turn.turn_key,
+                customer_ref="ref",
+                channel=turn.channel,
+                occurred_at=datetime.now(UTC),
+                extractor_version="t1",
+            )
+        ]
+
+    async def record(
+        self, session: AsyncSession, signals: list[Signal], *, conversation: Conversation, turn: Turn
+    ) -> list[Signal]:
+        return signals
