@@ -11,6 +11,7 @@ from litestar.middleware.logging import LoggingMiddlewareConfig
 from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
 
 from txassist.config import Settings
+from txassist.privacy.redaction import redact_log_event
 
 
 def _processors(settings: Settings) -> list[structlog.types.Processor]:
@@ -24,6 +25,7 @@ def _processors(settings: Settings) -> list[structlog.types.Processor]:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
+        redact_log_event,  # last before rendering, so no processor can add PII after it
         renderer,
     ]
 

@@ -1,0 +1,1 @@
+"""Transactional outbox: signals become CloudEvents, delivered at least once to the TX store."""

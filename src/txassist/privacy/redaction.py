@@ -1,0 +1,176 @@
+"""Replace emails, phones, card numbers, IBANs, postal addresses and national ids with typed placeholders.
+
+Why precise patterns plus validating libraries rather than presidio-analyzer: presidio needs a spaCy
+model fetched from a model hub, and no machine here reaches one. The PII types we must catch are
+well-structured, so each candidate is found by a narrow pattern and then *validated*: phone numbers by
+``phonenumbers`` (the libphonenumber metadata, per region), card numbers by the Luhn checksum
+(``stdnum.luhn``), IBANs by their ISO 7064 mod-97 check digits (``stdnum.iban``). Validation keeps the
+false-positive rate low on order numbers, amounts and dates, which appear in every support chat.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+import phonenumbers
+from stdnum import iban as stdnum_iban
+from stdnum import luhn
+
+EMAIL = "[EMAIL]"
+PHONE = "[PHONE]"
+CARD = "[CARD]"
+IBAN = "[IBAN]"
+ADDRESS = "[ADDRESS]"
+NATIONAL_ID = "[NATIONAL_ID]"
+
+# Regions whose national formats we recognise without a leading +country code; international
+# (+CC ...) numbers are recognised whatever the region.
+PHONE_REGIONS = ("US", "GB", "DE", "FR", "IE", "AU")
+
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
+_IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
+_CARD_RE = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+_SSN_RE = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
+# UK National Insurance number: two prefix letters (with the excluded pairs), six digits, suffix A-D.
+_NINO_RE = re.compile(
+    r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b",
+    re.IGNORECASE,
+)
+# An id announced by its name ("my SSN is 123456789", "passport number X1234567"): the context makes
+# an otherwise ambiguous number an identifier.
+_CONTEXT_ID_RE = re.compile(
+    r"(?P<label>\b(?:ssn|social security(?: number| no\.?)?|national insurance(?: number| no\.?)?|"
+    r"ni number|nino|tax (?:id|number)|tin|passport(?: number| no\.?)?|driver'?s licen[cs]e(?: number)?|"
+    r"national id(?: number)?|id number|sin|personnummer|bsn|steuer-?id)\b"
+    r"(?:\s*(?:is|:|#|=|number|no\.?))*\s*)(?P<value>[A-Z0-9][A-Z0-9 -]{4,16}[A-Z0-9])",
+    re.IGNORECASE,
+)
+_STREET_SUFFIX = (
+    r"(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|terrace|"
+    r"way|close|crescent|square|sq|highway|hwy|parkway|pkwy|grove|gardens|row|mews|circle|cir|"
+    r"trail|walk|hill|park|strasse|straße)"
+)
+# Number + one to four capitalised name words (or an ordinal: "5th") + a street suffix; optional
+# unit, town, state/postcode tail so the whole address goes, not just its first line.
+_STREET_RE = re.compile(
+    r"\b\d{1,5}[A-Za-z]?,?\s+(?:(?:[A-Z][A-Za-z'.-]*|\d{1,3}(?:st|nd|rd|th))\s+){1,4}"
+    + _STREET_SUFFIX
+    + r"\b\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"
+    r"(?:,?\s*(?:apt|apartment|unit|suite|flat|#)\.?\s*[A-Za-z0-9-]+)?"
+    r"(?:,\s*[A-Z][a-z][A-Za-z.-]*(?:\s+[A-Z][a-z][A-Za-z.-]*){0,2})?"
+    r"(?:,?\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?)?",
+)
+_PO_BOX_RE = re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b", re.IGNORECASE)
+_UK_POSTCODE_RE = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR) ?\d[ABD-HJLNP-UW-Z]{2}\b")
+# A US ZIP or other bare 4-6 digit postcode only counts with context: otherwise it is an order number.
+_CONTEXT_POSTCODE_RE = re.compile(
+    r"(?P<label>\b(?:zip(?: code)?|post ?code|postal code|plz)\b(?:\s*(?:is|:))?\s*)"
+    r"(?P<value>\d{4,6}(?:-\d{4})?|[A-Z0-9]{2,4} ?[A-Z0-9]{3})",
+    re.IGNORECASE,
+)
+_STATE_ZIP_RE = re.compile(r"(?<=,)\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
+
+_DIGITS_RE = re.compile(r"\d")
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with every recognised piece of PII replaced by its typed placeholder."""
+    if not text:
+        return text
+    text = _EMAIL_RE.sub(EMAIL, text)
+    if not _DIGITS_RE.search(text):
+        # Every remaining type carries a digit; most chat lines carry none.
+        return text
+    text = _IBAN_RE.sub(_iban_or_keep, text)
+    text = _CARD_RE.sub(_card_or_keep, text)
+    text = _SSN_RE.sub(NATIONAL_ID, text)
+    text = _NINO_RE.sub(NATIONAL_ID, text)
+    text = _CONTEXT_ID_RE.sub(_keep_label(NATIONAL_ID), text)
+    text = _STREET_RE.sub(ADDRESS, text)
+    text = _PO_BOX_RE.sub(ADDRESS, text)
+    text = _CONTEXT_POSTCODE_RE.sub(_keep_label(ADDRESS), text)
+    text = _UK_POSTCODE_RE.sub(ADDRESS, text)
+    text = _STATE_ZIP_RE.sub(" " + ADDRESS, text)
+    return _redact_phones(text)
+
+
+def _iban_or_keep(match: re.Match[str]) -> str:
+    candidate = match.group(0)
+    # The pattern may run on into a following capitalised word; drop trailing groups until valid.
+    while len(candidate.replace(" ", "")) >= 15:
+        if stdnum_iban.is_valid(candidate):
+            return IBAN + match.group(0)[len(candidate) :]
+        candidate = candidate.rsplit(" ", 1)[0] if " " in candidate else candidate[:-1]
+    return match.group(0)
+
+
+def _card_or_keep(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
+        return CARD
+    return match.group(0)
+
+
+def _keep_label(placeholder: str) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        value = match.group("value")
+        if not any(ch.isdigit() for ch in value):
+            return match.group(0)
+        return match.group("label") + placeholder
+
+    return replace
+
+
+def _redact_phones(text: str) -> str:
+    if len(_DIGITS_RE.findall(text)) < 6:
+        # The matcher is the slow part; a phone number has at least six digits.
+        return text
+    spans: list[tuple[int, int]] = []
+    for region in PHONE_REGIONS:
+        matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+        spans.extend((found.start, found.end) for found in matcher)
+    if not spans:
+        return text
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    out: list[str] = []
+    cursor = 0
+    for start, end in merged:
+        out.append(text[cursor:start])
+        out.append(PHONE)
+        cursor = end
+    out.append(text[cursor:])
+    return "".join(out)
+
+
+# Log keys whose values are ours, never the customer's: skipping them keeps logging cheap.
+_LOG_SAFE_KEYS = frozenset(
+    {"timestamp", "level", "logger", "request_id", "method", "path", "status", "event_id"}
+)
+
+
+def redact_log_event(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: redact PII from every string value (and strings inside lists and dicts)."""
+    for key, value in list(event_dict.items()):
+        if key in _LOG_SAFE_KEYS:
+            continue
+        event_dict[key] = _redact_value(value, depth=0)
+    return event_dict
+
+
+def _redact_value(value: Any, *, depth: int) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if depth >= 3:
+        return value
+    if isinstance(value, dict):
+        return {k: _redact_value(v, depth=depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(v, depth=depth + 1) for v in value]
+    return value

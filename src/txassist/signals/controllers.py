@@ -1,0 +1,171 @@
+"""HTTP for product teams (scope ``product``) and outbox administration (scope ``admin``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from litestar.response import Stream
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from txassist.errors import Unavailable
+from txassist.http.auth import requires
+from txassist.outbox.repository import PENDING, OutboxRepository
+from txassist.services import Services
+from txassist.signals.schemas import (
+    OutboxEventOut,
+    OutboxList,
+    ReplayOut,
+    ReplayRequest,
+    SignalFilters,
+    SignalKindName,
+    SignalPage,
+    SignalSummary,
+    SignalTypeName,
+)
+from txassist.signals.service import SignalService
+
+Text64 = Annotated[str | None, Parameter(max_length=128)]
+
+
+def _service(services: Services) -> SignalService:
+    service: SignalService | None = getattr(services, "signals", None)
+    if service is None:
+        raise Unavailable("signals are not enabled on this service")
+    return service
+
+
+def _filters(
+    kind: SignalKindName | None,
+    type_: SignalTypeName | None,
+    product_area: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    conversation_id: str | None,
+    channel: str | None,
+) -> SignalFilters:
+    return SignalFilters(
+        kind=kind,
+        type=type_,
+        product_area=product_area,
+        since=since.replace(tzinfo=UTC) if since and since.tzinfo is None else since,
+        until=until.replace(tzinfo=UTC) if until and until.tzinfo is None else until,
+        conversation_id=conversation_id,
+        channel=channel,
+    )
+
+
+class SignalController(Controller):
+    path = "/v1/signals"
+    tags = ["signals"]
+    guards = [requires("product")]
+
+    @get("/", summary="List signals (filters, cursor pagination, stable order)")
+    async def list_signals(
+        self,
+        services: Services,
+        db_session: AsyncSession,
+        kind: SignalKindName | None = None,
+        type_: Annotated[SignalTypeName | None, Parameter(query="type")] = None,
+        product_area: Annotated[str | None, Parameter(max_length=64)] = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        conversation_id: Annotated[str | None, Parameter(max_length=128)] = None,
+        channel: Annotated[str | None, Parameter(max_length=16)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=512)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    ) -> SignalPage:
+        filters = _filters(kind, type_, product_area, since, until, conversation_id, channel)
+        return await _service(services).page(db_session, filters, cursor=cursor, limit=limit)
+
+    @get("/summary", summary="Counts per type and product area per day, with the trend against the previous period")
+    async def summary(
+        self,
+        services: Services,
+        db_session: AsyncSession,
+        kind: SignalKindName | None = None,
+        type_: Annotated[SignalTypeName | None, Parameter(query="type")] = None,
+        product_area: Annotated[str | None, Parameter(max_length=64)] = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        channel: Annotated[str | None, Parameter(max_length=16)] = None,
+        days: Annotated[int, Parameter(ge=1, le=366)] = 7,
+    ) -> SignalSummary:
+        filters = _filters(kind, type_, product_area, since, until, None, channel)
+        return await _service(services).summary(db_session, filters, days=days)
+
+    @get("/export", summary="Every matching signal as NDJSON or CSV, streamed")
+    async def export(
+        self,
+        services: Services,
+        format_: Annotated[Literal["ndjson", "csv"], Parameter(query="format")] = "ndjson",
+        kind: SignalKindName | None = None,
+        type_: Annotated[SignalTypeName | None, Parameter(query="type")] = None,
+        product_area: Annotated[str | None, Parameter(max_length=64)] = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        conversation_id: Annotated[str | None, Parameter(max_length=128)] = None,
+        channel: Annotated[str | None, Parameter(max_length=16)] = None,
+    ) -> Stream:
+        service = _service(services)
+        filters = _filters(kind, type_, product_area, since, until, conversation_id, channel)
+        if filters.since and filters.until and filters.since >= filters.until:
+            from txassist.errors import InvalidInput
+
+            raise InvalidInput("since must be before until")
+
+        async def body() -> AsyncIterator[bytes]:
+            # Its own session: the request's session is closed before a streamed body is sent.
+            async with services.db.get_session() as session:
+                async for chunk in service.export(session, filters, format_):
+                    yield chunk
+
+        media_type = "text/csv; charset=utf-8" if format_ == "csv" else "application/x-ndjson"
+        return Stream(
+            body(),
+            media_type=media_type,
+            headers={"Content-Disposition": f'attachment; filename="signals.{format_}"'},
+        )
+
+
+class OutboxController(Controller):
+    path = "/v1/outbox"
+    tags = ["outbox"]
+    guards = [requires("admin")]
+
+    @get("/", summary="List outbox events by status (dead letters or pending)")
+    async def list_events(
+        self,
+        db_session: AsyncSession,
+        status: Literal["dead", "pending", "delivered"] = "dead",
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    ) -> OutboxList:
+        repo = OutboxRepository(db_session)
+        rows = await repo.list_events(status=status, limit=limit)
+        items = [
+            OutboxEventOut(
+                id=str(r.id),
+                signal_id=str(r.signal_id) if r.signal_id else None,
+                event_type=r.event_type,
+                status=r.status,
+                attempts=r.attempts,
+                next_attempt_at=r.next_attempt_at,
+                last_error=r.last_error,
+                created_at=r.created_at,
+                delivered_at=r.delivered_at,
+            )
+            for r in rows
+        ]
+        return OutboxList(items=items, counts=await repo.counts())
+
+    @post("/replay", status_code=200, summary="Move dead letters back to pending (same event ids)")
+    async def replay(self, db_session: AsyncSession, data: ReplayRequest | None = None) -> ReplayOut:
+        ids = data.ids if data is not None else None
+        count = await OutboxRepository(db_session).replay_dead(ids=ids, now=datetime.now(UTC))
+        return ReplayOut(replayed=count)
+
+
+__all__ = ["PENDING", "OutboxController", "SignalController", "Text64"]
