@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import msgspec
@@ -10,10 +11,22 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from tests.conftest import API_KEYS
+from txassist.app import create_app
+from txassist.config import Settings
 from txassist.console.controllers import STATIC_DIR, TEMPLATES_DIR
 from txassist.console.samples import SampleConversation, load_samples
 
 EXTERNAL_URL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    # One real app for the module: the pages touch no database, so SQLite on a temp dir is enough.
+    data_dir = tmp_path_factory.mktemp("console") / "data"
+    settings = Settings.from_env({}, data_dir=data_dir, api_keys=API_KEYS, log_format="json")
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
 
 
 @pytest.mark.parametrize("page", ["assist", "signals"])
