@@ -15,6 +15,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
 from txassist.config import Settings
 from txassist.db import migrate
+from txassist.drafting.service import DraftingService
 from txassist.embedding import EmbeddingBatcher, TextEncoder
 
 log = structlog.get_logger("txassist.services")
@@ -53,6 +54,7 @@ class Services:
         self.embeddings = embeddings
         self.readiness = Readiness()
         self.started_at = time.time()
+        self.drafting: DraftingService | None = DraftingService.create(settings)
 
     @classmethod
     def create(cls, settings: Settings, db: SQLAlchemyAsyncConfig) -> Services:
@@ -78,7 +80,22 @@ class Services:
         await anyio.to_thread.run_sync(self.encoder.warm_up)
         await self.embeddings.start()
         self.readiness.set("embedding_model", "ok", self.encoder.model_path)
+        await self._start_drafting()
         log.info("services_started", ready=self.readiness.ready)
 
+    async def _start_drafting(self) -> None:
+        if self.drafting is None:
+            return
+        # Not required for readiness: drafts fall back to the extractive backend when an LLM is missing.
+        try:
+            await self.drafting.start()
+        except Exception as exc:
+            log.error("drafting_backend_failed", backend=self.settings.llm_backend, error=repr(exc))
+            self.readiness.set("drafting", "degraded", f"{type(exc).__name__}: {exc}", required=False)
+        else:
+            self.readiness.set("drafting", "ok", self.settings.llm_backend, required=False)
+
     async def stop(self) -> None:
+        if self.drafting is not None:
+            await self.drafting.stop()
         await self.embeddings.stop()

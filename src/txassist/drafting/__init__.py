@@ -1,0 +1,1 @@
+"""Suggested replies and summaries, grounded in retrieved knowledge, behind interchangeable backends."""

@@ -1,0 +1,1 @@
+"""Generation backends: ``extractive`` (no model), ``openai`` (HTTP) and ``local`` (xllamacpp)."""

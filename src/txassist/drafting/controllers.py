@@ -1,0 +1,179 @@
+"""Drafts, summaries, close, and suggestion feedback over HTTP (thin: the service does the work)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.params import Body, Parameter
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from txassist.conversations.views import TurnView
+from txassist.drafting.grounding import Passage
+from txassist.drafting.schemas import (
+    CloseOut,
+    CloseRequest,
+    DraftOut,
+    DraftRequest,
+    FeedbackIn,
+    FeedbackOut,
+    StatsOut,
+    SuggestionOut,
+    SummaryOut,
+    SummaryRequest,
+)
+from txassist.drafting.service import DraftingService, knowledge_hits
+from txassist.errors import Unavailable
+from txassist.http.auth import requires
+from txassist.services import Services
+
+PathId = Annotated[str, Parameter(min_length=1, max_length=128)]
+
+
+def _drafting(services: Services) -> DraftingService:
+    drafting: DraftingService | None = getattr(services, "drafting", None)
+    if drafting is None:
+        raise Unavailable("drafting is not running")
+    return drafting
+
+
+class DraftingController(Controller):
+    path = "/v1/conversations"
+    tags = ["drafting"]
+    guards = [requires("agent")]
+
+    @post("/{conversation_id:str}/draft", summary="A suggested reply grounded in the knowledge base")
+    async def draft(
+        self,
+        conversation_id: PathId,
+        db_session: AsyncSession,
+        services: Services,
+        data: Annotated[DraftRequest | None, Body()] = None,
+        stream: bool = False,
+    ) -> DraftOut | ServerSentEvent:
+        drafting = _drafting(services)
+        request = data or DraftRequest()
+        conversation, turns = await drafting.conversation_turns(db_session, conversation_id)
+        hits = await knowledge_hits(getattr(services, "knowledge", None), turns)
+        customer = [t for t in turns if t.speaker == "customer"]
+        sentiment = customer[-1].sentiment if customer else None
+        channel = turns[-1].channel or conversation.channel
+        if stream:
+            # Validate the backend now, so a bad request is a 422 and not a broken stream.
+            drafting.backend_is_slow(request.backend)
+            return ServerSentEvent(
+                _sse_events(services, drafting, conversation_id, channel, turns, hits, sentiment, request)
+            )
+        suggestion = await drafting.suggest(
+            db_session,
+            conversation_id=conversation_id,
+            channel=channel,
+            turns=turns,
+            hits=hits,
+            sentiment=sentiment,
+            turn_key=None,
+            allow_slow=True,
+            backend=request.backend,
+            max_tokens=request.max_tokens,
+        )
+        return DraftOut(conversation_id=conversation_id, suggestions=[suggestion])
+
+    @post("/{conversation_id:str}/summary", summary="Rolling, handoff or after-contact summary")
+    async def summary(
+        self, conversation_id: PathId, db_session: AsyncSession, services: Services, data: SummaryRequest
+    ) -> SummaryOut:
+        drafting = _drafting(services)
+        conversation, turns = await drafting.conversation_turns(db_session, conversation_id)
+        out = await drafting.summarize(
+            turns, kind=data.kind, conversation_channel=conversation.channel, backend=data.backend
+        )
+        if data.kind == "handoff":
+            conversation.handoff_summary = out.text
+        return msgspec.structs.replace(out, conversation_id=conversation_id)
+
+    @post("/{conversation_id:str}/close", summary="Close and write the after-contact summary")
+    async def close(
+        self,
+        conversation_id: PathId,
+        db_session: AsyncSession,
+        services: Services,
+        data: Annotated[CloseRequest | None, Body()] = None,
+    ) -> Response[CloseOut]:
+        drafting = _drafting(services)
+        backend = (data or CloseRequest()).backend
+        conversation, _ = await drafting.conversation_turns(db_session, conversation_id)
+        conversation.status = "closed"
+        conversation.closed_at = datetime.now(UTC)
+        if drafting.backend_is_slow(backend):
+            # The close itself commits now; the summary lands when the model is done.
+            body = CloseOut(conversation_id=conversation_id, status="closed", pending=True)
+            task = BackgroundTask(drafting.close_job, services.db.get_session, conversation_id, backend)
+            return Response(body, status_code=202, background=task)
+        result = await drafting.write_after_contact(db_session, conversation_id, backend=backend)
+        body = CloseOut(
+            conversation_id=conversation_id,
+            status="closed",
+            pending=False,
+            after_contact=result.summary,
+            backend=result.backend,
+            prompt_version=result.prompt_version,
+            fallback=result.fallback,
+        )
+        return Response(body, status_code=200)
+
+
+class SuggestionController(Controller):
+    path = "/v1/suggestions"
+    tags = ["drafting"]
+
+    @post("/{suggestion_id:str}/feedback", guards=[requires("agent")], summary="Agent feedback on a suggestion")
+    async def feedback(
+        self, suggestion_id: PathId, db_session: AsyncSession, services: Services, data: FeedbackIn
+    ) -> FeedbackOut:
+        return await _drafting(services).record_feedback(
+            db_session, suggestion_id, action=data.action, text=data.text, reason=data.reason
+        )
+
+    @get(
+        "/stats",
+        guards=[requires("agent", "platform", "product")],
+        summary="Acceptance rate and edit distance per backend and prompt version",
+    )
+    async def stats(self, db_session: AsyncSession, services: Services) -> StatsOut:
+        return await _drafting(services).stats(db_session)
+
+
+async def _sse_events(
+    services: Services,
+    drafting: DraftingService,
+    conversation_id: str,
+    channel: str,
+    turns: list[TurnView],
+    hits: list[Passage],
+    sentiment: str | None,
+    request: DraftRequest,
+) -> AsyncIterator[ServerSentEventMessage]:
+    # The request's session is gone once streaming starts: the suggestion gets its own transaction.
+    async with services.db.get_session() as session:
+        async for kind, payload in drafting.stream_suggestion(
+            session,
+            conversation_id=conversation_id,
+            channel=channel,
+            turns=turns,
+            hits=hits,
+            sentiment=sentiment,
+            backend=request.backend,
+            max_tokens=request.max_tokens,
+        ):
+            if isinstance(payload, SuggestionOut):
+                await session.commit()
+                yield ServerSentEventMessage(event="suggestion", data=msgspec.json.encode(payload).decode())
+            else:
+                yield ServerSentEventMessage(event=kind, data=msgspec.json.encode({"text": payload}).decode())
+    yield ServerSentEventMessage(event="done", data="{}")

@@ -1,0 +1,177 @@
+"""What a draft may rely on: retrieved passages, their citations, and a guard against ungrounded offers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+from txassist.drafting.schemas import Citation
+
+
+class Passage(Protocol):
+    """What drafting reads from a knowledge hit (``KnowledgeHit`` satisfies it)."""
+
+    @property
+    def document_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+
+
+_MARKER = re.compile(r"\s?\[(\d{1,2})\]")
+# Commercial promises an agent must not make unless the knowledge base states the policy.
+_OFFER_TERMS = (
+    "full refund",
+    "refund",
+    "reimburse",
+    "compensation",
+    "compensate",
+    "discount",
+    "credit",
+    "voucher",
+    "free of charge",
+    "for free",
+    "waive",
+)
+
+
+def citation_for(passage: Passage) -> Citation:
+    return Citation(document_id=passage.document_id, url=passage.url, title=passage.title)
+
+
+def unique_citations(passages: Sequence[Passage]) -> list[Citation]:
+    seen: dict[str, Citation] = {}
+    for passage in passages:
+        seen.setdefault(passage.document_id, citation_for(passage))
+    return list(seen.values())
+
+
+def resolve_markers(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
+    """Map ``[n]`` markers to retrieved passages; markers naming no retrieved passage are dropped.
+
+    The returned text has the markers removed: citations travel separately, and a marker the
+    model invented must not look like a source to the agent.
+    """
+    used: list[Passage] = []
+    for match in _MARKER.finditer(text):
+        index = int(match.group(1)) - 1
+        if 0 <= index < len(passages):
+            used.append(passages[index])
+    cleaned = _MARKER.sub("", text).strip()
+    return cleaned, unique_citations(used)
+
+
+def overlap_citations(text: str, passages: Sequence[Passage], *, min_shared: int = 4) -> list[Citation]:
+    """Citations for a model answer without markers: the passages it visibly draws words from."""
+    words = _content_words(text)
+    used = [p for p in passages if len(words & _content_words(p.text)) >= min_shared]
+    return unique_citations(used)
+
+
+def ungrounded_offers(text: str, passages: Sequence[Passage]) -> list[str]:
+    """Offer terms in ``text`` that no retrieved passage mentions (a sign of injected instructions)."""
+    lowered = text.lower()
+    knowledge = " ".join(p.text.lower() for p in passages)
+    return [term for term in _OFFER_TERMS if term in lowered and term not in knowledge]
+
+
+_STOP = frozenset(  # noqa: RUF100
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "by",
+        "from",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "i",
+        "you",
+        "we",
+        "they",
+        "he",
+        "she",
+        "my",
+        "your",
+        "our",
+        "their",
+        "me",
+        "us",
+        "them",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "not",
+        "no",
+        "yes",
+        "so",
+        "as",
+        "about",
+        "into",
+        "than",
+        "then",
+        "there",
+        "here",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "how",
+        "please",
+        "thanks",
+        "hi",
+        "hello",
+        "just",
+        "get",
+        "got",
+        "any",
+        "some",
+        "all",
+        "more",
+        "also",
+    ]
+)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+
+
+def content_words(text: str) -> set[str]:
+    return _content_words(text)
