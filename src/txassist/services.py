@@ -17,6 +17,11 @@ from txassist.config import Settings
 from txassist.db import migrate
 from txassist.drafting.service import DraftingService
 from txassist.embedding import EmbeddingBatcher, TextEncoder
+from txassist.knowledge.service import KnowledgeService
+from txassist.outbox.forwarder import SignalForwarder
+from txassist.signals.service import SignalService
+from txassist.privacy.retention import RetentionJob
+from txassist.sentiment.service import SentimentService
 
 log = structlog.get_logger("txassist.services")
 
@@ -46,7 +51,11 @@ class Readiness:
 class Services:
     # A plain class, not a dataclass: Litestar would try to validate a dataclass injected as a dependency.
     def __init__(
-        self, settings: Settings, db: SQLAlchemyAsyncConfig, encoder: TextEncoder, embeddings: EmbeddingBatcher
+        self,
+        settings: Settings,
+        db: SQLAlchemyAsyncConfig,
+        encoder: TextEncoder,
+        embeddings: EmbeddingBatcher,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -54,7 +63,14 @@ class Services:
         self.embeddings = embeddings
         self.readiness = Readiness()
         self.started_at = time.time()
+        self.knowledge: KnowledgeService | None = KnowledgeService(settings, encoder, embeddings, self.readiness)
+        self.signals: SignalService | None = SignalService(settings, encoder, embeddings)
+        self.forwarder: SignalForwarder | None = (
+            SignalForwarder(settings, db.get_session) if settings.tx_store_url else None
+        )
         self.drafting: DraftingService | None = DraftingService.create(settings)
+        self.sentiment = SentimentService(settings, embeddings)
+        self.retention = RetentionJob.from_settings(settings, db)
 
     @classmethod
     def create(cls, settings: Settings, db: SQLAlchemyAsyncConfig) -> Services:
@@ -80,8 +96,23 @@ class Services:
         await anyio.to_thread.run_sync(self.encoder.warm_up)
         await self.embeddings.start()
         self.readiness.set("embedding_model", "ok", self.encoder.model_path)
+        if self.knowledge is not None:
+            await self.knowledge.start()
+        await self._start_signals()
+        await self._start_sentiment()
+        self.retention.start()
         await self._start_drafting()
         log.info("services_started", ready=self.readiness.ready)
+
+    async def _start_sentiment(self) -> None:
+        self.readiness.set("sentiment_model", "starting")
+        try:
+            await self.sentiment.start()
+        except Exception as exc:  # a bad model path must say so in readiness, not crash the service
+            log.error("sentiment_model_failed", path=str(self.sentiment.path), error=repr(exc))
+            self.readiness.set("sentiment_model", "failed", f"{type(exc).__name__}: {exc}")
+        else:
+            self.readiness.set("sentiment_model", "ok", self.sentiment.model_name)
 
     async def _start_drafting(self) -> None:
         if self.drafting is None:
@@ -95,7 +126,24 @@ class Services:
         else:
             self.readiness.set("drafting", "ok", self.settings.llm_backend, required=False)
 
+    async def _start_signals(self) -> None:
+        if self.signals is not None:
+            self.readiness.set("signals", "starting")
+            generator = getattr(self.drafting, "generate_json", None)
+            if callable(generator):  # close-time LLM extraction, when drafting offers JSON generation
+                self.signals.generator = self.drafting  # type: ignore[assignment]
+            await self.signals.start()
+            self.readiness.set("signals", "ok", f"taxonomy areas: {len(self.signals.taxonomy.areas)}")
+        if self.forwarder is not None:
+            await self.forwarder.start()
+            self.readiness.set("tx_store_forwarder", "ok", self.settings.tx_store_url, required=False)
+
     async def stop(self) -> None:
+        if self.knowledge is not None:
+            await self.knowledge.stop()
+        if self.forwarder is not None:
+            await self.forwarder.stop()
         if self.drafting is not None:
             await self.drafting.stop()
+        await self.retention.stop()
         await self.embeddings.stop()

@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from txassist.cli import db, serve
+from txassist.cli import db, kb, purge, serve, train
 from txassist.config import SettingsError
 
-COMMAND_MODULES = [serve, db]
+COMMAND_MODULES = [serve, db, purge, train, kb]
 
 
 def build_parser() -> argparse.ArgumentParser:

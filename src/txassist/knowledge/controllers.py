@@ -1,0 +1,174 @@
+"""``/v1/kb``: document writes (admin), document reads and search (agent, platform)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, delete, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import Parameter
+
+from txassist.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from txassist.http.auth import requires
+from txassist.knowledge.index import ChangeReport
+from txassist.knowledge.loaders import KnowledgeDocument, load_bytes, make_document
+from txassist.knowledge.schemas import (
+    MAX_DOCUMENTS_PER_REQUEST,
+    DocumentIn,
+    DocumentOut,
+    SearchHitOut,
+    SearchResponse,
+    StatsOut,
+    WriteResult,
+)
+from txassist.knowledge.service import MAX_K, MAX_QUERY_CHARS, KnowledgeService
+from txassist.services import Services
+
+
+def _knowledge(services: Services) -> KnowledgeService:
+    knowledge: KnowledgeService | None = getattr(services, "knowledge", None)
+    if knowledge is None:
+        raise NotFound("the knowledge base is not enabled")
+    return knowledge
+
+
+def _result(report: ChangeReport) -> WriteResult:
+    return WriteResult(
+        version=report.version,
+        added=report.added,
+        replaced=report.replaced,
+        unchanged=report.unchanged,
+        deleted=report.deleted,
+        chunks_embedded=report.chunks_embedded,
+        chunks_reused=report.chunks_reused,
+        live_chunks=report.live_chunks,
+    )
+
+
+def _from_json(body: bytes) -> list[KnowledgeDocument]:
+    try:
+        parsed = msgspec.json.decode(body, type=DocumentIn | list[DocumentIn])
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"invalid document: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"body is not valid JSON: {exc}") from exc
+    items = parsed if isinstance(parsed, list) else [parsed]
+    if not items or len(items) > MAX_DOCUMENTS_PER_REQUEST:
+        raise InvalidInput(f"send between 1 and {MAX_DOCUMENTS_PER_REQUEST} documents")
+    return [
+        make_document(
+            doc_id=item.id,
+            title=item.title,
+            text=item.text,
+            fmt=item.format,
+            url=item.url,
+            source="api",
+            updated=item.updated,
+            metadata=item.metadata,
+        )
+        for item in items
+    ]
+
+
+async def _from_upload(request: Request[Any, Any, Any], limit: int) -> list[KnowledgeDocument]:
+    form = await request.form()
+    uploads = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
+    if not uploads:
+        raise InvalidInput("multipart body has no file part")
+    documents: list[KnowledgeDocument] = []
+    for upload in uploads:
+        data = await upload.read()
+        if len(data) > limit:
+            raise PayloadTooLarge(f"{upload.filename}: larger than {limit} bytes")
+        documents.extend(load_bytes(data, upload.filename or "upload.txt", source=upload.filename))
+    return documents
+
+
+class KnowledgeWriteController(Controller):
+    path = "/v1/kb/documents"
+    tags = ["knowledge"]
+    guards = [requires("admin")]
+
+    @post("/", summary="Add or replace documents (JSON: one or a list; or multipart file upload)")
+    async def add(self, request: Request[Any, Any, Any], services: Services) -> WriteResult:
+        knowledge = _knowledge(services)
+        limit = services.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"body larger than {limit} bytes")
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "application/json":
+            body = await request.body()
+            if len(body) > limit:
+                raise PayloadTooLarge(f"body larger than {limit} bytes")
+            documents = _from_json(body)
+        elif content_type == "multipart/form-data":
+            documents = await _from_upload(request, limit)
+        else:
+            raise UnsupportedMediaType("send application/json or multipart/form-data")
+        return _result(await knowledge.upsert(documents))
+
+    @delete("/{document_id:str}", status_code=200, summary="Delete a document and its chunks")
+    async def remove(self, document_id: str, services: Services) -> WriteResult:
+        return _result(await _knowledge(services).delete(document_id))
+
+
+class KnowledgeReadController(Controller):
+    path = "/v1/kb"
+    tags = ["knowledge"]
+    guards = [requires("agent", "platform", "admin")]
+
+    @get("/documents/{document_id:str}", summary="One document with its chunk ids")
+    async def read(self, document_id: str, services: Services) -> DocumentOut:
+        knowledge = _knowledge(services)
+        doc = knowledge.get_document(document_id)
+        if doc is None:
+            raise NotFound(f"document {document_id} not found")
+        return DocumentOut(
+            id=doc.id,
+            title=doc.title,
+            url=doc.url,
+            source=doc.source,
+            updated=doc.updated,
+            format=doc.format,
+            metadata=doc.metadata,
+            text=doc.text,
+            chunk_ids=knowledge.document_chunk_ids(document_id),
+        )
+
+    @get("/stats", summary="Index version, kind and size")
+    async def stats(self, services: Services) -> StatsOut:
+        return msgspec.convert(_knowledge(services).stats(), StatsOut)
+
+
+class KnowledgeSearchController(Controller):
+    path = "/v1/kb/search"
+    tags = ["knowledge"]
+    guards = [requires("agent", "platform")]
+
+    @get("/", summary="Hybrid (default), dense or lexical search with citations")
+    async def search(
+        self,
+        services: Services,
+        q: Annotated[str, Parameter(min_length=1, max_length=MAX_QUERY_CHARS)],
+        k: Annotated[int, Parameter(ge=1, le=MAX_K)] = 5,
+        mode: Literal["hybrid", "dense", "lexical"] = "hybrid",
+        min_score: Annotated[float | None, Parameter(ge=-1.0, le=1000.0)] = None,
+    ) -> SearchResponse:
+        if not q.strip():
+            raise InvalidInput("q is empty")
+        outcome = await _knowledge(services).search(q, k=k, mode=mode, min_score=min_score)
+        results = [
+            SearchHitOut(
+                document_id=h.document_id,
+                chunk_id=h.chunk_id,
+                title=h.title,
+                heading_path=h.heading_path,
+                snippet=h.snippet,
+                url=h.url,
+                score=h.score,
+            )
+            for h in outcome.hits
+        ]
+        return SearchResponse(results=results, mode=mode, timings_ms=outcome.timings_ms)

@@ -1,0 +1,464 @@
+"""The persisted knowledge index: versioned directories and an atomic ``CURRENT`` pointer.
+
+Layout under ``index_dir``::
+
+    CURRENT              name of the live version (replaced atomically with os.replace)
+    .lock                fcntl lock serialising writers across processes
+    versions/v000042/    manifest.json (written last), documents.msgpack, chunks.msgpack,
+                         vectors.npy, faiss.index, bm25/
+
+A writer builds a complete new version in a temporary directory, renames it into place, then
+swaps ``CURRENT``. A crash at any point leaves the previous version as the one ``CURRENT`` names;
+half-written directories are ignored by readers and removed by the next writer. Readers (every
+service replica) load a version once and swap their in-memory snapshot when ``CURRENT`` changes.
+
+Positions: row ``i`` of ``vectors.npy`` is FAISS id ``i`` and ``chunks[i]``; a deleted chunk
+becomes ``None`` (a tombstone) so an HNSW graph can stay as it is until compaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import faiss
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from txassist.knowledge.chunking import Chunk
+from txassist.knowledge.lexical import LexicalIndex
+from txassist.knowledge.loaders import KnowledgeDocument
+
+FORMAT_VERSION = 1
+IndexKind = Literal["flat", "hnsw"]
+Vectors = npt.NDArray[np.float32]
+Embed = Callable[[list[str]], Vectors]
+ChunkDocument = Callable[[KnowledgeDocument], list[Chunk]]
+
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+# Past this share of tombstones an HNSW index is rebuilt from the live vectors.
+COMPACT_TOMBSTONE_RATIO = 0.25
+KEEP_VERSIONS = 3
+
+
+class IndexCorruptError(RuntimeError):
+    """A version directory could not be read; the previous snapshot stays in service."""
+
+
+class DocumentRecord(msgspec.Struct, kw_only=True):
+    document: KnowledgeDocument
+    content_hash: str
+    chunk_ids: list[str]
+    ingested_at: float
+
+
+class Manifest(msgspec.Struct, kw_only=True):
+    format: int
+    version: str
+    kind: IndexKind
+    dimension: int
+    total: int
+    live: int
+    documents: int
+    created_at: float
+
+
+@dataclass
+class IndexSnapshot:
+    """One immutable, loaded version. Searches hold a reference; reloads replace the reference."""
+
+    version: str
+    kind: IndexKind
+    dimension: int
+    documents: dict[str, DocumentRecord]
+    chunks: list[Chunk | None]
+    vectors: Vectors
+    dense: faiss.Index
+    lexical: LexicalIndex
+    path: Path | None = None
+    live: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.live = sum(1 for c in self.chunks if c is not None)
+
+    @property
+    def tombstones(self) -> int:
+        return len(self.chunks) - self.live
+
+    @classmethod
+    def empty(cls, dimension: int) -> IndexSnapshot:
+        return cls(
+            version="",
+            kind="flat",
+            dimension=dimension,
+            documents={},
+            chunks=[],
+            vectors=np.zeros((0, dimension), dtype=np.float32),
+            dense=faiss.IndexFlatIP(dimension),
+            lexical=LexicalIndex(None, np.zeros(0, dtype=np.int64)),
+        )
+
+    def dense_search(self, query: Vectors, k: int) -> list[tuple[int, float]]:
+        """(position, cosine) of the nearest live chunks, best first."""
+        if self.live == 0 or k <= 0:
+            return []
+        # Tombstones still occupy HNSW slots: fetch enough extra to fill k with live chunks.
+        fetch = min(len(self.chunks), k + self.tombstones if self.kind == "flat" else 2 * k + self.tombstones)
+        scores, ids = self.dense.search(query.reshape(1, -1), min(fetch, 4 * k + 64))
+        hits = []
+        for pos, score in zip(ids[0], scores[0], strict=True):
+            if pos >= 0 and self.chunks[pos] is not None:
+                hits.append((int(pos), float(score)))
+                if len(hits) == k:
+                    break
+        return hits
+
+    def cosine(self, query: Vectors, positions: list[int]) -> npt.NDArray[np.float32]:
+        if not positions:
+            return np.zeros(0, dtype=np.float32)
+        return np.asarray(self.vectors[np.asarray(positions)] @ query, dtype=np.float32)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def current_version(index_dir: Path) -> str | None:
+    try:
+        name = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def load_snapshot(index_dir: Path, dimension: int) -> IndexSnapshot:
+    """The version ``CURRENT`` names (an empty snapshot when there is none yet)."""
+    version = current_version(index_dir)
+    if version is None:
+        return IndexSnapshot.empty(dimension)
+    return load_version(index_dir / "versions" / version)
+
+
+def load_version(path: Path) -> IndexSnapshot:
+    try:
+        manifest = msgspec.json.decode((path / "manifest.json").read_bytes(), type=Manifest)
+        if manifest.format != FORMAT_VERSION:
+            raise IndexCorruptError(f"{path.name}: format {manifest.format}, expected {FORMAT_VERSION}")
+        raw_documents = (path / "documents.msgpack").read_bytes()
+        documents = msgspec.msgpack.decode(raw_documents, type=list[DocumentRecord])
+        chunks = msgspec.msgpack.decode((path / "chunks.msgpack").read_bytes(), type=list[Chunk | None])
+        vectors = np.load(path / "vectors.npy", mmap_mode="r")
+        dense = faiss.read_index(str(path / "faiss.index"))
+        lexical = LexicalIndex.load(path / "bm25")
+    except IndexCorruptError:
+        raise
+    except (OSError, ValueError, RuntimeError, msgspec.DecodeError, KeyError) as exc:
+        raise IndexCorruptError(f"{path.name}: {type(exc).__name__}: {exc}") from exc
+    if not (len(chunks) == manifest.total == vectors.shape[0] == dense.ntotal):
+        raise IndexCorruptError(f"{path.name}: chunk, vector and FAISS counts disagree")
+    if isinstance(dense, faiss.IndexHNSW):
+        dense.hnsw.efSearch = HNSW_EF_SEARCH
+    return IndexSnapshot(
+        version=manifest.version,
+        kind=manifest.kind,
+        dimension=manifest.dimension,
+        documents={r.document.id: r for r in documents},
+        chunks=chunks,
+        vectors=vectors,
+        dense=dense,
+        lexical=lexical,
+        path=path,
+    )
+
+
+# ---------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def writer_lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time across processes and replicas sharing the directory."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".lock").open("a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@dataclass
+class ChangeReport:
+    version: str
+    added: list[str]
+    replaced: list[str]
+    unchanged: list[str]
+    deleted: list[str]
+    chunks_embedded: int
+    chunks_reused: int
+    kind: IndexKind
+    live_chunks: int
+
+
+def choose_kind(setting: str, live: int, threshold: int) -> IndexKind:
+    if setting in ("flat", "hnsw"):
+        return setting  # type: ignore[return-value]
+    return "hnsw" if live > threshold else "flat"
+
+
+def build_dense(kind: IndexKind, vectors: Vectors, dimension: int) -> faiss.Index:
+    index: faiss.Index
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    else:
+        index = faiss.IndexFlatIP(dimension)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def apply_changes(
+    index_dir: Path,
+    *,
+    upserts: list[KnowledgeDocument],
+    deletes: list[str],
+    embed: Embed,
+    chunker: ChunkDocument,
+    dimension: int,
+    index_kind: str = "auto",
+    ann_threshold: int = 50_000,
+) -> tuple[ChangeReport, IndexSnapshot]:
+    """Add/replace ``upserts`` and remove ``deletes`` as one new version; returns it loaded."""
+    with writer_lock(index_dir):
+        _remove_partials(index_dir)
+        base = load_snapshot(index_dir, dimension)
+        return _write_changes(index_dir, base, upserts, deletes, embed, chunker, index_kind, ann_threshold)
+
+
+def _write_changes(
+    index_dir: Path,
+    base: IndexSnapshot,
+    upserts: list[KnowledgeDocument],
+    deletes: list[str],
+    embed: Embed,
+    chunker: ChunkDocument,
+    index_kind: str,
+    ann_threshold: int,
+) -> tuple[ChangeReport, IndexSnapshot]:
+    documents = dict(base.documents)
+    chunks: list[Chunk | None] = list(base.chunks)
+    by_hash: dict[str, int] = {}
+    for pos, chunk in enumerate(chunks):
+        if chunk is not None:
+            by_hash.setdefault(chunk.content_hash, pos)
+
+    deleted = [d for d in dict.fromkeys(deletes) if d in documents]
+    added: list[str] = []
+    replaced: list[str] = []
+    unchanged: list[str] = []
+    latest: dict[str, KnowledgeDocument] = {doc.id: doc for doc in upserts}  # last one wins
+    for doc_id in latest:
+        record = documents.get(doc_id)
+        if record is not None and record.content_hash == latest[doc_id].content_hash():
+            unchanged.append(doc_id)
+    to_write = [doc for doc_id, doc in latest.items() if doc_id not in unchanged]
+    for doc_id in [*deleted, *(d.id for d in to_write)]:
+        record = documents.pop(doc_id, None)
+        if record is None:
+            continue
+        if doc_id not in deleted:
+            replaced.append(doc_id)
+        drop = set(record.chunk_ids)
+        for pos, chunk in enumerate(chunks):
+            if chunk is not None and chunk.chunk_id in drop:
+                chunks[pos] = None
+    added = [d.id for d in to_write if d.id not in replaced]
+
+    new_chunks: list[Chunk] = []
+    now = time.time()
+    for doc in to_write:
+        doc_chunks = chunker(doc)
+        new_chunks.extend(doc_chunks)
+        chunk_ids = [c.chunk_id for c in doc_chunks]
+        documents[doc.id] = DocumentRecord(
+            document=doc, content_hash=doc.content_hash(), chunk_ids=chunk_ids, ingested_at=now
+        )
+
+    # Content hashes: an unchanged paragraph in an edited article keeps its vector.
+    hashes = [c.content_hash for c in new_chunks]
+    missing = [i for i, h in enumerate(hashes) if h not in by_hash]
+    fresh_vectors = embed([new_chunks[i].embed_text for i in missing]) if missing else None
+    new_vectors = np.zeros((len(new_chunks), base.dimension), dtype=np.float32)
+    if fresh_vectors is not None:
+        new_vectors[missing] = fresh_vectors
+    for i, h in enumerate(hashes):
+        if h in by_hash:
+            new_vectors[i] = base.vectors[by_hash[h]]
+
+    live_after = sum(1 for c in chunks if c is not None) + len(new_chunks)
+    kind = choose_kind(index_kind, live_after, ann_threshold)
+    tombstones = len(chunks) - (live_after - len(new_chunks))
+    total_after = len(chunks) + len(new_chunks)
+    incremental = (
+        kind == "hnsw"
+        and base.kind == "hnsw"
+        and base.path is not None
+        and tombstones <= COMPACT_TOMBSTONE_RATIO * max(total_after, 1)
+    )
+    if incremental:
+        # Append to the existing graph instead of rebuilding it; deleted rows stay as tombstones.
+        assert base.path is not None
+        dense = faiss.read_index(str(base.path / "faiss.index"))
+        if len(new_vectors):
+            dense.add(new_vectors)
+        all_chunks: list[Chunk | None] = [*chunks, *new_chunks]
+        vectors = np.concatenate([np.asarray(base.vectors), new_vectors]) if len(new_vectors) else base.vectors
+
+    else:
+        keep = [pos for pos, c in enumerate(chunks) if c is not None]
+        all_chunks = [chunks[p] for p in keep] + list(new_chunks)
+        old_vectors = np.asarray(base.vectors[np.asarray(keep, dtype=np.int64)]) if keep else new_vectors[:0]
+        vectors = np.concatenate([old_vectors, new_vectors]) if len(new_vectors) else old_vectors
+        dense = build_dense(kind, vectors, base.dimension)
+
+    live_positions = np.asarray([p for p, c in enumerate(all_chunks) if c is not None], dtype=np.int64)
+    lexical = LexicalIndex.build([_lexical_text(all_chunks[p]) for p in live_positions.tolist()], live_positions)
+    version = _next_version(index_dir)
+    path = _publish(
+        index_dir, version, kind, base.dimension, documents, all_chunks, np.asarray(vectors), dense, lexical
+    )
+    report = ChangeReport(
+        version=version,
+        added=added,
+        replaced=replaced,
+        unchanged=unchanged,
+        deleted=deleted,
+        chunks_embedded=len(missing),
+        chunks_reused=len(new_chunks) - len(missing),
+        kind=kind,
+        live_chunks=len(live_positions),
+    )
+    return report, load_version(path)
+
+
+def _lexical_text(chunk: Chunk | None) -> str:
+    assert chunk is not None
+    return chunk.embed_text
+
+
+def _next_version(index_dir: Path) -> str:
+    versions = index_dir / "versions"
+    if not versions.exists():
+        return "v000001"
+    numbers = [int(p.name[1:]) for p in versions.glob("v*") if p.name[1:].isdigit()]
+    return f"v{max(numbers, default=0) + 1:06d}"
+
+
+def _publish(
+    index_dir: Path,
+    version: str,
+    kind: IndexKind,
+    dimension: int,
+    documents: dict[str, DocumentRecord],
+    chunks: list[Chunk | None],
+    vectors: Vectors,
+    dense: faiss.Index,
+    lexical: LexicalIndex,
+) -> Path:
+    versions = index_dir / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    tmp = versions / f".partial-{version}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    (tmp / "documents.msgpack").write_bytes(msgspec.msgpack.encode(list(documents.values())))
+    (tmp / "chunks.msgpack").write_bytes(msgspec.msgpack.encode(chunks))
+    np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(dense, str(tmp / "faiss.index"))
+    lexical.save(tmp / "bm25")
+    manifest = Manifest(
+        format=FORMAT_VERSION,
+        version=version,
+        kind=kind,
+        dimension=dimension,
+        total=len(chunks),
+        live=sum(1 for c in chunks if c is not None),
+        documents=len(documents),
+        created_at=time.time(),
+    )
+    (tmp / "manifest.json").write_bytes(msgspec.json.encode(manifest))
+    _fsync_tree(tmp)
+    final = versions / version
+    tmp.rename(final)
+    _swap_current(index_dir, version)
+    _prune(index_dir, keep=KEEP_VERSIONS)
+    return final
+
+
+def _swap_current(index_dir: Path, version: str) -> None:
+    tmp = index_dir / f".CURRENT.{uuid.uuid4().hex[:8]}"
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(version + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(index_dir / "CURRENT")
+    _fsync_dir(index_dir)
+
+
+def _fsync_tree(path: Path) -> None:
+    for file in path.rglob("*"):
+        if file.is_file():
+            fd = os.open(file, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    _fsync_dir(path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_partials(index_dir: Path) -> None:
+    """Leftovers of a writer that crashed; only called while holding the writer lock."""
+    versions = index_dir / "versions"
+    if versions.exists():
+        for leftover in versions.glob(".partial-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+    for stale in index_dir.glob(".CURRENT.*"):
+        stale.unlink(missing_ok=True)
+
+
+def _prune(index_dir: Path, *, keep: int) -> None:
+    # Replicas that have not reloaded yet may still be opening the previous versions: keep a few.
+    current = current_version(index_dir)
+    versions = sorted(p for p in (index_dir / "versions").glob("v*") if p.name[1:].isdigit())
+    for old in versions[:-keep]:
+        if old.name != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def manifest_of(index_dir: Path) -> dict[str, object] | None:
+    version = current_version(index_dir)
+    if version is None:
+        return None
+    try:
+        data: dict[str, object] = json.loads((index_dir / "versions" / version / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data

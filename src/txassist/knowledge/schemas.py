@@ -1,0 +1,73 @@
+"""Request and response bodies of the knowledge API, with their limits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+MAX_DOCUMENT_CHARS = 2_000_000
+MAX_DOCUMENTS_PER_REQUEST = 500
+
+DocumentId = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")]
+Url = Annotated[str, msgspec.Meta(max_length=2_000)]
+
+
+class DocumentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_DOCUMENT_CHARS)]
+    id: DocumentId | None = None
+    title: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    url: Url | None = None
+    format: Literal["markdown", "text"] = "markdown"
+    updated: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class WriteResult(msgspec.Struct, kw_only=True):
+    version: str
+    added: list[str]
+    replaced: list[str]
+    unchanged: list[str]
+    deleted: list[str]
+    chunks_embedded: int
+    chunks_reused: int
+    live_chunks: int
+
+
+class DocumentOut(msgspec.Struct, kw_only=True):
+    id: str
+    title: str
+    url: str | None
+    source: str | None
+    updated: str | None
+    format: str
+    metadata: dict[str, Any]
+    text: str
+    chunk_ids: list[str]
+
+
+class SearchHitOut(msgspec.Struct, kw_only=True):
+    document_id: str
+    chunk_id: str
+    title: str
+    heading_path: list[str]
+    snippet: str
+    url: str | None
+    score: float
+
+
+class SearchResponse(msgspec.Struct, kw_only=True):
+    results: list[SearchHitOut]
+    mode: Literal["hybrid", "dense", "lexical"]
+    timings_ms: dict[str, float]
+
+
+class StatsOut(msgspec.Struct, kw_only=True):
+    version: str | None
+    kind: str
+    documents: int
+    chunks: int
+    tombstones: int
+    dimension: int
+    vector_bytes: int
+    index_dir: str
