@@ -19,9 +19,9 @@ from txassist.conversations.controllers import ConversationController, CustomerC
 from txassist.drafting.controllers import DraftingController, SuggestionController
 from txassist.health.controllers import HealthController
 from txassist.knowledge.controllers import (
-    KnowledgeReadController,
+    KnowledgeDocumentController,
     KnowledgeSearchController,
-    KnowledgeWriteController,
+    KnowledgeStatsController,
 )
 from txassist.signals.controllers import OutboxController, SignalController
 from txassist.http.limits import LoadShedder
@@ -67,9 +67,9 @@ class TxAssistPlugin(InitPluginProtocol):
         # Each capability's controllers are listed here as they land.
         return [
             HealthController,
-            KnowledgeWriteController,
-            KnowledgeReadController,
+            KnowledgeDocumentController,
             KnowledgeSearchController,
+            KnowledgeStatsController,
             ErasureController,
             SentimentController,
             TurnController,

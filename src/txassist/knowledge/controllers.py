@@ -85,12 +85,15 @@ async def _from_upload(request: Request[Any, Any, Any], limit: int) -> list[Know
     return documents
 
 
-class KnowledgeWriteController(Controller):
+class KnowledgeDocumentController(Controller):
     path = "/v1/kb/documents"
     tags = ["knowledge"]
-    guards = [requires("admin")]
 
-    @post("/", summary="Add or replace documents (JSON: one or a list; or multipart file upload)")
+    @post(
+        "/",
+        guards=[requires("admin")],
+        summary="Add or replace documents (JSON: one or a list; or multipart file upload)",
+    )
     async def add(self, request: Request[Any, Any, Any], services: Services) -> WriteResult:
         knowledge = _knowledge(services)
         limit = services.settings.max_body_bytes
@@ -109,17 +112,13 @@ class KnowledgeWriteController(Controller):
             raise UnsupportedMediaType("send application/json or multipart/form-data")
         return _result(await knowledge.upsert(documents))
 
-    @delete("/{document_id:str}", status_code=200, summary="Delete a document and its chunks")
+    @delete(
+        "/{document_id:str}", guards=[requires("admin")], status_code=200, summary="Delete a document and its chunks"
+    )
     async def remove(self, document_id: str, services: Services) -> WriteResult:
         return _result(await _knowledge(services).delete(document_id))
 
-
-class KnowledgeReadController(Controller):
-    path = "/v1/kb"
-    tags = ["knowledge"]
-    guards = [requires("agent", "platform", "admin")]
-
-    @get("/documents/{document_id:str}", summary="One document with its chunk ids")
+    @get("/{document_id:str}", guards=[requires("agent", "platform", "admin")], summary="One document")
     async def read(self, document_id: str, services: Services) -> DocumentOut:
         knowledge = _knowledge(services)
         doc = knowledge.get_document(document_id)
@@ -137,7 +136,13 @@ class KnowledgeReadController(Controller):
             chunk_ids=knowledge.document_chunk_ids(document_id),
         )
 
-    @get("/stats", summary="Index version, kind and size")
+
+class KnowledgeStatsController(Controller):
+    path = "/v1/kb/stats"
+    tags = ["knowledge"]
+    guards = [requires("agent", "platform", "admin")]
+
+    @get("/", summary="Index version, kind and size")
     async def stats(self, services: Services) -> StatsOut:
         return msgspec.convert(_knowledge(services).stats(), StatsOut)
 
