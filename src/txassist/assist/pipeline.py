@@ -13,7 +13,7 @@ import importlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import anyio
@@ -316,7 +316,14 @@ class TurnPipeline:
         polarity = [_polarity(t.sentiment_scores) for t in history if t.sentiment_scores]
         if label is not None:
             polarity.append(_polarity(label.scores))
-        recent_topics = [issue for conv in (recent.conversations if recent else []) for issue in conv.open_issues]
+        # Repeat contact counts only within its own window, shorter than the context's.
+        window_start = datetime.now(UTC) - timedelta(days=self.settings.repeat_contact_window_days)
+        recent_topics = [
+            issue
+            for conv in (recent.conversations if recent else [])
+            if _aware(conv.updated_at) >= window_start
+            for issue in conv.open_issues
+        ]
         found = await signals.extract_for_turn(
             conversation=conversation,
             turn=turn,

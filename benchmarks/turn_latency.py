@@ -1,0 +1,287 @@
+"""Per-turn latency over HTTP with sentiment + knowledge + context against a 100k-chunk knowledge base.
+
+    .venv/bin/python -m benchmarks.turn_latency [--chunks 100000] [--turns 300] [--seconds 20]
+
+1. Builds (once, cached under benchmarks/.cache) a 100k-chunk index through the knowledge index writer.
+   Chunk texts are real banking77 customer queries; 10k of them are embedded for real and every other
+   chunk's vector is one of those plus a little noise, so the index is the real size and shape without
+   an hour of encoding on 2 cores.
+2. Starts ``python -m txassist serve`` as a process on that data dir and sends customer turns with
+   ``features=["sentiment","knowledge","context"]``: one client (p50/p99), then 16 concurrent clients
+   (turns/s, errors).
+3. Raw floor: the same MiniLM encode, sentiment head and FAISS search called directly in one loop.
+
+Writes benchmarks/results/turn_latency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from benchmarks.common import REPO_ROOT, SHARED_DATA, timing_stats, write_result
+
+CACHE = REPO_ROOT / "benchmarks" / ".cache" / "turn_latency"
+KEY = "bench-key"
+FEATURES = ["sentiment", "knowledge", "context"]
+TURNS_PER_CONVERSATION = 8
+
+
+def banking_texts() -> list[str]:
+    with (SHARED_DATA / "banking77" / "train.csv").open(newline="", encoding="utf-8") as handle:
+        return [row["text"].strip() for row in csv.DictReader(handle) if row["text"].strip()]
+
+
+def build_index(data_dir: Path, chunks: int) -> dict[str, Any]:
+    """A knowledge index of ``chunks`` one-chunk documents, reused when already built."""
+    from txassist.config import Settings
+    from txassist.embedding import TextEncoder
+    from txassist.knowledge.index import apply_changes, manifest_of
+    from txassist.knowledge.loaders import make_document
+    from txassist.knowledge.service import KnowledgeService
+
+    settings = Settings.from_env({}, data_dir=data_dir)
+    manifest = manifest_of(settings.index_dir)
+    if manifest and int(str(manifest.get("live", 0))) >= chunks:
+        return {"reused": True, "manifest": manifest}
+    texts = banking_texts()
+    encoder = TextEncoder(settings.embedding_model)
+    encoder.warm_up()
+    started = time.perf_counter()
+    base = encoder.encode(texts)
+    base_s = time.perf_counter() - started
+    lookup = {t: i for i, t in enumerate(texts)}
+    rng = np.random.default_rng(0)
+
+    def embed(batch: list[str]) -> np.ndarray[Any, Any]:
+        out = np.empty((len(batch), base.shape[1]), dtype=np.float32)
+        for row, text in enumerate(batch):
+            # The chunk text ends with the query it was made from; its real vector plus noise.
+            source = text.rsplit("\n", 1)[-1].split(" (case ", 1)[0].strip()
+            vec = base[lookup.get(source, row % len(texts))] + rng.normal(0, 0.02, base.shape[1])
+            out[row] = vec / np.linalg.norm(vec)
+        return out
+
+    docs = []
+    for i in range(chunks):
+        text = texts[i % len(texts)]
+        body = text if i < len(texts) else f"{text} (case {i})"
+        docs.append(make_document(doc_id=f"faq-{i}", title=f"FAQ {i}", text=body, fmt="text"))
+    # The real chunker and writer, as the service would run them.
+    from txassist.embedding import EmbeddingBatcher
+    from txassist.services import Readiness
+
+    service = KnowledgeService(settings, encoder, EmbeddingBatcher(encoder), Readiness())
+    started = time.perf_counter()
+    report, snapshot = apply_changes(
+        settings.index_dir,
+        upserts=docs,
+        deletes=[],
+        embed=embed,
+        chunker=service.chunker,
+        dimension=encoder.dimension,
+        index_kind=settings.index_kind,
+        ann_threshold=settings.ann_threshold,
+    )
+    return {
+        "reused": False,
+        "real_embeddings": len(texts),
+        "real_embedding_s": round(base_s, 1),
+        "write_s": round(time.perf_counter() - started, 1),
+        "chunks": len([c for c in snapshot.chunks if c is not None]),
+        "version": report.version,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "TXASSIST_DATA_DIR": str(data_dir),
+        "TXASSIST_API_KEYS": json.dumps({KEY: ["platform", "admin"]}),
+        "TXASSIST_LOG_LEVEL": "warning",
+        "TXASSIST_INDEX_RELOAD_INTERVAL_S": "3600",
+        "HF_HUB_OFFLINE": "1",
+    }
+    log = (data_dir / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "txassist", "serve", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit((data_dir / "server.log").read_text()[-3000:])
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("server did not become ready")
+
+
+def turn_body(i: int, text: str, client: int) -> tuple[str, dict[str, Any]]:
+    conversation = f"bench-{client}-{i // TURNS_PER_CONVERSATION}"
+    body = {
+        "customer_id": f"cust-{client}-{i // (TURNS_PER_CONVERSATION * 3)}",
+        "channel": "voice" if i % 2 else "chat",
+        "speaker": "customer",
+        "text": text,
+        "features": FEATURES,
+    }
+    return conversation, body
+
+
+def single_client(base: str, texts: list[str], turns: int, run_id: str) -> dict[str, Any]:
+    samples: list[float] = []
+    server_total: list[float] = []
+    errors = 0
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as client:
+        for i in range(turns + 20):
+            conversation, body = turn_body(i, texts[i % len(texts)], 0)
+            started = time.perf_counter()
+            response = client.post(f"/v1/conversations/{run_id}-{conversation}/turns", json=body)
+            elapsed = time.perf_counter() - started
+            if response.status_code != 200:
+                errors += 1
+                continue
+            if i >= 20:  # warm-up turns are not counted
+                samples.append(elapsed)
+                server_total.append(response.json()["timings_ms"]["total"] / 1000)
+    return {"http": timing_stats(samples), "server_total": timing_stats(server_total), "errors": errors}
+
+
+async def concurrent_clients(base: str, texts: list[str], clients: int, seconds: float, run_id: str) -> dict[str, Any]:
+    done = 0
+    errors = 0
+    statuses: dict[int, int] = {}
+    samples: list[float] = []
+    stop_at = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=60, limits=limits
+    ) as client:
+
+        async def worker(n: int) -> None:
+            nonlocal done, errors
+            i = 0
+            while time.perf_counter() < stop_at:
+                conversation, body = turn_body(i, texts[(n * 997 + i) % len(texts)], n + 1)
+                started = time.perf_counter()
+                try:
+                    response = await client.post(f"/v1/conversations/{run_id}-{conversation}/turns", json=body)
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                    if response.status_code == 200:
+                        done += 1
+                        samples.append(time.perf_counter() - started)
+                    else:
+                        errors += 1
+                except httpx.HTTPError:
+                    errors += 1
+                i += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(n) for n in range(clients)))
+        wall = time.perf_counter() - started
+    return {
+        "clients": clients,
+        "seconds": round(wall, 2),
+        "turns": done,
+        "turns_per_s": round(done / wall, 1),
+        "errors": errors,
+        "statuses": statuses,
+        "latency": timing_stats(samples),
+    }
+
+
+def raw_floor(data_dir: Path, texts: list[str], turns: int) -> dict[str, Any]:
+    """The same encode, head and FAISS search with no HTTP, database or pipeline around them."""
+    from txassist.config import Settings
+    from txassist.embedding import EmbeddingBatcher, TextEncoder
+    from txassist.knowledge.index import load_snapshot
+    from txassist.sentiment.service import SentimentService
+
+    settings = Settings.from_env({}, data_dir=data_dir)
+    encoder = TextEncoder(settings.embedding_model)
+    encoder.warm_up()
+    sentiment = SentimentService(settings, EmbeddingBatcher(encoder))
+    sentiment.load()
+    snapshot = load_snapshot(settings.index_dir, encoder.dimension)
+    samples = []
+    for i in range(turns + 20):
+        started = time.perf_counter()
+        vec = encoder.encode([texts[i % len(texts)]])
+        sentiment.classify_vectors(vec)
+        snapshot.dense_search(vec, 5)
+        if i >= 20:
+            samples.append(time.perf_counter() - started)
+    return timing_stats(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--turns", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    data_dir = CACHE / f"data-{args.chunks}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    index = build_index(data_dir, args.chunks)
+    print("index:", index, flush=True)
+    texts = [t for t in banking_texts() if len(t) > 20][5000:]  # customer turns, in the KB's domain
+    run_id = f"r{int(time.time())}"
+    port = free_port()
+    server = start_server(data_dir, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        single = single_client(base, texts, args.turns, run_id)
+        print("single client:", single, flush=True)
+        concurrent = asyncio.run(concurrent_clients(base, texts, args.clients, args.seconds, run_id))
+        print("concurrent:", concurrent, flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    floor = raw_floor(data_dir, texts, args.turns)
+    print("raw floor:", floor, flush=True)
+    ratio = round(single["http"]["p50_ms"] / floor["p50_ms"], 2) if floor.get("p50_ms") else None
+    path = write_result(
+        "turn_latency",
+        {
+            "features": FEATURES,
+            "index": index,
+            "single_client": single,
+            "concurrent": concurrent,
+            "raw_floor": floor,
+            "ratio_p50_http_to_raw_floor": ratio,
+            "targets": {"p50_ms": 25, "p99_ms": 60, "turns_per_s_at_16": 100, "ratio": 1.5},
+            "note": "client and server share the same 2 cores; the client's own CPU counts against the server",
+        },
+    )
+    print(f"ratio p50/raw floor: {ratio}; wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
