@@ -57,10 +57,11 @@ function trendValue(sentiment) {
   return null;
 }
 
-function renderSentiment(sentiment) {
+function renderSentiment(sentiment, degraded = []) {
   const box = $("#sentiment");
   if (!sentiment) {
-    replace(box, h("p", { class: "muted" }, "Sentiment was not computed for this turn."));
+    const why = degraded.includes("sentiment") ? "Sentiment is unavailable right now (degraded)." : "Sentiment was not computed for this turn.";
+    replace(box, h("p", { class: "muted" }, why));
     return;
   }
   const trend = trendValue(sentiment);
@@ -82,6 +83,14 @@ function renderSentiment(sentiment) {
   }
 }
 
+// Snippets are Markdown; the panel shows them as plain text without the markup noise.
+function plainText(markdown) {
+  return String(markdown)
+    .replace(/\[([^\]]+)\]\([^)]*\)/g, "$1")
+    .replace(/(\*\*|__|`)/g, "")
+    .replace(/^#+\s*/gm, "");
+}
+
 function renderKnowledge(hits) {
   const list = $("#knowledge");
   if (!hits || !hits.length) {
@@ -96,7 +105,7 @@ function renderKnowledge(hits) {
       url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, title) : h("strong", {}, title),
       h("span", { class: "score", title: "retrieval score" }, ` ${Number(hit.score || 0).toFixed(2)}`),
       path ? h("div", { class: "muted small" }, path) : null,
-      hit.snippet ? h("p", { class: "snippet" }, hit.snippet) : null);
+      hit.snippet ? h("p", { class: "snippet" }, plainText(hit.snippet)) : null);
   }));
 }
 
@@ -190,7 +199,7 @@ async function sendTurn(speaker, text) {
   state.turnCount += 1;
   appendTranscript(speaker, channel, text, response);
   if (speaker === "customer") {
-    renderSentiment(response.sentiment);
+    renderSentiment(response.sentiment, response.degraded || []);
     renderKnowledge(response.knowledge);
   }
   if (response.context) renderContext(response.context);
