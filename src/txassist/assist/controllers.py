@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Response, post
+import msgspec
+from litestar import Controller, MediaType, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +31,9 @@ class TurnController(Controller):
     )
     async def add_turn(
         self, conversation_id: PathId, data: TurnRequest, db_session: AsyncSession, services: Services
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[bytes]:
         pipeline = TurnPipeline(TurnServices.from_services(services), db_session)
-        # The stored body is returned as-is so that a retried turn gets byte-for-byte the same answer.
-        return Response(await pipeline.handle(conversation_id, data))
+        body = await pipeline.handle(conversation_id, data)
+        # Keys sorted: PostgreSQL's JSONB does not keep key order, and a retried turn must get
+        # byte-for-byte the answer the first attempt got.
+        return Response(msgspec.json.encode(body, order="sorted"), media_type=MediaType.JSON)
