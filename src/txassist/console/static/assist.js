@@ -27,7 +27,7 @@ function startConversation(note = "", { keepTranscript = false } = {}) {
   state.trend = [];
   $("#conversation-id").textContent = state.conversationId;
   if (keepTranscript) {
-    $("#transcript").append(h("li", { class: "channel-switch", role: "separator" }, note));
+    $("#transcript").append(h("li", { class: "channel-switch" }, note));
   } else {
     state.signals = [];
     replace($("#transcript"));
