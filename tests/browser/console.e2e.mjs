@@ -143,6 +143,13 @@ try {
   await page.locator("#delivery dl, #delivery p:not(.muted:has-text('Loading'))").first().waitFor();
   result.checks.delivery = (await page.locator("#delivery").textContent()).trim().slice(0, 120);
 
+  // Export downloads what the filters select, as CSV with a header row.
+  const [csv] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
+  const csvPath = join(ARTIFACTS, "signals.csv");
+  await csv.saveAs(csvPath);
+  const csvLines = readFileSync(csvPath, "utf8").trim().split(/\r?\n/);
+  check("export_csv", csvLines.length >= 2 && /type/.test(csvLines[0]), csvLines[0]);
+
   // Filtering narrows the table to one type.
   const firstType = signalTypes[0];
   await page.getByLabel("Type", { exact: true }).fill(firstType);
