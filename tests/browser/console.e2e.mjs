@@ -15,7 +15,7 @@ const SAMPLE_ID = process.env.SAMPLE_ID || "thermo-wifi-then-cancel";
 const TIMEOUT = Number(process.env.STEP_TIMEOUT_MS || 90000);
 
 mkdirSync(ARTIFACTS, { recursive: true });
-const result = { ok: false, checks: {}, screenshots: [], consoleErrors: [], externalRequests: [], accessibility: {} };
+const result = { ok: false, checks: {}, screenshots: [], consoleErrors: [], externalRequests: [], accessibility: {}, timings_ms: {} };
 
 function check(name, condition, detail = "") {
   result.checks[name] = Boolean(condition);
@@ -48,6 +48,13 @@ page.on("pageerror", (error) => result.consoleErrors.push(String(error)));
 
 const count = (selector) => page.locator(selector).count();
 
+async function loadTiming(name) {
+  result.timings_ms[name] = await page.evaluate(() => {
+    const [nav] = performance.getEntriesByType("navigation");
+    return { dom_content_loaded: Math.round(nav.domContentLoadedEventEnd), load: Math.round(nav.loadEventEnd), bytes: Math.round(performance.getEntriesByType("resource").reduce((n, r) => n + r.transferSize, nav.transferSize)) };
+  });
+}
+
 // WCAG 2 A/AA rules from axe-core, evaluated through the DevTools protocol (the page's CSP stays on).
 async function accessibility(name) {
   await page.evaluate(AXE_SOURCE);
@@ -64,6 +71,8 @@ try {
   // ---- assist panel ----
   await page.goto(`${BASE_URL}/console/assist`);
   await page.getByLabel("API key", { exact: true }).waitFor();
+  await page.waitForLoadState("load");
+  await loadTiming("assist");
   check("key_prompt_focused", await page.evaluate(() => document.activeElement && document.activeElement.id === "key-input"));
   await page.getByLabel("API key", { exact: true }).fill(API_KEY);
   await page.keyboard.press("Enter");
@@ -130,6 +139,8 @@ try {
   // ---- signals dashboard ----
   await page.getByRole("link", { name: "Signals dashboard" }).click();
   await page.waitForURL("**/console/signals");
+  await page.waitForLoadState("load");
+  await loadTiming("signals");
   check("key_survives_navigation", await page.locator("#key-panel").isHidden());
   await page.waitForFunction(() => /loaded/.test(document.querySelector("#load-state").textContent));
   const total = Number(((await page.locator("#total-signals").textContent()) || "0").replace("+", ""));

@@ -138,6 +138,7 @@ def test_console_plays_a_conversation_and_shows_its_signals(server: str) -> None
     lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
     assert lines, f"no result from the browser script:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
     result = json.loads(lines[-1])
+    (ARTIFACTS / "result.json").write_text(json.dumps(result, indent=2))
     assert result["ok"], f"{result.get('error')}\nchecks: {result['checks']}\n{run.stderr[-2000:]}"
     assert run.returncode == 0
 
