@@ -184,3 +184,45 @@ def recall_at(ranked_ids: Sequence[Sequence[str]], expected: Sequence[str], k: i
 def document_ranking(hit_document_ids: Sequence[str]) -> list[str]:
     """Chunk hits to a ranking of distinct documents (a document counts once, at its best chunk)."""
     return list(dict.fromkeys(hit_document_ids))
+
+
+# ------------------------------------------------------------------ retrieval evaluation
+
+
+def evaluate_retrieval(
+    service: Any,
+    queries: Sequence[tuple[str, str]],
+    *,
+    modes: Sequence[str] = ("hybrid", "dense", "lexical"),
+    depth: int = 20,
+) -> dict[str, dict[str, float]]:
+    """recall@1 and recall@5 at document level for each mode; one embedding per query, shared."""
+    texts = [q for q, _ in queries]
+    expected = [e for _, e in queries]
+    vectors = service.encoder.encode(texts)
+    results: dict[str, dict[str, float]] = {}
+    for mode in modes:
+        rankings = []
+        started = time.perf_counter()
+        for text, vector in zip(texts, vectors, strict=True):
+            outcome = service.search_sync(text, k=depth, mode=mode, vector=None if mode == "lexical" else vector)
+            rankings.append(document_ranking([h.document_id for h in outcome.hits]))
+        elapsed = time.perf_counter() - started
+        results[mode] = {
+            "recall@1": recall_at(rankings, expected, 1),
+            "recall@5": recall_at(rankings, expected, 5),
+            "queries": len(queries),
+            "search_ms_per_query_excl_embedding": round(elapsed * 1000 / max(1, len(queries)), 3),
+        }
+    return results
+
+
+def temporary_service(data_dir: Path, **overrides: Any) -> Any:
+    from txassist.config import Settings
+    from txassist.embedding import EmbeddingBatcher, TextEncoder
+    from txassist.knowledge.service import KnowledgeService
+
+    settings = Settings.from_env({}, data_dir=data_dir, **overrides)
+    encoder = TextEncoder()
+    encoder.warm_up()
+    return KnowledgeService(settings, encoder, EmbeddingBatcher(encoder))
