@@ -49,18 +49,18 @@ DEFAULT_COMPETITORS = (
 # (benchmarks/signals_quality.py); a turn must also beat its nearest "none" prototype by MARGIN.
 EMBEDDING_THRESHOLDS: dict[str, float] = {
     "defect": 0.55,
-    "feature_request": 0.55,
+    "feature_request": 0.62,
     "usability_friction": 0.55,
     "cancellation_intent": 0.60,
     "price_complaint": 0.58,
 }
-MARGIN = 0.03
+MARGIN = 0.05
 
 _CANCEL_RE = re.compile(
     r"\b(?:cancel+(?:ing|ed)?|terminat(?:e|ing)|clos(?:e|ing)|delet(?:e|ing)|end(?:ing)?|quit(?:ting)?|stop(?:ping)?)"
     r"\b(?:\s+\w+){0,3}?\s+(?:account|subscription|membership|contract|plan|service|deliveries|boxes)\b"
     r"|\b(?:switch(?:ing)?|mov(?:e|ing)) (?:over )?to (?:another|a different|a new) (?:provider|company|service)\b"
-    r"|\bi(?:'m| am) (?:leaving|done with (?:you|brightbox))\b",
+    r"|\bi(?:'m| am) (?:leaving|done with (?:you|brightbox))\b|\b(?:thinking|thought) (?:of|about) leaving\b",
     re.IGNORECASE,
 )
 _PRICE_RE = re.compile(
@@ -76,6 +76,26 @@ _REPEAT_RE = re.compile(
     r"|\b(?:already|again) (?:called|contacted|reported|raised|wrote|emailed|chatted)\b"
     r"|\b(?:called|contacted|wrote to) (?:you|support) (?:before|last week|yesterday|already)\b"
     r"|\bstill (?:not (?:fixed|resolved|sorted)|hasn't been (?:fixed|resolved))\b",
+    re.IGNORECASE,
+)
+_DEFECT_RE = re.compile(
+    r"\b(?:does(?:n't| not)|did(?:n't| not)|won't|will not|can't|cannot) "
+    r"(?:work|load|open|connect|turn (?:on|back on)|charge|save|pair|sync)\b"
+    r"|\b(?:not|stopped|isn't|is not|aren't) working\b|\b(?:is|are|seems?|looks?|it's) (?:broken|faulty|defective)\b"
+    r"|\bbroken\b|\bfaulty\b|\b(?:crash(?:es|ed|ing)?|freez(?:es|ing)|froze)\b"
+    r"|\bkeeps? (?:dropping|disconnecting|crashing|freezing|restarting|rebooting|failing|losing)\b"
+    r"|\b(?:error|something went wrong)\b|\b(?:was|got|keeps? getting|is being) (?:declined|rejected)\b"
+    r"|\b(?:failed|fails|failing)\b|\bdies (?:after|within)\b|\bwent (?:black|blank|dead)\b"
+    r"|\bdoes nothing\b|\bwon't let me\b",
+    re.IGNORECASE,
+)
+_FEATURE_RE = re.compile(
+    r"\bwould (?:be|it be) (?:really |so )?(?:great|nice|good|helpful|useful|amazing) if\b|\bit would help if\b"
+    r"|\bi wish (?:you|the|there|i could)\b|\b(?:can|could) you (?:please )?(?:add|make it possible|support|offer)\b"
+    r"|\bplease (?:add|let (?:me|us)|support|offer)\b|\byou should (?:add|let|make|offer|support)\b"
+    r"|\bany chance you could\b|\bi'?d love (?:to be able|it if|a way|an option)\b"
+    r"|\bare you planning to (?:add|support|offer)\b"
+    r"|\bfeature request\b",
     re.IGNORECASE,
 )
 _QUESTION_RE = re.compile(
@@ -101,7 +121,16 @@ def _clip(value: float, low: float = 0.5, high: float = 0.99) -> float:
     return float(min(high, max(low, value)))
 
 
-def from_similarities(similarities: dict[str, float], thresholds: dict[str, float] | None = None) -> list[Candidate]:
+_HOW_TO_RE = re.compile(r"^\s*(?:how|where|when|what) (?:do|can|does|should|is|are) (?:i|we|you)\b", re.IGNORECASE)
+
+
+def from_similarities(
+    similarities: dict[str, float], thresholds: dict[str, float] | None = None, *, text: str = ""
+) -> list[Candidate]:
+    if _HOW_TO_RE.match(text):
+        # A plain how-to question sits close to every prototype that shares its topic; on its own it
+        # is a question for the knowledge base (documentation gap), not a defect or a request.
+        return []
     limits = thresholds or EMBEDDING_THRESHOLDS
     baseline = similarities.get(NONE, 0.0)
     found: list[Candidate] = []
@@ -120,6 +149,10 @@ def from_phrase_rules(text: str) -> list[Candidate]:
         found.append(Candidate(type="cancellation_intent", confidence=0.9, details={"rule": "cancel_phrase"}))
     if _PRICE_RE.search(text):
         found.append(Candidate(type="price_complaint", confidence=0.85, details={"rule": "price_phrase"}))
+    if _DEFECT_RE.search(text):
+        found.append(Candidate(type="defect", confidence=0.8, details={"rule": "defect_phrase"}))
+    if _FEATURE_RE.search(text):
+        found.append(Candidate(type="feature_request", confidence=0.85, details={"rule": "feature_phrase"}))
     if _REPEAT_RE.search(text):
         found.append(Candidate(type="repeat_contact", confidence=0.85, details={"rule": "repeat_phrase"}))
     return found

@@ -153,7 +153,7 @@ class SignalService:
         self, text: str, vector: np.ndarray, *, best_dense_score: float | None = None
     ) -> list[extractors.Candidate]:
         """Every candidate that needs only the text, its vector and the retrieval score."""
-        found = extractors.from_similarities(self.prototypes.similarities(vector))
+        found = extractors.from_similarities(self.prototypes.similarities(vector), text=text)
         found += extractors.from_phrase_rules(text)
         found += extractors.competitor_mentions(text, self._competitor_re, self._competitor_canonical)
         found += extractors.documentation_gap(text, best_dense_score, self.settings.signal_doc_gap_score)
@@ -311,6 +311,7 @@ class SignalService:
             if slot not in best or signal.confidence > best[slot].confidence:
                 best[slot] = signal
         stored: list[SignalOut] = []
+        pending_events: list[tuple[Signal, str]] = []
         now = datetime.now(UTC)
         for slot, signal in best.items():
             evidence = redact(signal.evidence)[:EVIDENCE_MAX_CHARS]
@@ -349,30 +350,36 @@ class SignalService:
             else:
                 stored.append(self.to_out(existing))
                 continue
-            out = self.to_out(row)
-            event_id = uuid.uuid4()
-            outbox.add(
-                OutboxEvent(
-                    id=event_id,
-                    signal_id=row.id,
-                    customer_ref=row.customer_ref,
-                    event_type=event_type,
-                    payload=signal_event(
-                        event_id=event_id,
-                        event_type=event_type,
-                        subject=f"signals/{row.id}",
-                        time=now,
-                        data=msgspec.to_builtins(out),
-                    ),
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
-            stored.append(out)
+            pending_events.append((row, event_type))
+            stored.append(self.to_out(row))
+        # Signals first: there is no ORM relationship to order the inserts, and events reference them.
+        await session.flush()
+        for row, event_type in pending_events:
+            self._add_event(outbox, row, event_type, now)
         await session.flush()
         return stored
+
+    def _add_event(self, outbox: OutboxRepository, row: Signal, event_type: str, now: datetime) -> None:
+        event_id = uuid.uuid4()
+        outbox.add(
+            OutboxEvent(
+                id=event_id,
+                signal_id=row.id,
+                customer_ref=row.customer_ref,
+                event_type=event_type,
+                payload=signal_event(
+                    event_id=event_id,
+                    event_type=event_type,
+                    subject=f"signals/{row.id}",
+                    time=now,
+                    data=msgspec.to_builtins(self.to_out(row)),
+                ),
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
 
     @staticmethod
     def to_out(row: Signal) -> SignalOut:

@@ -1,0 +1,130 @@
+"""Per-turn extraction with the real MiniLM model: each extractor, on realistic turns."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from txassist.config import Settings
+from txassist.db.models import Conversation, Turn
+from txassist.embedding import EmbeddingBatcher, TextEncoder
+from txassist.signals.service import SignalService
+
+
+@pytest.fixture(scope="module")
+def encoder() -> TextEncoder:
+    model = TextEncoder("")
+    model.warm_up()
+    return model
+
+
+@pytest.fixture(scope="module")
+async def service(encoder: TextEncoder) -> SignalService:
+    settings = Settings.from_env({}, competitors=["FreshBoxx"], pseudonym_secret="test-secret")
+    signals = SignalService(settings, encoder, EmbeddingBatcher(encoder))
+    await signals.start()
+    return signals
+
+
+CONVERSATION = Conversation(id="conv-1", customer_id="cust-1", channel="chat")
+
+
+def _turn(text: str, speaker: str = "customer") -> Turn:
+    return Turn(
+        id=uuid.uuid4(),
+        conversation_id="conv-1",
+        turn_key=uuid.uuid4().hex,
+        request_hash="x",
+        seq=1,
+        speaker=speaker,
+        channel="chat",
+        text=text,
+        occurred_at=datetime.now(UTC),
+    )
+
+
+async def _types(service: SignalService, text: str, **kwargs: object) -> set[str]:
+    args: dict[str, object] = {
+        "vector": None,
+        "hits": [],
+        "best_dense_score": 0.9,
+        "sentiment_history": [],
+        "customer_recent_topics": [],
+    }
+    args.update(kwargs)
+    found = await service.extract_for_turn(conversation=CONVERSATION, turn=_turn(text), **args)  # type: ignore[arg-type]
+    return {s.type for s in found}
+
+
+async def test_cancellation_and_competitor_in_one_turn(service: SignalService) -> None:
+    found = await service.extract_for_turn(
+        conversation=CONVERSATION,
+        turn=_turn("If this isn't fixed I'll cancel my subscription and go to HelloFresh. Mail me at a@b.com"),
+        vector=None,
+        hits=[],
+        best_dense_score=0.8,
+        sentiment_history=[],
+        customer_recent_topics=[],
+    )
+    by_type = {s.type: s for s in found}
+    assert {"cancellation_intent", "competitor_mention"} <= set(by_type)
+    assert by_type["cancellation_intent"].kind == "churn"
+    assert by_type["competitor_mention"].details["competitor"] == "HelloFresh"
+    assert all("a@b.com" not in s.evidence and "[EMAIL]" in s.evidence for s in found)
+    assert all(s.customer_ref and "cust-1" not in s.customer_ref for s in found)
+
+
+async def test_configured_competitor_and_product_defect(service: SignalService) -> None:
+    assert "competitor_mention" in await _types(service, "FreshBoxx sends recipe cards that are way better")
+    defect = await _types(service, "The Thermo keeps crashing when I start a recipe")
+    assert "defect" in defect
+
+
+async def test_documentation_gap_needs_a_question_and_a_weak_best_hit(service: SignalService) -> None:
+    assert "documentation_gap" in await _types(service, "How do I descale the Thermo?", best_dense_score=0.2)
+    assert "documentation_gap" not in await _types(service, "How do I descale the Thermo?", best_dense_score=0.8)
+    assert "documentation_gap" not in await _types(service, "Thanks, bye", best_dense_score=0.1)
+
+
+async def test_worsening_sentiment_and_repeat_contact_by_topic(service: SignalService) -> None:
+    assert "worsening_sentiment" in await _types(service, "This is useless.", sentiment_history=[0.6, 0.1, -0.7, -0.9])
+    assert "worsening_sentiment" not in await _types(service, "Fine.", sentiment_history=[0.2, 0.3, 0.1])
+    repeat = await _types(
+        service,
+        "My Thermo is dropping the wifi connection again",
+        customer_recent_topics=["Thermo loses Wi-Fi connection every evening"],
+    )
+    assert "repeat_contact" in repeat
+    assert "repeat_contact" not in await _types(
+        service, "Can I add a dessert to my next box?", customer_recent_topics=["refund for double charge"]
+    )
+
+
+async def test_agent_turns_and_small_talk_yield_nothing(service: SignalService) -> None:
+    agent_turn = _turn("I'm sorry you want to cancel, the app crash is a known bug", speaker="agent")
+    found = await service.extract_for_turn(
+        conversation=CONVERSATION,
+        turn=agent_turn,
+        vector=None,
+        hits=[],
+        best_dense_score=0.1,
+        sentiment_history=[],
+        customer_recent_topics=[],
+    )
+    assert found == []
+    assert await _types(service, "Great, thanks for your help!") == set()
+
+
+async def test_product_area_from_the_taxonomy(service: SignalService) -> None:
+    found = await service.extract_for_turn(
+        conversation=CONVERSATION,
+        turn=_turn("I was charged twice on my invoice, this is too expensive"),
+        vector=None,
+        hits=[],
+        best_dense_score=0.9,
+        sentiment_history=[],
+        customer_recent_topics=[],
+    )
+    assert {s.product_area for s in found} == {"billing"}
