@@ -139,7 +139,7 @@ def banking(service: SignalService, limit: int) -> dict[str, Any]:
         "intents": len(per_intent),
         "defect_intents": list(DEFECT_INTENTS),
         "per_type": scores(gold, predicted, ["defect", "cancellation_intent"]),
-        "false_positive_intents": {k: v for k, v in noisiest},
+        "false_positive_intents": dict(noisiest),
         "turns_per_second": round(len(rows) / elapsed, 1),
     }
 
