@@ -23,6 +23,7 @@ function check(name, condition, detail = "") {
 }
 
 async function shot(page, name) {
+  await page.locator("#toast.shown").waitFor({ state: "detached", timeout: 10000 }).catch(() => {});
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   result.screenshots.push(path);
