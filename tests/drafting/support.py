@@ -92,7 +92,7 @@ def answer_for(body: dict[str, Any]) -> str:
     model = body.get("model", "")
     if body.get("response_format"):
         return msgspec.json.encode(summaries.after_contact(_transcript_turns(user))).decode()
-    if "TRANSCRIPT" in user and "PASSAGE" not in user:
+    if "Knowledge passages" not in user:
         return summaries.rolling_summary(_transcript_turns(user)) or "No summary."
     if model == "obedient":
         # A model that follows instructions hidden in the customer's text.

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter
 from litestar.response import ServerSentEvent
+from litestar.response.base import ASGIResponse
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,17 +50,22 @@ class DraftingController(Controller):
     tags = ["drafting"]
     guards = [requires("agent")]
 
-    @post("/{conversation_id:str}/draft", summary="A suggested reply grounded in the knowledge base")
+    @post(
+        "/{conversation_id:str}/draft",
+        summary="A suggested reply grounded in the knowledge base (Server-Sent Events with ?stream=true)",
+        responses={201: ResponseSpec(DraftOut, description="The suggestion (JSON unless ?stream=true)")},
+    )
     async def draft(
         self,
         conversation_id: PathId,
         db_session: AsyncSession,
         services: Services,
+        request: Request[Any, Any, Any],
         data: Annotated[DraftRequest | None, Body()] = None,
         stream: bool = False,
-    ) -> DraftOut | ServerSentEvent:
+    ) -> ASGIResponse:
         drafting = _drafting(services)
-        request = data or DraftRequest()
+        options = data or DraftRequest()
         conversation, turns = await drafting.conversation_turns(db_session, conversation_id)
         hits = await knowledge_hits(getattr(services, "knowledge", None), turns)
         customer = [t for t in turns if t.speaker == "customer"]
@@ -66,10 +73,11 @@ class DraftingController(Controller):
         channel = turns[-1].channel or conversation.channel
         if stream:
             # Validate the backend now, so a bad request is a 422 and not a broken stream.
-            drafting.backend_is_slow(request.backend)
-            return ServerSentEvent(
-                _sse_events(services, drafting, conversation_id, channel, turns, hits, sentiment, request)
+            drafting.backend_is_slow(options.backend)
+            events = ServerSentEvent(
+                _sse_events(services, drafting, conversation_id, channel, turns, hits, sentiment, options)
             )
+            return events.to_asgi_response(request.app, request, media_type="text/event-stream")
         suggestion = await drafting.suggest(
             db_session,
             conversation_id=conversation_id,
@@ -79,10 +87,12 @@ class DraftingController(Controller):
             sentiment=sentiment,
             turn_key=None,
             allow_slow=True,
-            backend=request.backend,
-            max_tokens=request.max_tokens,
+            backend=options.backend,
+            max_tokens=options.max_tokens,
         )
-        return DraftOut(conversation_id=conversation_id, suggestions=[suggestion])
+        body = DraftOut(conversation_id=conversation_id, suggestions=[suggestion])
+        # One return type for both shapes: the handler hands Litestar finished ASGI responses.
+        return Response(body, status_code=201).to_asgi_response(request.app, request)
 
     @post("/{conversation_id:str}/summary", summary="Rolling, handoff or after-contact summary")
     async def summary(
