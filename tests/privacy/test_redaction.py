@@ -60,8 +60,12 @@ def test_configured_logging_redacts(capsys: pytest.CaptureFixture[str]) -> None:
     from txassist.logging import configure_logging
 
     configure_logging(Settings.from_env({}))
-    structlog.get_logger("t").info("contact", text="write to carol@example.org")
-    assert "carol@example.org" not in capsys.readouterr().err
+    try:
+        structlog.get_logger("t").info("contact", text="write to carol@example.org")
+        assert "carol@example.org" not in capsys.readouterr().err
+    finally:
+        # The configured logger holds capsys's stream, which closes after this test.
+        structlog.reset_defaults()
 
 
 def test_customer_ref_is_keyed_and_stable() -> None:
