@@ -19,9 +19,9 @@ from txassist.drafting.service import DraftingService
 from txassist.embedding import EmbeddingBatcher, TextEncoder
 from txassist.knowledge.service import KnowledgeService
 from txassist.outbox.forwarder import SignalForwarder
-from txassist.signals.service import SignalService
 from txassist.privacy.retention import RetentionJob
 from txassist.sentiment.service import SentimentService
+from txassist.signals.service import SignalService
 
 log = structlog.get_logger("txassist.services")
 
