@@ -9,7 +9,7 @@ export TXASSIST_DATA_DIR ?= $(DATA_DIR)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-browser browser-setup lint typecheck bench fuzz docker clean install install-test
+.PHONY: run test test-browser browser-setup lint typecheck bench fuzz soak audit docker clean install install-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,16 @@ test-browser: install-test browser-setup
 bench: install-test
 	$(BIN)/pip install --quiet -e '.[test,bench,train]'
 	$(BIN)/python -m benchmarks.run
+
+# Reliability: a long schemathesis run, a 5-minute soak against a server process, and the audit.
+fuzz: install-test
+	$(BIN)/python -m benchmarks.fuzz --examples $${FUZZ_EXAMPLES:-500}
+
+soak: install-test
+	$(BIN)/python -m benchmarks.soak --duration $${SOAK_SECONDS:-300}
+
+audit: install-test
+	$(BIN)/python .ci/audit.py
 
 docker:
 	docker build -t txassist:latest .

@@ -7,6 +7,7 @@ from typing import Any
 
 import anyio
 from litestar import Controller, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 
 from txassist import __version__
@@ -22,7 +23,11 @@ class HealthController(Controller):
     async def live(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/health/ready", summary="Models loaded, index open, database reachable")
+    @get(
+        "/health/ready",
+        summary="Models loaded, index open, database reachable",
+        responses={503: ResponseSpec(data_container=dict[str, Any], description="Not ready: see components")},
+    )
     async def ready(self, services: Services) -> Response[dict[str, Any]]:
         await _check_database(services)
         ready = services.readiness.ready

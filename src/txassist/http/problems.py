@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 from http import HTTPStatus
 from typing import Any
 
 import structlog
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError
 
 from txassist.errors import TxAssistError
 
@@ -29,6 +31,7 @@ _ERROR_TYPES = {
     502: "upstream_error",
     503: "unavailable",
     504: "upstream_timeout",
+    507: "insufficient_storage",
 }
 
 
@@ -79,6 +82,31 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return problem(status, str(exc.detail), request=request, extra=extra, headers=dict(exc.headers or {}))
 
 
+def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    # A database that is down, locked or restarting is the service's condition, not a bug: the
+    # caller may retry, and the driver message (it can name hosts and users) stays in the log.
+    log.warning("database_unavailable", error=type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+    return problem(503, "database unavailable, retry later", request=request, headers={"Retry-After": "2"})
+
+
+_STORAGE_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_STORAGE_UNAVAILABLE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+def handle_os_error(request: Request[Any, Any, Any], exc: OSError) -> Response[dict[str, Any]]:
+    # A full or read-only disk (index, database) is an operating condition the caller should see
+    # as such; the path and the OS message stay in the log.
+    if exc.errno in _STORAGE_FULL:
+        log.error("storage_full", errno=exc.errno)
+        return problem(507, "insufficient storage on the server", error_type="insufficient_storage", request=request)
+    if exc.errno in _STORAGE_UNAVAILABLE or isinstance(exc, ConnectionError):
+        log.error("storage_or_dependency_unavailable", errno=exc.errno, error=type(exc).__name__)
+        return problem(
+            503, "a storage or dependency is unavailable, retry later", request=request, headers={"Retry-After": "5"}
+        )
+    return handle_unexpected(request, exc)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # Logged with the stack for operators; the body never carries internals or secrets.
     log.exception("unhandled_error", error=type(exc).__name__)
@@ -103,5 +131,7 @@ def _json_safe(value: Any) -> Any:
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     TxAssistError: handle_domain_error,
     HTTPException: handle_http_exception,
+    DBAPIError: handle_database_error,
+    OSError: handle_os_error,
     Exception: handle_unexpected,
 }

@@ -1,0 +1,38 @@
+"""``DELETE /v1/customers/{customer_id}``: the right to erasure (scope ``admin``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from txassist.http.auth import requires
+from txassist.privacy.erasure import erase_customer
+from txassist.privacy.schemas import ErasureOut
+from txassist.services import Services
+
+
+class ErasureController(Controller):
+    path = "/v1/customers"
+    tags = ["privacy"]
+    guards = [requires("admin")]
+
+    @delete(
+        "/{customer_id:str}",
+        status_code=200,
+        summary="Erase a customer",
+        description="Removes the customer, identities, conversations, turns, suggestions, feedback, "
+        "signals and pending outbox events. Idempotent: a second call deletes nothing.",
+    )
+    async def erase(
+        self,
+        db_session: AsyncSession,
+        services: Services,
+        customer_id: Annotated[str, Parameter(min_length=1, max_length=128)],
+    ) -> ErasureOut:
+        report = await erase_customer(
+            db_session, customer_id, pseudonym_secret=services.settings.pseudonym_secret
+        )
+        return ErasureOut(customer_id=report.customer_id, deleted=report.deleted)
