@@ -44,9 +44,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="Agent-assist copilot for contact centres.",
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
-            components=Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
-            ),
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"bearer": []}],
         ),
         request_max_body_size=settings.max_body_bytes,

@@ -60,9 +60,7 @@ def requires(*scopes: Scope) -> Callable[[ASGIConnection[Any, Any, Any, Any], Ba
             )
         resolved = ring.scopes_for(key)
         if resolved is None:
-            raise NotAuthorizedException(
-                "invalid API key", headers={"WWW-Authenticate": 'Bearer realm="txassist"'}
-            )
+            raise NotAuthorizedException("invalid API key", headers={"WWW-Authenticate": 'Bearer realm="txassist"'})
         key_id, granted = resolved
         connection.scope.setdefault("state", {})["key_id"] = key_id
         if not granted & wanted:
