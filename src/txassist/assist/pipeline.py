@@ -88,7 +88,7 @@ class TurnServices(msgspec.Struct, kw_only=True):
             drafting=getattr(services, "drafting", None),
             signals=getattr(services, "signals", None),
             trend=_load_trend_function() if sentiment is not None else None,
-            part_timeout_s=getattr(settings, "turn_part_timeout_s", 5.0),
+            part_timeout_s=settings.turn_part_timeout_s,
         )
 
 
