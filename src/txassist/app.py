@@ -15,6 +15,7 @@ from txassist import __version__
 from txassist.config import Settings
 from txassist.db.engine import database_config
 from txassist.http.auth import key_ring_from
+from txassist.http.request_context import request_context_middleware
 from txassist.logging import structlog_plugin
 from txassist.plugin import TxAssistPlugin
 from txassist.services import Services
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await services.stop()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[],
         plugins=[structlog_plugin(settings), TxAssistPlugin(settings, db)],
         lifespan=[lifespan],
@@ -50,3 +51,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
+    # Around the whole ASGI handler, not as route middleware: router-level 404 and 405 answers
+    # (raised before any route matches) carry the request id and security headers too.
+    app.asgi_handler = request_context_middleware(app.asgi_handler)
+    return app

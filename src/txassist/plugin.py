@@ -18,18 +18,17 @@ from txassist.console.controllers import console_routes, template_config
 from txassist.conversations.controllers import ConversationController, CustomerContextController
 from txassist.drafting.controllers import DraftingController, SuggestionController
 from txassist.health.controllers import HealthController
+from txassist.http.limits import LoadShedder
+from txassist.http.problems import EXCEPTION_HANDLERS
 from txassist.knowledge.controllers import (
     KnowledgeDocumentController,
     KnowledgeSearchController,
     KnowledgeStatsController,
 )
-from txassist.signals.controllers import OutboxController, SignalController
-from txassist.http.limits import LoadShedder
-from txassist.http.problems import EXCEPTION_HANDLERS
-from txassist.http.request_context import request_context_middleware
 from txassist.privacy.controllers import ErasureController
 from txassist.sentiment.controllers import SentimentController
 from txassist.services import Services
+from txassist.signals.controllers import OutboxController, SignalController
 
 
 class MetricsController(PrometheusController):
@@ -55,9 +54,8 @@ class TxAssistPlugin(InitPluginProtocol):
         app_config.plugins.append(SQLAlchemyPlugin(config=self.db))
         app_config.dependencies["services"] = Provide(provide_services, sync_to_thread=False)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
-        app_config.middleware.insert(0, request_context_middleware)
         app_config.middleware.append(prometheus.middleware)
-        # After the request context (so a 429 carries the request id and security headers).
+        # The request context (create_app) wraps all of this, so a 429 carries the request id and headers.
         app_config.middleware.append(LoadShedder(self.settings).middleware)
         if self.settings.cors_origins:
             app_config.cors_config = CORSConfig(allow_origins=self.settings.cors_origins)
