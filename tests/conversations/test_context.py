@@ -39,12 +39,20 @@ def test_after_contact_summary_issue_and_commitments_win() -> None:
     after = {
         "summary": "Refund chased with warehouse.",
         "issue": "Refund for order 7 not received",
-        "commitments": ["Call back by Friday", {"text": "Email the label", "due": "2026-01-05"}],
+        "commitments": [
+            "Call back by Friday",
+            {"promise": "Email the return label", "owner": "agent", "due": "within 1 hour"},
+            {"promise": "Send photos of the box", "owner": "customer", "due": None},
+        ],
     }
     entry = context_entry(_conversation(status="closed", after_contact=after))
     assert entry.summary == "Refund chased with warehouse."
     assert entry.open_issues[0] == "Refund for order 7 not received"
-    assert entry.commitments == ["Call back by Friday", "Email the label"]
+    assert entry.commitments == [
+        "Call back by Friday",
+        "Email the return label (due within 1 hour)",
+        "Send photos of the box",
+    ]
 
 
 def test_resolved_conversation_has_no_open_issues() -> None:

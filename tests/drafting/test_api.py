@@ -164,6 +164,12 @@ async def test_close_writes_the_after_contact_summary(client: AsyncTestClient[Li
         conversation = await session.get(Conversation, "c-3")
     assert conversation is not None and conversation.status == "closed"
     assert conversation.after_contact is not None and "charged twice" in conversation.after_contact["issue"]
+    # The customer's next contact sees the after-contact summary, not a handoff or rolling one.
+    assert conversation.after_contact["summary"].startswith("Issue: ")
+    context = await client.get(f"/v1/customers/{conversation.customer_id}/context", headers=auth())
+    assert context.status_code == 200, context.text
+    [entry] = [c for c in context.json()["conversations"] if c["conversation_id"] == "c-3"]
+    assert entry["summary"] == conversation.after_contact["summary"]
 
 
 def _events(text: str) -> list[tuple[str, Any]]:

@@ -95,3 +95,12 @@ def test_model_json_is_parsed_even_inside_prose() -> None:
     raw += '"next_steps": [], "commitments": [{"promise": "call back", "owner": "agent", "due": null}]}\n```'
     parsed = summaries.parse_after_contact(raw)
     assert parsed.commitments[0].promise == "call back"
+
+
+def test_handoff_on_the_same_channel_does_not_claim_a_move() -> None:
+    history = turns(("customer", "My box never arrived."))
+    text = summaries.handoff_summary(history, from_channel="chat", to_channel="chat")
+    assert "moved from" not in text
+    assert text.startswith("Handoff of a chat conversation.")
+    moved = summaries.handoff_summary(history, from_channel="chat", to_channel="voice")
+    assert moved.startswith("Customer moved from chat to voice.")

@@ -79,14 +79,22 @@ def open_issues(conversation: Conversation, after: dict[str, Any]) -> list[str]:
     return issues[:MAX_OPEN_ISSUES]
 
 
+def _commitment_text(item: dict[str, Any]) -> str | None:
+    promise = item.get("promise") or item.get("text") or item.get("description")
+    if not isinstance(promise, str):
+        return None
+    due = item.get("due")
+    return f"{promise} (due {due})" if isinstance(due, str) and due.strip() else promise
+
+
 def _strings(value: object) -> list[str]:
     if isinstance(value, str):
         return [value] if value.strip() else []
     if isinstance(value, list):
         out: list[str] = []
         for item in value:
-            # Drafting may write commitments as objects ({"text": ..., "due": ...}) or plain strings.
-            text = item.get("text") or item.get("description") if isinstance(item, dict) else item
+            # Drafting writes commitments as objects ({"promise", "owner", "due"}); older rows may be strings.
+            text = _commitment_text(item) if isinstance(item, dict) else item
             if isinstance(text, str) and text.strip():
                 out.append(text.strip())
         return out

@@ -488,6 +488,8 @@ class DraftingService:
         result = await self.after_contact(turns, backend=backend)
         conversation.after_contact = {
             **msgspec.to_builtins(result.summary),
+            # The rendered text is what the customer's context shows on their next contact.
+            "summary": self._redact(summaries.render_after_contact(result.summary)),
             "backend": result.backend,
             "prompt_version": result.prompt_version,
             "fallback": result.fallback,

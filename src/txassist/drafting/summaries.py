@@ -156,7 +156,8 @@ def after_contact(turns: Sequence[TurnView]) -> AfterContactSummary:
 
 def handoff_summary(turns: Sequence[TurnView], *, from_channel: str, to_channel: str) -> str:
     summary = after_contact(turns)
-    lines = [f"Customer moved from {from_channel} to {to_channel}.", f"Issue: {summary.issue}"]
+    moved = f"Customer moved from {from_channel} to {to_channel}." if from_channel != to_channel else None
+    lines = [moved or f"Handoff of a {to_channel} conversation.", f"Issue: {summary.issue}"]
     if summary.actions_taken:
         lines.append("Done so far: " + " ".join(summary.actions_taken))
     if summary.commitments:
