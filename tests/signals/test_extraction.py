@@ -128,3 +128,16 @@ async def test_product_area_from_the_taxonomy(service: SignalService) -> None:
         customer_recent_topics=[],
     )
     assert {s.product_area for s in found} == {"billing"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The Thermo keeps dropping off the Wi-Fi and I am fed up. Should I just cancel?", True),
+        ("Honestly I'll cancel if nobody calls me back today.", True),
+        ("I want to cancel my subscription.", True),
+        ("Can you cancel this delivery and send it next week instead?", False),
+    ],
+)
+async def test_bare_cancel_as_the_customers_next_step(service: SignalService, text: str, expected: bool) -> None:
+    assert ("cancellation_intent" in await _types(service, text)) is expected

@@ -60,7 +60,11 @@ _CANCEL_RE = re.compile(
     r"\b(?:cancel+(?:ing|ed)?|terminat(?:e|ing)|clos(?:e|ing)|delet(?:e|ing)|end(?:ing)?|quit(?:ting)?|stop(?:ping)?)"
     r"\b(?:\s+\w+){0,3}?\s+(?:account|subscription|membership|contract|plan|service|deliveries|boxes)\b"
     r"|\b(?:switch(?:ing)?|mov(?:e|ing)) (?:over )?to (?:another|a different|a new) (?:provider|company|service)\b"
-    r"|\bi(?:'m| am) (?:leaving|done with (?:you|brightbox))\b|\b(?:thinking|thought) (?:of|about) leaving\b",
+    r"|\bi(?:'m| am) (?:leaving|done with (?:you|brightbox))\b|\b(?:thinking|thought) (?:of|about) leaving\b"
+    # A bare "cancel" said as the customer's own next step is intent in a subscription business;
+    # cancelling one order, payment or delivery is not.
+    r"|\b(?:should i|i(?:'ll| will|'m going to| am going to| want to| wanna| might| may)|maybe i should)"
+    r"(?: just| simply)? cancel\b(?!\s+(?:my|the|this|that|an?)\s+(?:order|payment|transfer|appointment|delivery|box))",
     re.IGNORECASE,
 )
 _PRICE_RE = re.compile(
