@@ -160,6 +160,18 @@ async def test_concurrent_identical_turns_insert_once(kit: Kit) -> None:
     assert len(rows) == 1
 
 
+async def test_concurrent_different_turns_each_get_their_own_number(kit: Kit) -> None:
+    # A customer and an agent typing at the same moment: neither turn may overwrite the other's count.
+    await kit.turn("conv-n", text="first")
+    kit.drafting.delay_s = 0.05
+    await asyncio.gather(*(kit.turn("conv-n", text=f"turn {i}", turn_id=f"n-{i}") for i in range(4)))
+    async with kit.sessions() as session:
+        seqs = sorted((await session.execute(select(Turn.seq).where(Turn.conversation_id == "conv-n"))).scalars())
+        conversation = await session.get(Conversation, "conv-n")
+    assert seqs == [1, 2, 3, 4, 5]
+    assert conversation is not None and conversation.turn_count == 5
+
+
 async def test_conversation_of_another_customer_is_refused_and_nothing_stored(kit: Kit) -> None:
     await kit.turn("conv-x", text="hello")
     with pytest.raises(Conflict):

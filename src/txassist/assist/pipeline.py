@@ -145,11 +145,13 @@ class TurnPipeline:
         request_hash: str,
     ) -> dict[str, Any]:
         started = time.perf_counter()
-        existing = await self.repo.get_turn(conversation_id, turn_key)
-        if existing is not None:
-            return _replay(existing, request_hash)
+        if request.turn_id is not None:
+            # Only a caller-chosen turn id can be a retry; a generated one is new by construction.
+            existing = await self.repo.get_turn(conversation_id, turn_key)
+            if existing is not None:
+                return _replay(existing, request_hash)
         conversation = await self.repo.get_conversation_for_update(conversation_id)
-        resolution = await self._resolve_customer(request)
+        resolution = await self._resolve_customer(request, conversation)
         if conversation is not None and conversation.customer_id != resolution.customer_id:
             raise Conflict(f"conversation {conversation_id!r} belongs to another customer")
         history = await self.repo.last_turns(conversation_id, HISTORY_TURNS) if conversation else []
@@ -188,7 +190,7 @@ class TurnPipeline:
             conversation_id=conversation_id,
             turn_key=turn_key,
             request_hash=request_hash,
-            seq=conversation.turn_count + 1,
+            seq=await self.repo.claim_turn_seq(conversation),
             speaker=request.speaker,
             channel=request.channel,
             text=text,
@@ -347,7 +349,10 @@ class TurnPipeline:
 
     # --- customers and conversations ---
 
-    async def _resolve_customer(self, request: TurnRequest) -> _Resolution:
+    async def _resolve_customer(self, request: TurnRequest, conversation: Conversation | None) -> _Resolution:
+        if request.identity is None and conversation is not None and conversation.customer_id == request.customer_id:
+            # The common turn: the conversation's row already proves the customer exists (foreign key).
+            return _Resolution(request.customer_id, False, [])
         secret = self.settings.pseudonym_secret
         keys: list[tuple[str, str]] = []
         if request.identity is not None:

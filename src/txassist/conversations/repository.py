@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from txassist.db.models import Conversation, Customer, CustomerIdentity, Turn
 
@@ -52,6 +53,24 @@ class ConversationRepository:
         one conversation update its counters one after the other."""
         stmt = select(Conversation).where(Conversation.id == conversation_id).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def claim_turn_seq(self, conversation: Conversation) -> int:
+        """The next turn number, taken with one atomic UPDATE … RETURNING.
+
+        Reading ``turn_count`` and writing it back loses an update when two turns of a conversation
+        arrive together on SQLite (no row locks there); the increment in SQL cannot. On SQLite this
+        statement also opens the write transaction, so the second turn waits for the first to commit.
+        """
+        stmt = (
+            update(Conversation)
+            .where(Conversation.id == conversation.id)
+            .values(turn_count=Conversation.turn_count + 1)
+            .returning(Conversation.turn_count)
+            .execution_options(synchronize_session=False)
+        )
+        seq = int((await self.session.execute(stmt)).scalar_one())
+        set_committed_value(conversation, "turn_count", seq)
+        return seq
 
     def add_conversation(self, conversation: Conversation) -> None:
         self.session.add(conversation)
