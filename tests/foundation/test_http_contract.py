@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
 from litestar import Litestar, post
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import auth
+from tests.conftest import API_KEYS, auth
 from txassist.app import create_app
 from txassist.config import Settings
 from txassist.http.auth import requires
@@ -35,9 +35,13 @@ def agent_probe(data: Probe) -> dict[str, int]:
     return {"count": data.count}
 
 
-@pytest.fixture
-async def probe_client(make_settings: Callable[..., Settings]) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    app = create_app(make_settings(max_body_bytes=4096))
+@pytest.fixture(scope="module")
+async def probe_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    # One app for the module: the checks are read-only and building an app loads the models.
+    settings = Settings.from_env(
+        {}, data_dir=tmp_path_factory.mktemp("probe") / "data", api_keys=API_KEYS, max_body_bytes=4096
+    )
+    app = create_app(settings)
     app.register(admin_probe)
     app.register(agent_probe)
     async with AsyncTestClient(app=app) as client:
