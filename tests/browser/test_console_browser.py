@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.support.server import run_cli, running_server, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -48,78 +46,21 @@ def browser_tools() -> None:
         pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _server_env(data_dir: Path, port: int) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "TXASSIST_DATA_DIR": str(data_dir),
-            "TXASSIST_DATABASE_URL": "",
-            "TXASSIST_API_KEYS": json.dumps({API_KEY: ["agent", "platform", "product", "admin"]}),
-            "TXASSIST_PORT": str(port),
-            "TXASSIST_LOG_FORMAT": "json",
-            "TXASSIST_LOG_LEVEL": "warning",
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-        }
-    )
-    return env
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, browser_tools: None) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("console-e2e") / "data"
-    port = _free_port()
-    env = _server_env(data_dir, port)
-    ingest = subprocess.run(
-        [sys.executable, "-m", "txassist", "kb", "ingest", str(REPO_ROOT / "examples" / "kb")],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    env = server_env(data_dir, {API_KEY: ["agent", "platform", "product", "admin"]})
+    ingest = run_cli("kb", "ingest", str(REPO_ROOT / "examples" / "kb"), env=env)
     assert ingest.returncode == 0, ingest.stderr[-3000:]
     log_path = data_dir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "txassist", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        # Uvicorn binds only after the lifespan start-up, so "live" means every component has started
-        # (an optional one may have failed: the console must still work, degraded).
-        deadline = time.monotonic() + 420
-        while True:
-            assert process.poll() is None, log_path.read_text()[-3000:]
-            try:
-                if httpx.get(f"{base_url}/health/live", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server not up in 420 s:\n" + log_path.read_text()[-3000:]
-            time.sleep(0.5)
-        yield base_url
+        # "live", not "ready": an optional component may have failed and the console must still work.
+        with running_server(env, log_path, ready_path="/health/live", timeout_s=420) as base_url:
+            yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log_path, ARTIFACTS / "server.log")
+        if log_path.exists():
+            shutil.copy(log_path, ARTIFACTS / "server.log")
 
 
 def test_console_plays_a_conversation_and_shows_its_signals(server: str) -> None:

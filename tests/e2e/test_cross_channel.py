@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.support.server import running_server, server_env
 from txassist.sentiment.service import is_head_dir
 
 SENTIMENT_SHIPPED = is_head_dir(REPO_ROOT / "models" / "sentiment-head")
@@ -26,57 +20,11 @@ pytestmark = pytest.mark.e2e
 KEYS = {"agent-key": ["agent"], "platform-key": ["platform"], "admin-key": ["admin"]}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("e2e-data")
-    port = _free_port()
-    env = os.environ | {
-        "TXASSIST_DATA_DIR": str(data_dir),
-        "TXASSIST_API_KEYS": json.dumps(KEYS),
-        "TXASSIST_LOG_LEVEL": "warning",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
-    env.pop("TXASSIST_DATABASE_URL", None)
-    log_path = Path(data_dir) / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "txassist", "serve", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(base, proc, log_path)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}{READY_PATH}", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"server not ready: {log_path.read_text()[-3000:]}")
+    with running_server(server_env(data_dir, KEYS), data_dir / "server.log", ready_path=READY_PATH) as base:
+        yield base
 
 
 def _turn(client: httpx.Client, conversation: str, key: str, **fields: object) -> dict[str, object]:
