@@ -76,3 +76,37 @@ def test_faq_json_and_csv() -> None:
 
 def test_front_matter_absent() -> None:
     assert parse_front_matter("# Title\n") == ({}, "# Title\n")
+
+
+def _tiny_pdf(lines: list[str], title: str) -> bytes:
+    """A valid one-page PDF with real text objects (Helvetica), built by hand with its xref table."""
+    content = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        f"<< /Title ({title}) >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
+
+
+def test_pdf_text_and_title_are_extracted_and_chunked() -> None:
+    pdf = _tiny_pdf(["Thermo battery care", "Charge the probe for two hours before first use."], "Battery guide")
+    [doc] = load_bytes(pdf, "battery-guide.pdf")
+    assert doc.id == "battery-guide"
+    assert doc.title == "Battery guide"
+    assert "Charge the probe for two hours" in doc.text
+    chunks = chunk_document(doc, max_tokens=256)
+    assert chunks and "two hours" in chunks[0].text
