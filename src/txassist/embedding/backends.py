@@ -1,0 +1,125 @@
+"""Where each embedding backend's weights live, and making them once.
+
+``torch`` loads the shipped model directory as it is. ``onnx`` and ``onnx-int8`` need an exported
+graph: the model directory is copied under ``<data_dir>/models/`` and exported there (optimum, fully
+offline), and ``onnx-int8`` adds a dynamically quantised copy for the CPU's instruction set. The
+work happens once: replicas sharing a data dir take a file lock, and later starts find the files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Backend = Literal["torch", "onnx", "onnx-int8"]
+BACKENDS: tuple[Backend, ...] = ("torch", "onnx", "onnx-int8")
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """What ``SentenceTransformer(path, backend=..., model_kwargs=...)`` needs for one backend."""
+
+    path: str
+    st_backend: Literal["torch", "onnx"]
+    file_name: str | None = None  # the ONNX graph inside ``path``; None for torch
+
+
+def quantization_target() -> Literal["arm64", "avx2", "avx512", "avx512_vnni"]:
+    """The int8 kernel family this CPU runs (dynamic quantisation is specialised per ISA)."""
+    if os.uname().machine in {"aarch64", "arm64"}:
+        return "arm64"
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return "avx2"
+    if "avx512_vnni" in flags:
+        return "avx512_vnni"
+    if "avx512f" in flags:
+        return "avx512"
+    return "avx2"
+
+
+def int8_file(target: Path) -> Path | None:
+    """The quantised graph in an export dir (``model_qint8_*`` or ``model_quint8_*``: the ISA decides)."""
+    found = sorted((target / "onnx").glob(f"model_*int8_{quantization_target()}.onnx"))
+    return found[0] if found else None
+
+
+def export_dir(model_path: str, models_dir: Path) -> Path:
+    """A directory per source model (its path's hash), so a model change never reuses a stale export."""
+    source = Path(model_path).resolve()
+    digest = hashlib.sha256(str(source).encode()).hexdigest()[:10]
+    return models_dir / f"{source.name}-{digest}"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def prepare(model_path: str, backend: Backend, models_dir: Path) -> ModelFiles:
+    """The files for ``backend``, exporting and quantising into ``models_dir`` on first use."""
+    if backend == "torch":
+        return ModelFiles(model_path, "torch")
+    target = export_dir(model_path, models_dir)
+    graph = target / "onnx" / "model.onnx"
+    ready = int8_file(target) is not None if backend == "onnx-int8" else graph.is_file()
+    if not ready:
+        with _locked(models_dir / ".export.lock"):
+            if not graph.is_file():
+                _export(model_path, target)
+            if backend == "onnx-int8" and int8_file(target) is None:
+                _quantise(target)
+    chosen = int8_file(target) if backend == "onnx-int8" else graph
+    assert chosen is not None
+    return ModelFiles(str(target), "onnx", str(chosen.relative_to(target)))
+
+
+def _export(model_path: str, target: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(model_path, staging, ignore=shutil.ignore_patterns("*.safetensors.index.json"))
+    # No model.onnx in the copy: sentence-transformers exports with optimum, then we keep the graph.
+    model = SentenceTransformer(str(staging), backend="onnx", local_files_only=True)
+    model.save_pretrained(str(staging))
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)  # readers never see a half-written export
+
+
+def _quantise(target: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.backend import export_dynamic_quantized_onnx_model
+
+    model = SentenceTransformer(
+        str(target), backend="onnx", local_files_only=True, model_kwargs={"file_name": "onnx/model.onnx"}
+    )
+    export_dynamic_quantized_onnx_model(model, quantization_target(), str(target))
+
+
+def onnx_model_kwargs(files: ModelFiles, *, device: str, threads: int) -> dict[str, Any]:
+    """ONNX Runtime session settings: the graph file, the provider, and intra-op threads = cores."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Spinning workers burn the cores other requests (and replicas) need between short inferences.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    provider = "CUDAExecutionProvider" if device == "cuda" else "CPUExecutionProvider"
+    return {"file_name": files.file_name, "provider": provider, "session_options": options}

@@ -1,0 +1,68 @@
+"""ONNX backends with the real model: exported once into the data dir, vectors match torch."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from txassist.cli import main
+from txassist.config import Settings
+from txassist.embedding import TextEncoder
+from txassist.embedding.backends import export_dir, int8_file, prepare
+
+TEXTS = [
+    "I was charged twice for my card payment yesterday.",
+    "How do I reset my router to factory settings?",
+    "Thanks, that fixed it!",
+]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models-data")
+
+
+def test_models_export_cli_writes_int8_once(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TXASSIST_DATA_DIR", str(data_dir))
+    assert main(["models", "export", "--backend", "onnx-int8"]) == 0
+    prepared = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    target = Path(prepared[0]["path"])
+    assert target.parent == data_dir / "models"
+    graph = int8_file(target)
+    assert graph is not None and (target / "onnx" / "model.onnx").is_file()
+    stamp = graph.stat().st_mtime_ns
+    # A second start finds the files: nothing is exported or quantised again.
+    files = prepare(TextEncoder().model_path, "onnx-int8", data_dir / "models")
+    assert files.file_name == str(graph.relative_to(target))
+    assert graph.stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
+def test_onnx_vectors_match_torch(data_dir: Path, backend: str) -> None:
+    settings = Settings.from_env({}, data_dir=data_dir, embedding_backend=backend)
+    onnx = TextEncoder.from_settings(settings)
+    torch = TextEncoder()
+    got, want = onnx.encode(TEXTS), torch.encode(TEXTS)
+    assert got.shape == want.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
+    cosine = np.sum(got * want, axis=1)
+    # fp32 ONNX is the same function; int8 loses a little but keeps the direction.
+    assert cosine.min() > (0.999 if backend == "onnx" else 0.95)
+    assert onnx.files is not None and Path(onnx.files.path) == export_dir(torch.model_path, data_dir / "models")
+
+
+def test_cuda_request_without_gpu_falls_back_to_cpu() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the fallback path is not taken")
+    encoder = TextEncoder(device="cuda", threads=1)
+    assert encoder.encode(TEXTS[:1]).shape == (1, 384)
+    assert encoder.device == "cpu"
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
