@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from txassist.assist.pipeline import TurnPipeline, TurnServices
 from txassist.assist.schemas import TurnRequest, TurnResponse
 from txassist.http.auth import requires
+from txassist.http.openapi import BODY, GUARDED, problem_responses
 from txassist.services import Services
 
 PathId = Annotated[str, Parameter(min_length=1, max_length=128)]
@@ -26,7 +27,10 @@ class TurnController(Controller):
     @post(
         "/{conversation_id:str}/turns",
         summary="Store a turn; return its sentiment, knowledge, context, suggestion and signals",
-        responses={200: ResponseSpec(data_container=TurnResponse, description="The turn's assist")},
+        responses={
+            **problem_responses(*GUARDED, *BODY, 404, 409),
+            200: ResponseSpec(data_container=TurnResponse, description="The turn's assist"),
+        },
         status_code=200,
     )
     async def add_turn(

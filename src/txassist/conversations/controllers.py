@@ -12,6 +12,7 @@ from txassist.conversations.repository import ConversationRepository
 from txassist.conversations.schemas import ConversationOut, CustomerContext
 from txassist.conversations.service import ConversationQueries
 from txassist.http.auth import requires
+from txassist.http.openapi import GUARDED, PARAMS, problem_responses
 from txassist.services import Services
 
 PathId = Annotated[str, Parameter(min_length=1, max_length=128)]
@@ -22,7 +23,11 @@ class ConversationController(Controller):
     tags = ["conversations"]
     guards = [requires("agent")]
 
-    @get("/{conversation_id:str}", summary="A conversation with its turns and summary")
+    @get(
+        "/{conversation_id:str}",
+        summary="A conversation with its turns and summary",
+        responses=problem_responses(*GUARDED, *PARAMS, 404),
+    )
     async def get_conversation(
         self, conversation_id: PathId, db_session: AsyncSession, services: Services
     ) -> ConversationOut:
@@ -35,7 +40,11 @@ class CustomerContextController(Controller):
     tags = ["conversations"]
     guards = [requires("agent", "platform")]
 
-    @get("/{customer_id:str}/context", summary="The customer's recent conversations on every channel")
+    @get(
+        "/{customer_id:str}/context",
+        summary="The customer's recent conversations on every channel",
+        responses=problem_responses(*GUARDED, *PARAMS, 404),
+    )
     async def context(self, customer_id: PathId, db_session: AsyncSession, services: Services) -> CustomerContext:
         queries = ConversationQueries(ConversationRepository(db_session), services.settings)
         return await queries.customer_context(customer_id)

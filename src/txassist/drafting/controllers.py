@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
+import structlog
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.openapi import ResponseSpec
@@ -33,6 +34,7 @@ from txassist.drafting.schemas import (
 from txassist.drafting.service import DraftingService, knowledge_hits
 from txassist.errors import Unavailable
 from txassist.http.auth import requires
+from txassist.http.openapi import BODY, GUARDED, problem_responses, with_media_types
 from txassist.services import Services
 
 PathId = Annotated[str, Parameter(min_length=1, max_length=128)]
@@ -45,6 +47,9 @@ def _drafting(services: Services) -> DraftingService:
     return drafting
 
 
+log = structlog.get_logger("txassist.drafting")
+
+
 class DraftingController(Controller):
     path = "/v1/conversations"
     tags = ["drafting"]
@@ -53,7 +58,13 @@ class DraftingController(Controller):
     @post(
         "/{conversation_id:str}/draft",
         summary="A suggested reply grounded in the knowledge base (Server-Sent Events with ?stream=true)",
-        responses={201: ResponseSpec(DraftOut, description="The suggestion (JSON unless ?stream=true)")},
+        responses={
+            **problem_responses(*GUARDED, *BODY, 404, 409, 502, 504),
+            201: ResponseSpec(DraftOut, description="The suggestion (JSON unless ?stream=true)"),
+        },
+        operation_class=with_media_types(
+            200, "text/event-stream", description="The suggestion as Server-Sent Events (?stream=true)"
+        ),
     )
     async def draft(
         self,
@@ -94,7 +105,11 @@ class DraftingController(Controller):
         # One return type for both shapes: the handler hands Litestar finished ASGI responses.
         return Response(body, status_code=201).to_asgi_response(request.app, request)
 
-    @post("/{conversation_id:str}/summary", summary="Rolling, handoff or after-contact summary")
+    @post(
+        "/{conversation_id:str}/summary",
+        summary="Rolling, handoff or after-contact summary",
+        responses=problem_responses(*GUARDED, *BODY, 404, 409, 502, 504),
+    )
     async def summary(
         self, conversation_id: PathId, db_session: AsyncSession, services: Services, data: SummaryRequest
     ) -> SummaryOut:
@@ -107,7 +122,15 @@ class DraftingController(Controller):
             conversation.handoff_summary = out.text
         return msgspec.structs.replace(out, conversation_id=conversation_id)
 
-    @post("/{conversation_id:str}/close", summary="Close and write the after-contact summary")
+    @post(
+        "/{conversation_id:str}/close",
+        summary="Close and write the after-contact summary",
+        status_code=200,
+        responses={
+            **problem_responses(*GUARDED, *BODY, 404, 409),
+            202: ResponseSpec(CloseOut, description="Closed; a slow backend writes the summary in the background"),
+        },
+    )
     async def close(
         self,
         conversation_id: PathId,
@@ -117,15 +140,17 @@ class DraftingController(Controller):
     ) -> Response[CloseOut]:
         drafting = _drafting(services)
         backend = (data or CloseRequest()).backend
-        conversation, _ = await drafting.conversation_turns(db_session, conversation_id)
+        conversation, turns = await drafting.conversation_turns(db_session, conversation_id)
         conversation.status = "closed"
         conversation.closed_at = datetime.now(UTC)
         if drafting.backend_is_slow(backend):
-            # The close itself commits now; the summary lands when the model is done.
+            # The close itself commits now; the summary and close-time signals land when the model is done.
             body = CloseOut(conversation_id=conversation_id, status="closed", pending=True)
-            task = BackgroundTask(drafting.close_job, services.db.get_session, conversation_id, backend)
+            task = BackgroundTask(_close_in_background, services, conversation_id, backend)
             return Response(body, status_code=202, background=task)
         result = await drafting.write_after_contact(db_session, conversation_id, backend=backend)
+        if services.signals is not None:
+            await services.signals.extract_at_close(db_session, conversation, turns)
         body = CloseOut(
             conversation_id=conversation_id,
             status="closed",
@@ -138,11 +163,30 @@ class DraftingController(Controller):
         return Response(body, status_code=200)
 
 
+async def _close_in_background(services: Services, conversation_id: str, backend: str | None) -> None:
+    drafting = _drafting(services)
+    await drafting.close_job(services.db.get_session, conversation_id, backend)
+    if services.signals is None:
+        return
+    try:
+        async with services.db.get_session() as session:
+            conversation, turns = await drafting.conversation_turns(session, conversation_id)
+            await services.signals.extract_at_close(session, conversation, turns)
+            await session.commit()
+    except Exception:  # a background job has no caller to raise to
+        log.exception("close_signals_failed", conversation_id=conversation_id)
+
+
 class SuggestionController(Controller):
     path = "/v1/suggestions"
     tags = ["drafting"]
 
-    @post("/{suggestion_id:str}/feedback", guards=[requires("agent")], summary="Agent feedback on a suggestion")
+    @post(
+        "/{suggestion_id:str}/feedback",
+        guards=[requires("agent")],
+        summary="Agent feedback on a suggestion",
+        responses=problem_responses(*GUARDED, *BODY, 404, 409),
+    )
     async def feedback(
         self, suggestion_id: PathId, db_session: AsyncSession, services: Services, data: FeedbackIn
     ) -> FeedbackOut:
@@ -154,6 +198,7 @@ class SuggestionController(Controller):
         "/stats",
         guards=[requires("agent", "platform", "product")],
         summary="Acceptance rate and edit distance per backend and prompt version",
+        responses=problem_responses(*GUARDED),
     )
     async def stats(self, db_session: AsyncSession, services: Services) -> StatsOut:
         return await _drafting(services).stats(db_session)

@@ -107,6 +107,12 @@ def handle_os_error(request: Request[Any, Any, Any], exc: OSError) -> Response[d
     return handle_unexpected(request, exc)
 
 
+def handle_undecodable(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[dict[str, Any]]:
+    # Litestar decodes a JSON body without catching a bad encoding: the caller's mistake, a 400.
+    log.info("request_failed", status=400, detail="body is not valid UTF-8")
+    return problem(400, f"body is not valid UTF-8 (byte {exc.start})", request=request)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # Logged with the stack for operators; the body never carries internals or secrets.
     log.exception("unhandled_error", error=type(exc).__name__)
@@ -133,5 +139,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     HTTPException: handle_http_exception,
     DBAPIError: handle_database_error,
     OSError: handle_os_error,
+    UnicodeDecodeError: handle_undecodable,
     Exception: handle_unexpected,
 }

@@ -11,6 +11,7 @@ from litestar.params import Parameter
 
 from txassist.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from txassist.http.auth import requires
+from txassist.http.openapi import BODY, GUARDED, PARAMS, problem_responses
 from txassist.knowledge.index import ChangeReport
 from txassist.knowledge.loaders import KnowledgeDocument, load_bytes, make_document
 from txassist.knowledge.schemas import (
@@ -93,6 +94,7 @@ class KnowledgeDocumentController(Controller):
         "/",
         guards=[requires("admin")],
         summary="Add or replace documents (JSON: one or a list; or multipart file upload)",
+        responses=problem_responses(*GUARDED, *BODY, 404, 507),
     )
     async def add(self, request: Request[Any, Any, Any], services: Services) -> WriteResult:
         knowledge = _knowledge(services)
@@ -113,12 +115,21 @@ class KnowledgeDocumentController(Controller):
         return _result(await knowledge.upsert(documents))
 
     @delete(
-        "/{document_id:str}", guards=[requires("admin")], status_code=200, summary="Delete a document and its chunks"
+        "/{document_id:str}",
+        guards=[requires("admin")],
+        status_code=200,
+        summary="Delete a document and its chunks",
+        responses=problem_responses(*GUARDED, 404, 507),
     )
     async def remove(self, document_id: str, services: Services) -> WriteResult:
         return _result(await _knowledge(services).delete(document_id))
 
-    @get("/{document_id:str}", guards=[requires("agent", "platform", "admin")], summary="One document")
+    @get(
+        "/{document_id:str}",
+        guards=[requires("agent", "platform", "admin")],
+        summary="One document",
+        responses=problem_responses(*GUARDED, 404),
+    )
     async def read(self, document_id: str, services: Services) -> DocumentOut:
         knowledge = _knowledge(services)
         doc = knowledge.get_document(document_id)
@@ -142,7 +153,7 @@ class KnowledgeStatsController(Controller):
     tags = ["knowledge"]
     guards = [requires("agent", "platform", "admin")]
 
-    @get("/", summary="Index version, kind and size")
+    @get("/", summary="Index version, kind and size", responses=problem_responses(*GUARDED, 404))
     async def stats(self, services: Services) -> StatsOut:
         return msgspec.convert(_knowledge(services).stats(), StatsOut)
 
@@ -152,7 +163,11 @@ class KnowledgeSearchController(Controller):
     tags = ["knowledge"]
     guards = [requires("agent", "platform")]
 
-    @get("/", summary="Hybrid (default), dense or lexical search with citations")
+    @get(
+        "/",
+        summary="Hybrid (default), dense or lexical search with citations",
+        responses=problem_responses(*GUARDED, *PARAMS, 404),
+    )
     async def search(
         self,
         services: Services,

@@ -9,6 +9,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.http.auth import requires
+from txassist.http.openapi import GUARDED, PARAMS, problem_responses
 from txassist.privacy.erasure import erase_customer
 from txassist.privacy.schemas import ErasureOut
 from txassist.services import Services
@@ -25,6 +26,7 @@ class ErasureController(Controller):
         summary="Erase a customer",
         description="Removes the customer, identities, conversations, turns, suggestions, feedback, "
         "signals and pending outbox events. Idempotent: a second call deletes nothing.",
+        responses=problem_responses(*GUARDED, *PARAMS),
     )
     async def erase(
         self,
@@ -32,7 +34,5 @@ class ErasureController(Controller):
         services: Services,
         customer_id: Annotated[str, Parameter(min_length=1, max_length=128)],
     ) -> ErasureOut:
-        report = await erase_customer(
-            db_session, customer_id, pseudonym_secret=services.settings.pseudonym_secret
-        )
+        report = await erase_customer(db_session, customer_id, pseudonym_secret=services.settings.pseudonym_secret)
         return ErasureOut(customer_id=report.customer_id, deleted=report.deleted)

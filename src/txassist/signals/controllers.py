@@ -11,8 +11,9 @@ from litestar.params import Parameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.errors import Unavailable
+from txassist.errors import InvalidInput, Unavailable
 from txassist.http.auth import requires
+from txassist.http.openapi import BODY, GUARDED, PARAMS, problem_responses, with_media_types
 from txassist.outbox.repository import PENDING, OutboxRepository
 from txassist.services import Services
 from txassist.signals.schemas import (
@@ -51,11 +52,31 @@ def _filters(
         kind=kind,
         type=type_,
         product_area=product_area,
-        since=since.replace(tzinfo=UTC) if since and since.tzinfo is None else since,
-        until=until.replace(tzinfo=UTC) if until and until.tzinfo is None else until,
+        since=_instant("since", since),
+        until=_instant("until", until),
         conversation_id=conversation_id,
         channel=channel,
     )
+
+
+# Signals exist only in this window; anything outside is a caller's mistake, and far-off years
+# overflow the previous-period arithmetic of the summary (year 1 minus a week).
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def _instant(name: str, value: datetime | None) -> datetime | None:
+    """``value`` in UTC (naive means UTC), or a 422 when it lies outside the sane window."""
+    if value is None:
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{name} is out of range") from None
+    if not _EARLIEST <= value < _LATEST:
+        raise InvalidInput(f"{name} must lie between {_EARLIEST:%Y-%m-%d} and {_LATEST:%Y-%m-%d}")
+    return value
 
 
 class SignalController(Controller):
@@ -63,7 +84,11 @@ class SignalController(Controller):
     tags = ["signals"]
     guards = [requires("product")]
 
-    @get("/", summary="List signals (filters, cursor pagination, stable order)")
+    @get(
+        "/",
+        summary="List signals (filters, cursor pagination, stable order)",
+        responses=problem_responses(*GUARDED, *PARAMS),
+    )
     async def list_signals(
         self,
         services: Services,
@@ -81,7 +106,11 @@ class SignalController(Controller):
         filters = _filters(kind, type_, product_area, since, until, conversation_id, channel)
         return await _service(services).page(db_session, filters, cursor=cursor, limit=limit)
 
-    @get("/summary", summary="Counts per type and product area per day, with the trend against the previous period")
+    @get(
+        "/summary",
+        summary="Counts per type and product area per day, with the trend against the previous period",
+        responses=problem_responses(*GUARDED, *PARAMS),
+    )
     async def summary(
         self,
         services: Services,
@@ -97,7 +126,13 @@ class SignalController(Controller):
         filters = _filters(kind, type_, product_area, since, until, None, channel)
         return await _service(services).summary(db_session, filters, days=days)
 
-    @get("/export", summary="Every matching signal as NDJSON or CSV, streamed")
+    @get(
+        "/export",
+        summary="Every matching signal as NDJSON or CSV, streamed",
+        media_type="application/x-ndjson",
+        responses=problem_responses(*GUARDED, *PARAMS),
+        operation_class=with_media_types(200, "text/csv"),
+    )
     async def export(
         self,
         services: Services,
@@ -113,8 +148,6 @@ class SignalController(Controller):
         service = _service(services)
         filters = _filters(kind, type_, product_area, since, until, conversation_id, channel)
         if filters.since and filters.until and filters.since >= filters.until:
-            from txassist.errors import InvalidInput
-
             raise InvalidInput("since must be before until")
 
         async def body() -> AsyncIterator[bytes]:
@@ -136,7 +169,11 @@ class OutboxController(Controller):
     tags = ["outbox"]
     guards = [requires("admin")]
 
-    @get("/", summary="List outbox events by status (dead letters or pending)")
+    @get(
+        "/",
+        summary="List outbox events by status (dead letters or pending)",
+        responses=problem_responses(*GUARDED, *PARAMS),
+    )
     async def list_events(
         self,
         db_session: AsyncSession,
@@ -161,7 +198,12 @@ class OutboxController(Controller):
         ]
         return OutboxList(items=items, counts=await repo.counts())
 
-    @post("/replay", status_code=200, summary="Move dead letters back to pending (same event ids)")
+    @post(
+        "/replay",
+        status_code=200,
+        summary="Move dead letters back to pending (same event ids)",
+        responses=problem_responses(*GUARDED, *BODY),
+    )
     async def replay(self, db_session: AsyncSession, data: ReplayRequest | None = None) -> ReplayOut:
         ids = data.ids if data is not None else None
         count = await OutboxRepository(db_session).replay_dead(ids=ids, now=datetime.now(UTC))
