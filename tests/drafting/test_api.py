@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from tests.conftest import auth
 from txassist.app import create_app
 from txassist.config import Settings
-from txassist.db.models import Conversation, Customer, SuggestionFeedback, Turn
+from txassist.db.models import Conversation, Customer, Signal, SuggestionFeedback, Turn
 from txassist.services import Services
 
 from .support import FakeLLMServer
@@ -157,7 +157,8 @@ async def test_summaries_of_every_kind(client: AsyncTestClient[Litestar]) -> Non
 
 
 async def test_close_writes_the_after_contact_summary(client: AsyncTestClient[Litestar]) -> None:
-    await seed(client.app, "c-3", CUSTOMER_TURNS)
+    churn_turn = ("customer", "voice", "If this happens again I will cancel my subscription.")
+    await seed(client.app, "c-3", [*CUSTOMER_TURNS, churn_turn])
     response = await client.post("/v1/conversations/c-3/close", headers=auth())
     assert response.status_code == 200 and response.json()["pending"] is False
     async with own_session(client.app) as session:
@@ -170,6 +171,11 @@ async def test_close_writes_the_after_contact_summary(client: AsyncTestClient[Li
     assert context.status_code == 200, context.text
     [entry] = [c for c in context.json()["conversations"] if c["conversation_id"] == "c-3"]
     assert entry["summary"] == conversation.after_contact["summary"]
+    # Close-time extraction read the whole conversation (seeded without per-turn signals).
+    async with own_session(client.app) as session:
+        signals = (await session.execute(select(Signal).where(Signal.conversation_id == "c-3"))).scalars().all()
+    assert "cancellation_intent" in {s.type for s in signals}, "closing a conversation extracts its signals"
+    assert all(s.evidence and s.extractor_version for s in signals)
 
 
 def _events(text: str) -> list[tuple[str, Any]]:

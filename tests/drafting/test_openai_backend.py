@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -160,3 +161,32 @@ async def test_streaming_error_before_first_byte_raises_backend_error(llm_server
         async for _ in backend.stream([{"role": "user", "content": "hi"}], max_tokens=5):
             pass
     await backend.aclose()
+
+
+async def test_generate_json_asks_the_llm_for_signals_under_the_schema(make_settings: Callable[..., Settings]) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def answer(body: dict[str, Any]) -> str:
+        seen.append(body)
+        found = {"kind": "churn", "type": "cancellation_intent", "confidence": 0.9, "evidence": "I will cancel"}
+        return "Here you go:\n" + json.dumps({"signals": [found]})
+
+    server = FakeLLMServer(answer).start()
+    try:
+        settings = make_settings(llm_backend="openai", openai_base_url=server.base_url, openai_model="good")
+        service = DraftingService(settings)
+        schema = {"type": "object", "properties": {"signals": {"type": "array"}}, "required": ["signals"]}
+        result = await service.generate_json("It broke again. I will cancel.", schema)
+        await service.stop()
+    finally:
+        server.stop()
+    assert result["signals"][0]["type"] == "cancellation_intent"
+    [body] = seen
+    assert body["response_format"]["type"] == "json_schema"
+    user = body["messages"][-1]["content"]
+    assert "<<<CUSTOMER" in user and "I will cancel." in user  # the customer's words go in fenced
+
+
+async def test_generate_json_is_none_without_an_llm(make_settings: Callable[..., Settings]) -> None:
+    service = DraftingService(make_settings(llm_backend="extractive"))
+    assert await service.generate_json("I will cancel.", {"type": "object"}) is None

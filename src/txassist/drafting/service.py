@@ -361,6 +361,17 @@ class DraftingService:
             text = await self._backend(name).generate(rendered.messages, max_tokens=max_tokens)
         return text.strip(), rendered.version
 
+    async def generate_json(self, text: str, schema: dict[str, Any]) -> Any:
+        """Signals in ``text`` as JSON under ``schema`` from the configured LLM (the signal-extraction
+        prompt); None when the service drafts extractively and so has no model to ask."""
+        name = self.default_backend
+        if name == "extractive":
+            return None
+        rendered = self.prompts.render("signal_extraction", text=text)
+        async with asyncio.timeout(self._generation_deadline_s()):
+            raw = await self._backend(name).generate(rendered.messages, max_tokens=512, json_schema=schema)
+        return msgspec.json.decode(summaries.json_object(raw))
+
     async def after_contact(self, turns: list[TurnView], *, backend: str | None = None) -> AfterContactResult:
         started = time.perf_counter()
         name = self._choose(backend)

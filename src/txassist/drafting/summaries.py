@@ -204,12 +204,16 @@ AFTER_CONTACT_SCHEMA: dict[str, object] = {
 }
 
 
-def parse_after_contact(text: str) -> AfterContactSummary:
-    """Decode a model's JSON answer; tolerates prose or code fences around the object."""
+def json_object(text: str) -> bytes:
+    """The JSON object in a model's answer; tolerates prose or code fences around it."""
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end <= start:
         raise ValueError("the model answer holds no JSON object")
-    return msgspec.json.decode(text[start : end + 1].encode(), type=AfterContactSummary)
+    return text[start : end + 1].encode()
+
+
+def parse_after_contact(text: str) -> AfterContactSummary:
+    return msgspec.json.decode(json_object(text), type=AfterContactSummary)
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -65,13 +65,17 @@ CSV_COLUMNS = (
 
 
 class TurnLike(Protocol):
-    speaker: str
-    channel: str
-    text: str
+    # Read-only: a stored ``Turn`` and a frozen ``TurnView`` both qualify.
+    @property
+    def speaker(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def text(self) -> str: ...
 
 
 class JsonGenerator(Protocol):
-    async def generate_json(self, prompt: str, schema: dict[str, Any]) -> Any: ...
+    async def generate_json(self, text: str, schema: dict[str, Any]) -> Any: ...
 
 
 class CloseSignal(msgspec.Struct):
@@ -255,15 +259,12 @@ class SignalService:
 
     async def _llm_close_signals(self, conversation: Conversation, turns: Sequence[TurnLike]) -> list[SignalOut]:
         assert self.generator is not None
-        transcript = "\n".join(f"customer: {redact(t.text)}" for t in turns)[-8000:]
-        prompt = (
-            "List the product and churn signals in this contact-centre conversation. Types: "
-            + ", ".join(extractors.SIGNAL_TYPES)
-            + ". Evidence is a short quote from the customer.\n\n"
-            + transcript
-        )
+        # The prompt lives in prompts/signal_extraction; the customer's words go in fenced and redacted.
+        transcript = "\n".join(redact(t.text) for t in turns)[-8000:]
         try:
-            raw = await self.generator.generate_json(prompt, CLOSE_SCHEMA)
+            raw = await self.generator.generate_json(transcript, CLOSE_SCHEMA)
+            if raw is None:
+                return []
             parsed = msgspec.convert(raw, CloseExtraction)
         except Exception as exc:  # the LLM is optional: a failure falls back to the embedding extractors
             log.warning("close_llm_extraction_failed", conversation_id=conversation.id, error=repr(exc))
