@@ -6,7 +6,7 @@ summaries; product: signal pulls (GET /v1/signals, /v1/signals/summary). Records
 over time (a leak shows as RSS climbing after warm-up).
 
     python -m benchmarks.soak --duration 300            # make soak: writes benchmarks/results/soak.json
-    python -m benchmarks.soak --duration 25 --out x.json # the CI version (tests/reliability/test_load.py)
+    python -m benchmarks.soak --duration 25 --out x.json # the CI version (tests/reliability/test_load_short.py)
 """
 
 from __future__ import annotations

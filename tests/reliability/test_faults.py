@@ -106,13 +106,34 @@ async def tcp_proxy(target_host: str, target_port: int) -> AsyncIterator[Any]:
 
             await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
+    # The proxy runs on an event loop of its own: the in-process test client blocks this loop
+    # while the app handles a request (or starts up), and the app's database traffic goes through
+    # the proxy meanwhile.
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="pg-proxy", daemon=True)
+    thread.start()
     proxy = Proxy()
-    await proxy.start()
+
+    class Handle:
+        port = 0
+
+        async def start(self) -> None:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(proxy.start(), loop))
+            self.port = proxy.port
+
+        async def stop(self) -> None:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(proxy.stop(), loop))
+
+    handle = Handle()
+    await handle.start()
     try:
-        yield proxy
+        yield handle
     finally:
         with contextlib.suppress(Exception):
-            await proxy.stop()
+            await handle.stop()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
 
 
 @pytest.mark.postgres
