@@ -72,7 +72,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server_process(data_dir: Path, port: int, extra_env: dict[str, str] | None = None) -> Any:
+def server_process(
+    data_dir: Path, port: int, extra_env: dict[str, str] | None = None, *, ingest_kb: bool = True
+) -> Any:
     env = {
         **os.environ,
         "TXASSIST_DATA_DIR": str(data_dir),
@@ -84,7 +86,7 @@ def server_process(data_dir: Path, port: int, extra_env: dict[str, str] | None =
     }
     cli = [sys.executable, "-m", "txassist"]
     kb = REPO_ROOT / "examples" / "kb"
-    if kb.exists():
+    if ingest_kb and kb.exists():
         subprocess.run([*cli, "kb", "ingest", str(kb)], env=env, check=False, capture_output=True)
     proc = subprocess.Popen(
         [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
