@@ -75,7 +75,8 @@ def turn_section(short: bool = False) -> str:
     out = [
         f"**Per turn over HTTP** ({features}; {g(data, 'index', 'manifest', 'live') or g(data, 'index', 'chunks')}"
         f"-chunk index, {g(data, 'index', 'manifest', 'kind') or 'auto'}; embedding backend "
-        f"`{data.get('backend', 'torch')}`; sentiment head present: {data.get('sentiment_head_present')})",
+        f"`{data.get('backend', 'torch')}`; database {data.get('database', 'sqlite')}; "
+        f"sentiment head present: {data.get('sentiment_head_present')})",
         "",
         env_line(data) + (f"; load at end {data['load_1m_at_end']}" if "load_1m_at_end" in data else ""),
         "",

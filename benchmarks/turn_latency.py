@@ -117,8 +117,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(data_dir: Path, port: int, backend: str = "torch") -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int, backend: str = "torch", database_url: str = "") -> subprocess.Popen[bytes]:
     env = os.environ | {
+        "TXASSIST_DATABASE_URL": database_url,
         "TXASSIST_EMBEDDING_BACKEND": backend,
         # The benchmark measures the pipeline, not the per-key limits (64 clients exceed the default burst).
         "TXASSIST_RATE_LIMIT_PER_S": "0",
@@ -269,6 +270,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="per concurrency level")
     parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"])
     parser.add_argument("--quick", action="store_true", help="100 turns, 5 s per level (the index stays 100k)")
+    parser.add_argument("--database-url", default="", help="e.g. a PostgreSQL URL; empty: SQLite in the data dir")
     args = parser.parse_args()
     if args.quick:
         args.turns, args.seconds = 100, 5.0
@@ -284,7 +286,7 @@ def main() -> None:
     print("raw floor:", floor, flush=True)
     run_id = f"r{int(time.time())}"
     port = free_port()
-    server = start_server(data_dir, port, args.backend)
+    server = start_server(data_dir, port, args.backend, args.database_url)
     base = f"http://127.0.0.1:{port}"
     curve = []
     try:
@@ -313,6 +315,7 @@ def main() -> None:
         {
             "features": FEATURES,
             "backend": args.backend,
+            "database": args.database_url.split(":", 1)[0] if args.database_url else "sqlite",
             "quick": args.quick,
             "sentiment_head_present": HEAD_PRESENT,
             "index": index,

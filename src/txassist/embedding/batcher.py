@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import anyio
 import anyio.to_thread
+import numpy as np
 
 from txassist.embedding.encoder import TextEncoder, Vectors
 
@@ -24,10 +26,18 @@ class _Pending:
 
 
 class EmbeddingBatcher:
-    def __init__(self, encoder: TextEncoder, *, max_batch: int = 64, max_wait_ms: float = 2.0) -> None:
+    def __init__(
+        self, encoder: TextEncoder, *, max_batch: int = 64, max_wait_ms: float = 2.0, cache_size: int = 4096
+    ) -> None:
         self.encoder = encoder
         self.max_batch = max_batch
         self.max_wait_s = max_wait_ms / 1000
+        # Texts that recur on every turn (a customer's open topics, KB titles, prototypes) are
+        # encoded once: the model is deterministic, and a batch of 20 topics costs more than the turn.
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self.batches = 0  # forward passes run (micro-batching shows as batches < requests)
+        self.requests = 0
         self._queue: asyncio.Queue[_Pending] | None = None
         self._worker: asyncio.Task[None] | None = None
         # One model call at a time: torch already uses every core for a batch.
@@ -46,7 +56,33 @@ class EmbeddingBatcher:
             self._worker = None
 
     async def encode(self, texts: list[str]) -> Vectors:
-        """Vectors for ``texts`` in order; batched with whatever else is in flight."""
+        """Vectors for ``texts`` in order; batched with whatever else is in flight, cached by text."""
+        if not self.cache_size or not texts:
+            return await self._encode_uncached(texts)
+        cache = self._cache
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
+        if missing:
+            fresh = await self._encode_uncached(missing)
+            for text, vector in zip(missing, fresh, strict=True):
+                kept = vector.copy()  # the caller owns ``fresh``; the cache keeps its own read-only rows
+                kept.flags.writeable = False
+                cache[text] = kept
+            while len(cache) > self.cache_size:
+                cache.popitem(last=False)
+            if len(missing) == len(texts):
+                return fresh
+        rows = []
+        for text in texts:
+            vector = cache.get(text)
+            if vector is None:  # evicted meanwhile by a larger batch: encode it again
+                vector = (await self._encode_uncached([text]))[0]
+            else:
+                cache.move_to_end(text)
+            rows.append(vector)
+        return np.stack(rows)
+
+    async def _encode_uncached(self, texts: list[str]) -> Vectors:
+        self.requests += 1
         if self._queue is None:
             # Not started (CLI, tests): encode directly off the event loop.
             return await anyio.to_thread.run_sync(self.encoder.encode, texts, limiter=self._limiter)
@@ -89,6 +125,7 @@ class EmbeddingBatcher:
 
     async def _encode_batch(self, batch: list[_Pending]) -> None:
         texts = [t for item in batch for t in item.texts]
+        self.batches += 1
         try:
             vectors = await anyio.to_thread.run_sync(self.encoder.encode, texts, limiter=self._limiter)
         except Exception as exc:  # delivered to every waiter, the worker lives on
