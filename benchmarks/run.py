@@ -44,7 +44,8 @@ SUITE: tuple[Benchmark, ...] = (
     Benchmark("redaction_recall", quick_args=["--per-type", "50"]),
     Benchmark("drafting_quality", args=["--local", "0"]),
     Benchmark("embedding_backends", quick_args=["--quick"]),
-    Benchmark("turn_latency", quick_args=["--quick"]),
+    # ONNX: the backend the Deployment section recommends (same quality as torch, see embedding_backends).
+    Benchmark("turn_latency", args=["--backend", "onnx"], quick_args=["--quick"]),
     Benchmark("soak", args=["--duration", "60"], quick_args=["--duration", "15"]),
 )
 

@@ -117,8 +117,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(data_dir: Path, port: int, backend: str = "torch", database_url: str = "") -> subprocess.Popen[bytes]:
+def start_server(
+    data_dir: Path, port: int, backend: str = "torch", database_url: str = "", workers: int = 1, threads: int = 0
+) -> subprocess.Popen[bytes]:
     env = os.environ | {
+        "TXASSIST_TORCH_THREADS": str(threads),
         "TXASSIST_DATABASE_URL": database_url,
         "TXASSIST_EMBEDDING_BACKEND": backend,
         # The benchmark measures the pipeline, not the per-key limits (64 clients exceed the default burst).
@@ -131,7 +134,7 @@ def start_server(data_dir: Path, port: int, backend: str = "torch", database_url
     }
     log = (data_dir / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "txassist", "serve", "--port", str(port)],
+        [sys.executable, "-m", "txassist", "serve", "--port", str(port), "--workers", str(workers)],
         cwd=REPO_ROOT,
         env=env,
         stdout=log,
@@ -270,6 +273,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="per concurrency level")
     parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"])
     parser.add_argument("--quick", action="store_true", help="100 turns, 5 s per level (the index stays 100k)")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument("--threads", type=int, default=0, help="model threads per worker (0: one per core)")
     parser.add_argument("--database-url", default="", help="e.g. a PostgreSQL URL; empty: SQLite in the data dir")
     args = parser.parse_args()
     if args.quick:
@@ -286,7 +291,7 @@ def main() -> None:
     print("raw floor:", floor, flush=True)
     run_id = f"r{int(time.time())}"
     port = free_port()
-    server = start_server(data_dir, port, args.backend, args.database_url)
+    server = start_server(data_dir, port, args.backend, args.database_url, args.workers, args.threads)
     base = f"http://127.0.0.1:{port}"
     curve = []
     try:
@@ -315,6 +320,8 @@ def main() -> None:
         {
             "features": FEATURES,
             "backend": args.backend,
+            "workers": args.workers,
+            "threads_per_worker": args.threads or len(os.sched_getaffinity(0)),
             "database": args.database_url.split(":", 1)[0] if args.database_url else "sqlite",
             "quick": args.quick,
             "sentiment_head_present": HEAD_PRESENT,
