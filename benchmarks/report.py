@@ -127,7 +127,7 @@ def turn_section(short: bool = False) -> str:
 # The analysis behind the numbers (profiled 2026-11-23 with py-spy on the 16-client run, PostgreSQL,
 # ONNX backend). Kept here so REPORT.md and the README carry it with the tables it explains.
 GAP_NOTE = """**Where the gap to the targets comes from, and the next levers.** The host has 2 cores shared with
-other engineers' test runs (load average 4-5 during these runs), so the service gets about half of
+other engineers' test runs (load average 2.5-5 during these runs), so the service gets about half of
 them; ratios to the raw floor measured in the same run are the numbers to compare.
 
 - Fixed in this pass: the signals step re-encoded the customer's recent topics on every turn
@@ -143,9 +143,10 @@ them; ratios to the raw floor measured in the same run are the numbers to compar
   model threads about 22% of one core. Two uvicorn workers gave no gain on this saturated host.
 - Next levers, in order: the turn's database work as two Core statements with cached compiled SQL
   (lock+history in one query, turn insert with its response and conversation update in one CTE)
-  instead of ORM objects; dense-first knowledge with BM25 only over the dense candidates; onnx-int8
-  (within a point on both quality checks, about 1.5x faster on batches); one worker process per core
-  on a host that is not shared; the load generator on another machine."""
+  instead of ORM objects; dense-first knowledge with BM25 only over the dense candidates; one worker
+  process per core on a host that is not shared; the load generator on another machine. onnx-int8
+  is not a lever on this CPU: within a point on both quality checks but slower than fp32 ONNX
+  (AVX2 without VNNI; see the backend table); on AVX-512 VNNI hosts measure it again."""
 
 
 def backends_section() -> str:
