@@ -50,6 +50,9 @@ def structlog_plugin(settings: Settings) -> StructlogPlugin:
                 processors=_processors(settings),
                 wrapper_class=structlog.make_filtering_bound_logger(level),
                 logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+                # Every create_app reconfigures logging; a logger cached on first use would keep
+                # writing through the configuration (and stream) of the first app.
+                cache_logger_on_first_use=False,
                 log_exceptions="never",  # our exception handlers log once, with the request id
             ),
             middleware_logging_config=LoggingMiddlewareConfig(),

@@ -31,7 +31,8 @@ async def _seed(app: Litestar, customer_id: str) -> None:
 
 
 async def test_sqlite_write_lock_is_waited_out(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings()
+    # The retention job stays off: its startup purge would be a second writer racing the seed.
+    settings = make_settings(retention_purge_interval_s=0)
     async with AsyncTestClient(app=create_app(settings)) as client:
         await _seed(client.app, "locked")
         db_file = settings.resolved_database_url.split("///", 1)[1]
@@ -141,7 +142,8 @@ async def test_postgres_gone_then_back(make_settings: Callable[..., Settings], f
     url = make_url(fresh_postgres_url)
     async with tcp_proxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        async with AsyncTestClient(app=create_app(make_settings(database_url=proxied))) as client:
+        app = create_app(make_settings(database_url=proxied, retention_purge_interval_s=0))
+        async with AsyncTestClient(app=app) as client:
             await _seed(client.app, "kept")
 
             # Backends killed under the pool: the next request reconnects (pre-ping) and succeeds.

@@ -20,6 +20,13 @@ from txassist.db.models import Conversation
 from txassist.privacy.retention import RetentionPolicy, purge_expired
 
 
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], database_url: str) -> Settings:
+    # The service's own purge job stays off: these tests purge by hand and count what went, and a
+    # background run at startup would race them.
+    return make_settings(database_url=database_url, retention_purge_interval_s=0)
+
+
 async def test_purge_keeps_recent_data_and_signals_outlive_conversation_text(
     client: AsyncTestClient[Litestar],
 ) -> None:
