@@ -50,9 +50,7 @@ class CustomerIdentity(Base):
     __table_args__ = (UniqueConstraint("kind", "value", name="uq_identity_kind_value"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(
-        String(128), ForeignKey("customers.id", ondelete="CASCADE"), index=True
-    )
+    customer_id: Mapped[str] = mapped_column(String(128), ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=utcnow)
@@ -90,9 +88,7 @@ class Turn(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True, default=uuid.uuid4)
-    conversation_id: Mapped[str] = mapped_column(
-        String(128), ForeignKey("conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[str] = mapped_column(String(128), ForeignKey("conversations.id", ondelete="CASCADE"))
     turn_key: Mapped[str] = mapped_column(String(128))
     request_hash: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(Integer)
@@ -127,9 +123,7 @@ class SuggestionFeedback(Base):
     __tablename__ = "suggestion_feedback"
 
     id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True, default=uuid.uuid4)
-    suggestion_id: Mapped[uuid.UUID] = mapped_column(
-        GUID, ForeignKey("suggestions.id", ondelete="CASCADE"), index=True
-    )
+    suggestion_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("suggestions.id", ondelete="CASCADE"), index=True)
     action: Mapped[str] = mapped_column(String(16))
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)

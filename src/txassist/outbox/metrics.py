@@ -14,6 +14,4 @@ DELIVERY_LATENCY = Histogram(
     "Time from an event entering the outbox to the TX store accepting it.",
     buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600),
 )
-REQUEST_DURATION = Histogram(
-    "txassist_outbox_request_duration_seconds", "Duration of one batch POST to the TX store."
-)
+REQUEST_DURATION = Histogram("txassist_outbox_request_duration_seconds", "Duration of one batch POST to the TX store.")

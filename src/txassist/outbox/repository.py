@@ -125,7 +125,5 @@ class OutboxRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def counts(self) -> dict[str, int]:
-        rows = await self.session.execute(
-            select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
-        )
+        rows = await self.session.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status))
         return {str(status): int(count) for status, count in rows.all()}

@@ -35,9 +35,7 @@ class PrivacyRepository:
         self.session = session
 
     async def customer_pseudonym(self, customer_id: str) -> str | None:
-        pseudonym: str | None = await self.session.scalar(
-            select(Customer.pseudonym).where(Customer.id == customer_id)
-        )
+        pseudonym: str | None = await self.session.scalar(select(Customer.pseudonym).where(Customer.id == customer_id))
         return pseudonym
 
     # --- conversation content (turns, suggestions, feedback) of a set of conversations ---
@@ -52,14 +50,10 @@ class PrivacyRepository:
             "suggestions": await _count(
                 self.session, delete(Suggestion).where(Suggestion.conversation_id.in_(conversation_ids))
             ),
-            "turns": await _count(
-                self.session, delete(Turn).where(Turn.conversation_id.in_(conversation_ids))
-            ),
+            "turns": await _count(self.session, delete(Turn).where(Turn.conversation_id.in_(conversation_ids))),
         }
 
-    async def delete_signals(
-        self, signal_ids: Select[tuple[Any]], customer_ref: str | None = None
-    ) -> dict[str, int]:
+    async def delete_signals(self, signal_ids: Select[tuple[Any]], customer_ref: str | None = None) -> dict[str, int]:
         outbox_match: ColumnElement[bool] = OutboxEvent.signal_id.in_(signal_ids)
         if customer_ref is not None:
             outbox_match = outbox_match | (OutboxEvent.customer_ref == customer_ref)

@@ -59,9 +59,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conversations")),
     )
     with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_conversations_customer_updated", ["customer_id", "updated_at"], unique=False
-        )
+        batch_op.create_index("ix_conversations_customer_updated", ["customer_id", "updated_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_conversations_updated_at"), ["updated_at"], unique=False)
 
     op.create_table(
@@ -209,9 +207,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_suggestion_feedback")),
     )
     with op.batch_alter_table("suggestion_feedback", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_suggestion_feedback_suggestion_id"), ["suggestion_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_suggestion_feedback_suggestion_id"), ["suggestion_id"], unique=False)
 
 
 def downgrade() -> None:
