@@ -39,25 +39,19 @@ class RetentionPolicy:
         return cls(settings.retention_conversations_days, settings.retention_signals_days)
 
 
-async def purge_expired(
-    session: AsyncSession, policy: RetentionPolicy, *, now: datetime | None = None
-) -> PurgeReport:
+async def purge_expired(session: AsyncSession, policy: RetentionPolicy, *, now: datetime | None = None) -> PurgeReport:
     """Delete what the policy no longer allows to keep; the caller commits."""
     now = now or datetime.now(UTC)
     repository = PrivacyRepository(session)
     deleted: dict[str, int] = {}
     signals_before = now - timedelta(days=policy.signals_days) if policy.signals_days > 0 else None
-    conversations_before = (
-        now - timedelta(days=policy.conversations_days) if policy.conversations_days > 0 else None
-    )
+    conversations_before = now - timedelta(days=policy.conversations_days) if policy.conversations_days > 0 else None
     # Signals first: a conversation whose signals just expired can then go as a whole.
     if signals_before is not None:
         _add(deleted, await repository.purge_signals_before(signals_before))
     if conversations_before is not None:
         _add(deleted, await repository.purge_conversations_before(conversations_before))
-    return PurgeReport(
-        conversations_before=conversations_before, signals_before=signals_before, deleted=deleted
-    )
+    return PurgeReport(conversations_before=conversations_before, signals_before=signals_before, deleted=deleted)
 
 
 async def purge_once(db: SQLAlchemyAsyncConfig, policy: RetentionPolicy) -> PurgeReport:
