@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, get, post
+from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,8 +30,6 @@ from txassist.signals.schemas import (
 )
 from txassist.signals.service import SignalService
 
-Text64 = Annotated[str | None, Parameter(max_length=128)]
-
 
 def _service(services: Services) -> SignalService:
     service: SignalService | None = getattr(services, "signals", None)
@@ -39,15 +38,16 @@ def _service(services: Services) -> SignalService:
     return service
 
 
-def _filters(
-    kind: SignalKindName | None,
-    type_: SignalTypeName | None,
-    product_area: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    conversation_id: str | None,
-    channel: str | None,
+async def provide_filters(
+    kind: SignalKindName | None = None,
+    type_: Annotated[SignalTypeName | None, Parameter(query="type")] = None,
+    product_area: Annotated[str | None, Parameter(max_length=64)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    conversation_id: Annotated[str | None, Parameter(max_length=128)] = None,
+    channel: Annotated[str | None, Parameter(max_length=16)] = None,
 ) -> SignalFilters:
+    """The filters every signals route shares, declared once as query parameters."""
     return SignalFilters(
         kind=kind,
         type=type_,
@@ -83,6 +83,7 @@ class SignalController(Controller):
     path = "/v1/signals"
     tags = ["signals"]
     guards = [requires("product")]
+    dependencies = {"filters": Provide(provide_filters)}
 
     @get(
         "/",
@@ -93,17 +94,10 @@ class SignalController(Controller):
         self,
         services: Services,
         db_session: AsyncSession,
-        kind: SignalKindName | None = None,
-        type_: Annotated[SignalTypeName | None, Parameter(query="type")] = None,
-        product_area: Annotated[str | None, Parameter(max_length=64)] = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        conversation_id: Annotated[str | None, Parameter(max_length=128)] = None,
-        channel: Annotated[str | None, Parameter(max_length=16)] = None,
+        filters: SignalFilters,
         cursor: Annotated[str | None, Parameter(max_length=512)] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> SignalPage:
-        filters = _filters(kind, type_, product_area, since, until, conversation_id, channel)
         return await _service(services).page(db_session, filters, cursor=cursor, limit=limit)
 
     @get(
@@ -115,15 +109,9 @@ class SignalController(Controller):
         self,
         services: Services,
         db_session: AsyncSession,
-        kind: SignalKindName | None = None,
-        type_: Annotated[SignalTypeName | None, Parameter(query="type")] = None,
-        product_area: Annotated[str | None, Parameter(max_length=64)] = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        channel: Annotated[str | None, Parameter(max_length=16)] = None,
+        filters: SignalFilters,
         days: Annotated[int, Parameter(ge=1, le=366)] = 7,
     ) -> SignalSummary:
-        filters = _filters(kind, type_, product_area, since, until, None, channel)
         return await _service(services).summary(db_session, filters, days=days)
 
     @get(
@@ -136,17 +124,10 @@ class SignalController(Controller):
     async def export(
         self,
         services: Services,
+        filters: SignalFilters,
         format_: Annotated[Literal["ndjson", "csv"], Parameter(query="format")] = "ndjson",
-        kind: SignalKindName | None = None,
-        type_: Annotated[SignalTypeName | None, Parameter(query="type")] = None,
-        product_area: Annotated[str | None, Parameter(max_length=64)] = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        conversation_id: Annotated[str | None, Parameter(max_length=128)] = None,
-        channel: Annotated[str | None, Parameter(max_length=16)] = None,
     ) -> Stream:
         service = _service(services)
-        filters = _filters(kind, type_, product_area, since, until, conversation_id, channel)
         if filters.since and filters.until and filters.since >= filters.until:
             raise InvalidInput("since must be before until")
 
@@ -210,4 +191,4 @@ class OutboxController(Controller):
         return ReplayOut(replayed=count)
 
 
-__all__ = ["PENDING", "OutboxController", "SignalController", "Text64"]
+__all__ = ["PENDING", "OutboxController", "SignalController"]
