@@ -38,8 +38,6 @@ from txassist.assist.ports import (
 )
 from txassist.assist.schemas import (
     ALL_FEATURES,
-    CitationOut,
-    HitOut,
     SentimentOut,
     SuggestionOut,
     TurnRequest,
@@ -52,7 +50,9 @@ from txassist.conversations.repository import ConversationRepository
 from txassist.conversations.schemas import CustomerContext
 from txassist.conversations.views import TurnView
 from txassist.db.models import Conversation, Turn
+from txassist.drafting.schemas import Citation
 from txassist.errors import Conflict, InvalidInput
+from txassist.knowledge.schemas import SearchHitOut
 
 log = structlog.get_logger("txassist.assist")
 
@@ -553,8 +553,8 @@ def _sentiment_out(label: SentimentLabel | None, trend: Trend | None) -> Sentime
     )
 
 
-def _hit_out(hit: Hit) -> HitOut:
-    return HitOut(
+def _hit_out(hit: Hit) -> SearchHitOut:
+    return SearchHitOut(
         document_id=hit.document_id,
         chunk_id=hit.chunk_id,
         title=hit.title,
@@ -569,7 +569,7 @@ def _suggestion_out(made: Any) -> SuggestionOut:
     return SuggestionOut(
         id=str(made.id),
         text=made.text,
-        citations=[CitationOut(document_id=c.document_id, url=c.url, title=c.title) for c in made.citations],
+        citations=[Citation(document_id=c.document_id, url=c.url, title=c.title) for c in made.citations],
         backend=made.backend,
         prompt_version=made.prompt_version,
     )

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from txassist.conversations.schemas import CustomerContext
+from txassist.drafting.schemas import Citation
+from txassist.knowledge.schemas import SearchHitOut
 
 Channel = Literal["chat", "voice", "email", "sms", "social"]
 Speaker = Literal["customer", "agent", "bot"]
@@ -47,26 +49,10 @@ class SentimentOut(msgspec.Struct, kw_only=True):
     reasons: list[str]
 
 
-class HitOut(msgspec.Struct, kw_only=True):
-    document_id: str
-    chunk_id: str
-    title: str
-    heading_path: list[str]
-    snippet: str
-    url: str | None
-    score: float
-
-
-class CitationOut(msgspec.Struct, kw_only=True):
-    document_id: str
-    url: str | None
-    title: str
-
-
 class SuggestionOut(msgspec.Struct, kw_only=True):
     id: str
     text: str
-    citations: list[CitationOut]
+    citations: list[Citation]
     backend: str
     prompt_version: str
 
@@ -75,7 +61,7 @@ class TurnResponse(msgspec.Struct, kw_only=True):
     turn_id: str
     conversation_id: str
     sentiment: SentimentOut | None
-    knowledge: list[HitOut]
+    knowledge: list[SearchHitOut]
     suggestions: list[SuggestionOut]
     signals: list[dict[str, Any]]
     context: CustomerContext | None
