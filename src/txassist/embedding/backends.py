@@ -8,15 +8,14 @@ work happens once: replicas sharing a data dir take a file lock, and later start
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from filelock import FileLock
 
 Backend = Literal["torch", "onnx", "onnx-int8"]
 BACKENDS: tuple[Backend, ...] = ("torch", "onnx", "onnx-int8")
@@ -59,17 +58,6 @@ def export_dir(model_path: str, models_dir: Path) -> Path:
     return models_dir / f"{source.name}-{digest}"
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def prepare(model_path: str, backend: Backend, models_dir: Path) -> ModelFiles:
     """The files for ``backend``, exporting and quantising into ``models_dir`` on first use."""
     if backend == "torch":
@@ -78,7 +66,8 @@ def prepare(model_path: str, backend: Backend, models_dir: Path) -> ModelFiles:
     graph = target / "onnx" / "model.onnx"
     ready = int8_file(target) is not None if backend == "onnx-int8" else graph.is_file()
     if not ready:
-        with _locked(models_dir / ".export.lock"):
+        models_dir.mkdir(parents=True, exist_ok=True)
+        with FileLock(models_dir / ".export.lock"):
             if not graph.is_file():
                 _export(model_path, target)
             if backend == "onnx-int8" and int8_file(target) is None:

@@ -18,14 +18,12 @@ becomes ``None`` (a tombstone) so an HNSW graph can stay as it is until compacti
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -34,6 +32,7 @@ import faiss
 import msgspec
 import numpy as np
 import numpy.typing as npt
+from filelock import FileLock
 
 from txassist.knowledge.chunking import Chunk
 from txassist.knowledge.lexical import LexicalIndex
@@ -185,16 +184,10 @@ def load_version(path: Path) -> IndexSnapshot:
 # ---------------------------------------------------------------- writing
 
 
-@contextlib.contextmanager
-def writer_lock(index_dir: Path) -> Iterator[None]:
+def writer_lock(index_dir: Path) -> FileLock:
     """One writer at a time across processes and replicas sharing the directory."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    with (index_dir / ".lock").open("a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return FileLock(index_dir / ".lock")
 
 
 @dataclass
