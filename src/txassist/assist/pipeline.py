@@ -48,7 +48,7 @@ from txassist.conversations.context import build_context
 from txassist.conversations.identity import IdentityKind, customer_pseudonym, identity_key
 from txassist.conversations.repository import ConversationRepository
 from txassist.conversations.schemas import CustomerContext
-from txassist.conversations.views import TurnView
+from txassist.conversations.views import TurnView, turn_view
 from txassist.db.models import Conversation, Turn
 from txassist.drafting.schemas import Citation
 from txassist.errors import Conflict, InvalidInput
@@ -200,7 +200,7 @@ class TurnPipeline:
             sentiment_scores=_plain_scores(label.scores) if label else None,
         )
         self.repo.add_turn(turn)
-        views = [_view(t) for t in history] + [_view(turn)]
+        views = [turn_view(t) for t in history] + [turn_view(turn)]
         summary = self._rolling_summary(views)
         _update_conversation(conversation, turn, occurred_at, label, trend, hits, summary)
         await self.repo.flush()
@@ -508,17 +508,6 @@ def _request_hash(request: TurnRequest, text: str, features: frozenset[str]) -> 
         "k": request.k,
     }
     return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()
-
-
-def _view(turn: Turn) -> TurnView:
-    return TurnView(
-        turn_id=turn.turn_key,
-        speaker=turn.speaker,
-        channel=turn.channel,
-        text=turn.text,
-        sentiment=turn.sentiment_label,
-        at=_aware(turn.occurred_at),
-    )
 
 
 def _aware(moment: datetime) -> datetime:

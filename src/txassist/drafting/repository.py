@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.conversations.views import TurnView
+from txassist.conversations.views import TurnView, turn_view
 from txassist.db.models import Conversation, Suggestion, SuggestionFeedback, Turn
 
 
@@ -36,17 +36,7 @@ class DraftingRepository:
                 select(Turn).where(Turn.conversation_id == conversation_id).order_by(Turn.seq.desc()).limit(limit)
             )
         ).all()
-        return [
-            TurnView(
-                turn_id=row.turn_key,
-                speaker=row.speaker,
-                channel=row.channel,
-                text=row.text,
-                sentiment=row.sentiment_label,
-                at=row.occurred_at,
-            )
-            for row in reversed(rows)
-        ]
+        return [turn_view(row) for row in reversed(rows)]
 
     def add_suggestion(
         self,
