@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.conversations.views import TurnView
 from txassist.db.models import Conversation, Suggestion, Turn
+from txassist.signals.schemas import SignalOut
 
 
 class FakeEmbeddings:
@@ -170,21 +171,6 @@ class FakeDrafting:
         return " | ".join(f"{t.speaker}: {t.text}" for t in turns)[-500:]
 
 
-class Signal(msgspec.Struct, kw_only=True):
-    id: str
-    kind: str
-    type: str
-    confidence: float
-    product_area: str
-    evidence: str
-    conversation_id: str
-    turn_id: str | None
-    customer_ref: str
-    channel: str
-    occurred_at: datetime
-    extractor_version: str
-
-
 @dataclass
 class FakeSignals:
     fail: bool = False
@@ -200,14 +186,14 @@ class FakeSignals:
         best_dense_score: float | None,
         sentiment_history: list[float],
         customer_recent_topics: list[str],
-    ) -> list[Signal]:
+    ) -> list[SignalOut]:
         self.histories.append(sentiment_history)
         if self.fail:
             raise RuntimeError("signals broke")
         if "cancel" not in turn.text.lower():
             return []
         return [
-            Signal(
+            SignalOut(
                 id="sig-1",
                 kind="churn",
                 type="cancellation_intent",
@@ -224,6 +210,6 @@ class FakeSignals:
         ]
 
     async def record(
-        self, session: AsyncSession, signals: list[Signal], *, conversation: Conversation, turn: Turn
-    ) -> list[Signal]:
+        self, session: AsyncSession, signals: list[SignalOut], *, conversation: Conversation, turn: Turn
+    ) -> list[SignalOut]:
         return signals
