@@ -223,6 +223,7 @@ def temporary_service(data_dir: Path, **overrides: Any) -> Any:
     from txassist.knowledge.service import KnowledgeService
 
     settings = Settings.from_env({}, data_dir=data_dir, **overrides)
-    encoder = TextEncoder()
+    # Exported ONNX graphs are cached beside the benchmark cache, not in each temporary data dir.
+    encoder = TextEncoder(backend=settings.embedding_backend, models_dir=REPO_ROOT / "benchmarks" / ".cache" / "models")
     encoder.warm_up()
     return KnowledgeService(settings, encoder, EmbeddingBatcher(encoder))

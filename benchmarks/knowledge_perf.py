@@ -197,11 +197,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--skip-hnsw", action="store_true")
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--backend", default="onnx", choices=["torch", "onnx", "onnx-int8"])
     args = parser.parse_args()
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"backend": args.backend}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        service = temporary_service(root / "ingest")
+        service = temporary_service(root / "ingest", embedding_backend=args.backend)
         if not args.skip_ingest:
             results["ingest"] = ingest_throughput(service, root / "ingest")
             print("ingest", results["ingest"], flush=True)
@@ -215,7 +216,7 @@ def main() -> None:
         build_synthetic(small_dir, texts[: args.chunks // 10], vectors[: args.chunks // 10], "flat")
         results["memory_small_flat"] = memory_of(small_dir, dim)
 
-        big = temporary_service(root / "big")
+        big = temporary_service(root / "big", embedding_backend=args.backend)
         results["build_flat_s"] = round(build_synthetic(big.index_dir, texts, vectors, "flat"), 1)
         results["memory_flat"] = memory_of(big.index_dir, dim)
         results["search_flat"] = search_latency(big, queries, args.repeat)
