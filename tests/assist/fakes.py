@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,8 +13,9 @@ import msgspec
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from txassist.conversations.repository import ConversationRecord, NewTurn
 from txassist.conversations.views import TurnView
-from txassist.db.models import Conversation, Suggestion, Turn
+from txassist.db.models import Suggestion
 from txassist.signals.schemas import SignalOut
 
 
@@ -130,41 +132,43 @@ class FakeDrafting:
     delay_s: float = 0.0
     summaries: list[int] = field(default_factory=list)
 
-    async def suggest(
+    async def draft(
         self,
-        session: AsyncSession,
         *,
-        conversation_id: str,
+        turns: Sequence[TurnView],
+        passages: Sequence[Any],
         channel: str,
-        turns: list[TurnView],
-        hits: list[Any],
         sentiment: str | None,
-        turn_key: str | None,
-        allow_slow: bool = False,
+        allow_slow: bool = True,
     ) -> Suggested:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
-        row = Suggestion(
-            conversation_id=conversation_id,
-            turn_key=turn_key,
-            text="Refunds take 5 days.",
-            citations=[],
-            backend="extractive",
-            prompt_version="v1",
-        )
-        session.add(row)
-        await session.flush()
         if self.fail:
             raise RuntimeError("drafting broke")
         return Suggested(
-            id=str(row.id),
-            text=row.text,
-            citations=[Citation(h.document_id, h.url, h.title) for h in hits[:1]],
+            id="",
+            text="Refunds take 5 days.",
+            citations=[Citation(h.document_id, h.url, h.title) for h in passages[:1]],
             backend="extractive",
             prompt_version="v1",
             latency_ms=1.0,
             fallback=None,
         )
+
+    def store(
+        self, session: AsyncSession, draft: Suggested, *, conversation_id: str, turn_key: str | None
+    ) -> Suggested:
+        row = Suggestion(
+            id=uuid.uuid4(),
+            conversation_id=conversation_id,
+            turn_key=turn_key,
+            text=draft.text,
+            citations=[],
+            backend=draft.backend,
+            prompt_version=draft.prompt_version,
+        )
+        session.add(row)
+        return msgspec.structs.replace(draft, id=str(row.id))
 
     def rolling_summary(self, turns: list[TurnView]) -> str:
         self.summaries.append(len(turns))
@@ -179,8 +183,8 @@ class FakeSignals:
     async def extract_for_turn(
         self,
         *,
-        conversation: Conversation,
-        turn: Turn,
+        conversation: ConversationRecord,
+        turn: NewTurn,
         vector: Any,
         hits: list[Any],
         best_dense_score: float | None,
@@ -209,7 +213,18 @@ class FakeSignals:
             )
         ]
 
+    async def stored_duplicates(
+        self, session: AsyncSession, conversation_id: str, signals: list[SignalOut]
+    ) -> dict[str, Any]:
+        return {}
+
     async def record(
-        self, session: AsyncSession, signals: list[SignalOut], *, conversation: Conversation, turn: Turn
+        self,
+        session: AsyncSession,
+        signals: list[SignalOut],
+        *,
+        conversation: ConversationRecord,
+        turn: NewTurn,
+        duplicates: Mapping[str, Any] | None = None,
     ) -> list[SignalOut]:
         return signals

@@ -195,7 +195,7 @@ async def test_failing_draft_and_signals_degrade_without_losing_the_turn(kit: Ki
     assert body["degraded"] == ["draft", "signals"]
     assert body["sentiment"] is not None and body["knowledge"]
     assert await kit.count(Turn) == 1
-    # The failed draft's row went with its savepoint.
+    # A failed draft stores no suggestion.
     assert await kit.count(Suggestion) == 0
 
 

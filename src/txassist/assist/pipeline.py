@@ -8,6 +8,7 @@ out of time is named in ``degraded`` and the rest of the answer still goes out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib
 import time
@@ -46,10 +47,15 @@ from txassist.assist.schemas import (
 from txassist.config import Settings
 from txassist.conversations.context import build_context
 from txassist.conversations.identity import IdentityKind, customer_pseudonym, identity_key
-from txassist.conversations.repository import ConversationRepository
+from txassist.conversations.repository import (
+    ConversationRecord,
+    ConversationRepository,
+    NewTurn,
+    StoredResponse,
+    TurnRecord,
+)
 from txassist.conversations.schemas import CustomerContext
 from txassist.conversations.views import TurnView, turn_view
-from txassist.db.models import Conversation, Turn
 from txassist.drafting.schemas import Citation
 from txassist.errors import Conflict, InvalidInput
 from txassist.knowledge.schemas import SearchHitOut
@@ -75,6 +81,7 @@ class TurnServices(msgspec.Struct, kw_only=True):
     signals: Signals | None = None
     trend: TrendFunction | None = None
     part_timeout_s: float = 5.0
+    write_lock: asyncio.Lock | None = None  # SQLite: one turn at a time in the write phase
 
     @classmethod
     def from_services(cls, services: Any) -> TurnServices:
@@ -89,6 +96,7 @@ class TurnServices(msgspec.Struct, kw_only=True):
             signals=getattr(services, "signals", None),
             trend=_load_trend_function() if sentiment is not None else None,
             part_timeout_s=settings.turn_part_timeout_s,
+            write_lock=getattr(services, "turn_write_lock", None),
         )
 
 
@@ -99,6 +107,11 @@ def _load_trend_function() -> TrendFunction | None:
     except ImportError:
         return None
     return cast("TrendFunction", module.conversation_trend)
+
+
+class _FoundSignals(msgspec.Struct):
+    signals: list[Any]
+    duplicates: dict[str, Any]  # stored signals they merge into, by dedup key
 
 
 class _Resolution(msgspec.Struct):
@@ -147,10 +160,10 @@ class TurnPipeline:
         started = time.perf_counter()
         if request.turn_id is not None:
             # Only a caller-chosen turn id can be a retry; a generated one is new by construction.
-            existing = await self.repo.get_turn(conversation_id, turn_key)
+            existing = await self.repo.stored_response(conversation_id, turn_key)
             if existing is not None:
                 return _replay(existing, request_hash)
-        conversation = await self.repo.get_conversation_for_update(conversation_id)
+        conversation = await self.repo.conversation_for_turn(conversation_id)
         resolution = await self._resolve_customer(request, conversation)
         if conversation is not None and conversation.customer_id != resolution.customer_id:
             raise Conflict(f"conversation {conversation_id!r} belongs to another customer")
@@ -160,17 +173,9 @@ class TurnPipeline:
 
         run = _PartRunner(self.services.part_timeout_s)
         customer_spoke = request.speaker == "customer"
-        vector = None
-        if customer_spoke and features & {"sentiment", "knowledge", "signals"} and self.services.embeddings:
-            embeddings = self.services.embeddings
-            vector = await run("embedding", lambda: embeddings.encode_one(text))
-
         want_context = "context" in features or first_turn
-        sentiment_result, search, recent = await asyncio.gather(
-            run.maybe("sentiment", self._sentiment_fn(customer_spoke and "sentiment" in features, text, vector)),
-            run.maybe(
-                "knowledge", self._knowledge_fn(customer_spoke and "knowledge" in features, request, text, vector)
-            ),
+        # The context is read while the text is embedded: a database round trip beside the model call.
+        context_task = asyncio.ensure_future(
             run.maybe(
                 "context",
                 self._context_fn(
@@ -178,19 +183,29 @@ class TurnPipeline:
                     resolution.customer_id,
                     conversation_id,
                 ),
+            )
+        )
+        vector = None
+        if customer_spoke and features & {"sentiment", "knowledge", "signals"} and self.services.embeddings:
+            embeddings = self.services.embeddings
+            vector = await run("embedding", lambda: embeddings.encode_one(text))
+        sentiment_result, search, recent = await asyncio.gather(
+            run.maybe("sentiment", self._sentiment_fn(customer_spoke and "sentiment" in features, text, vector)),
+            run.maybe(
+                "knowledge", self._knowledge_fn(customer_spoke and "knowledge" in features, request, text, vector)
             ),
+            context_task,
         )
         label: SentimentLabel | None = sentiment_result[0] if sentiment_result else None
         trend = self._trend(history, label, text) if label is not None else None
         hits: list[Hit] = list(search.hits) if search is not None else []
 
-        store_started = time.perf_counter()
-        conversation = await self._ensure_conversation(conversation, conversation_id, request, resolution, occurred_at)
-        turn = Turn(
+        turn = NewTurn(
+            id=uuid.uuid4(),
             conversation_id=conversation_id,
             turn_key=turn_key,
             request_hash=request_hash,
-            seq=await self.repo.claim_turn_seq(conversation),
+            seq=0,  # taken in the write phase, atomically with the conversation's update
             speaker=request.speaker,
             channel=request.channel,
             text=text,
@@ -199,61 +214,63 @@ class TurnPipeline:
             sentiment_score=float(label.score) if label else None,
             sentiment_scores=_plain_scores(label.scores) if label else None,
         )
-        self.repo.add_turn(turn)
         views = [turn_view(t) for t in history] + [turn_view(turn)]
-        summary = self._rolling_summary(views)
-        _update_conversation(conversation, turn, occurred_at, label, trend, hits, summary)
-        await self.repo.flush()
-        run.timings["store"] = _ms(store_started)
+        record = conversation or self._new_conversation(conversation_id, request, resolution, occurred_at)
+        _update_conversation(record, turn, occurred_at, label, trend, hits, self._rolling_summary(views))
 
-        suggestions: list[SuggestionOut] = []
+        # Everything that reads or computes happens before the write phase, so no model call or read
+        # holds a database lock: the draft, the signals and the stored signals they would merge into.
+        draft = None
         drafting = self.services.drafting
         if customer_spoke and "draft" in features and drafting is not None:
-            made = await run(
+            draft = await run(
                 "draft",
-                lambda: self._in_savepoint(
-                    lambda: drafting.suggest(
-                        self.session,
-                        conversation_id=conversation_id,
-                        channel=request.channel,
-                        turns=views,
-                        hits=hits,
-                        sentiment=label.label if label else None,
-                        turn_key=turn_key,
-                        allow_slow=False,
-                    )
+                lambda: drafting.draft(
+                    turns=views,
+                    passages=hits,
+                    channel=request.channel,
+                    sentiment=label.label if label else None,
+                    allow_slow=False,
                 ),
             )
-            if made is not None:
-                suggestions.append(_suggestion_out(made))
-
-        signals_out: list[dict[str, Any]] = []
+        found = None
         if customer_spoke and "signals" in features and self.services.signals is not None:
             found = await run(
-                "signals",
-                lambda: self._signals(conversation, turn, vector, search, history, label, recent),
+                "signals", lambda: self._find_signals(record, turn, vector, search, history, label, recent)
             )
-            signals_out = found or []
 
-        context = None
-        if want_context and recent is not None:
-            context = recent
-        timings = {key: round(run.timings.get(key, 0.0), 3) for key in TIMING_KEYS}
-        timings["total"] = round(_ms(started), 3)
-        response = TurnResponse(
-            turn_id=turn_key,
-            conversation_id=conversation_id,
-            sentiment=_sentiment_out(label, trend),
-            knowledge=[_hit_out(hit) for hit in hits],
-            suggestions=suggestions,
-            signals=signals_out,
-            context=context,
-            timings_ms=timings,
-            degraded=run.degraded,
-        )
-        body: dict[str, Any] = msgspec.to_builtins(response)
-        turn.response = body
-        await self.repo.flush()
+        async with self.services.write_lock or contextlib.nullcontext():
+            store_started = time.perf_counter()
+            await self._store_customer(resolution)
+            if conversation is None:
+                await self.repo.insert_conversation(record)
+            turn.seq = await self.repo.bump_conversation(record)
+            suggestions: list[SuggestionOut] = []
+            if draft is not None and drafting is not None:
+                made = drafting.store(self.session, draft, conversation_id=conversation_id, turn_key=turn_key)
+                suggestions.append(_suggestion_out(made))
+            signals_out = await self._record_signals(found, record, turn) if found else []
+            run.timings["store"] = _ms(store_started)
+
+            # Timed up to here: the stored response is the one every retry gets, byte for byte.
+            timings = {key: round(run.timings.get(key, 0.0), 3) for key in TIMING_KEYS}
+            timings["total"] = round(_ms(started), 3)
+            response = TurnResponse(
+                turn_id=turn_key,
+                conversation_id=conversation_id,
+                sentiment=_sentiment_out(label, trend),
+                knowledge=[_hit_out(hit) for hit in hits],
+                suggestions=suggestions,
+                signals=signals_out,
+                context=recent if want_context else None,
+                timings_ms=timings,
+                degraded=run.degraded,
+            )
+            body: dict[str, Any] = msgspec.to_builtins(response)
+            await self.repo.insert_turn(turn, body)
+            # Committed inside the write lock so that SQLite's write transaction is only as long as the
+            # statements above; the response is sent after it.
+            await self.repo.commit()
         return body
 
     # --- parts ---
@@ -282,7 +299,7 @@ class TurnPipeline:
             return None
         return lambda: build_context(self.repo, self.settings, customer_id, exclude_conversation_id=conversation_id)
 
-    def _trend(self, history: list[Turn], label: SentimentLabel, text: str) -> Trend | None:
+    def _trend(self, history: list[TurnRecord], label: SentimentLabel, text: str) -> Trend | None:
         scores: list[Mapping[str, float]] = [
             t.sentiment_scores for t in history if t.speaker == "customer" and t.sentiment_scores
         ]
@@ -303,16 +320,16 @@ class TurnPipeline:
                 log.warning("rolling_summary_failed", exc_info=True)
         return fallback_summary(views)
 
-    async def _signals(
+    async def _find_signals(
         self,
-        conversation: Conversation,
-        turn: Turn,
+        conversation: ConversationRecord,
+        turn: NewTurn,
         vector: Vector | None,
         search: SearchResult | None,
-        history: list[Turn],
+        history: list[TurnRecord],
         label: SentimentLabel | None,
         recent: CustomerContext | None,
-    ) -> list[dict[str, Any]]:
+    ) -> _FoundSignals:
         signals = self.services.signals
         assert signals is not None
         polarity = [_polarity(t.sentiment_scores) for t in history if t.sentiment_scores]
@@ -336,20 +353,26 @@ class TurnPipeline:
             customer_recent_topics=recent_topics,
         )
         if not found:
+            return _FoundSignals([], {})
+        return _FoundSignals(found, await signals.stored_duplicates(self.session, conversation.id, found))
+
+    async def _record_signals(
+        self, found: _FoundSignals, conversation: ConversationRecord, turn: NewTurn
+    ) -> list[dict[str, Any]]:
+        # No savepoint: a duplicate stored meanwhile by a concurrent turn of this conversation fails the
+        # transaction with an IntegrityError, and ``handle`` runs the turn again against the stored row.
+        if not found.signals:
             return []
-        stored = await self._in_savepoint(
-            lambda: signals.record(self.session, found, conversation=conversation, turn=turn)
+        signals = self.services.signals
+        assert signals is not None
+        stored = await signals.record(
+            self.session, found.signals, conversation=conversation, turn=turn, duplicates=found.duplicates
         )
         return [cast("dict[str, Any]", msgspec.to_builtins(signal)) for signal in stored]
 
-    async def _in_savepoint(self, work: Callable[[], Awaitable[T]]) -> T:
-        # Drafting and signals write in the turn's transaction; if they fail, only their rows go.
-        async with self.session.begin_nested():
-            return await work()
-
     # --- customers and conversations ---
 
-    async def _resolve_customer(self, request: TurnRequest, conversation: Conversation | None) -> _Resolution:
+    async def _resolve_customer(self, request: TurnRequest, conversation: ConversationRecord | None) -> _Resolution:
         if request.identity is None and conversation is not None and conversation.customer_id == request.customer_id:
             # The common turn: the conversation's row already proves the customer exists (foreign key).
             return _Resolution(request.customer_id, False, [])
@@ -376,41 +399,29 @@ class TurnPipeline:
             return _Resolution(known, False, [*unlinked, alias])
         return _Resolution(request.customer_id, True, unlinked)
 
-    async def _ensure_conversation(
-        self,
-        conversation: Conversation | None,
-        conversation_id: str,
-        request: TurnRequest,
-        resolution: _Resolution,
-        occurred_at: datetime,
-    ) -> Conversation:
-        if resolution.is_new:
-            self.repo.add_customer(
-                resolution.customer_id, customer_pseudonym(self.settings.pseudonym_secret, resolution.customer_id)
-            )
-            # Flushed on its own: identity and conversation rows reference it.
-            await self.repo.flush()
-        for kind, key in resolution.links:
-            self.repo.add_identity(resolution.customer_id, kind, key)
-        if conversation is not None:
-            return conversation
-        conversation = Conversation(
+    def _new_conversation(
+        self, conversation_id: str, request: TurnRequest, resolution: _Resolution, occurred_at: datetime
+    ) -> ConversationRecord:
+        return ConversationRecord(
             id=conversation_id,
             customer_id=resolution.customer_id,
             channel=request.channel,
             status="open",
             started_at=occurred_at,
             updated_at=occurred_at,
-            turn_count=0,
             channels=[request.channel],
-            rolling_summary="",
-            sentiment_trend=0.0,
-            escalated=False,
-            topics=[],
         )
-        self.repo.add_conversation(conversation)
-        await self.repo.flush()
-        return conversation
+
+    async def _store_customer(self, resolution: _Resolution) -> None:
+        if resolution.is_new:
+            self.repo.add_customer(
+                resolution.customer_id, customer_pseudonym(self.settings.pseudonym_secret, resolution.customer_id)
+            )
+        for kind, key in resolution.links:
+            self.repo.add_identity(resolution.customer_id, kind, key)
+        if resolution.is_new or resolution.links:
+            # Flushed before the conversation row, which references the customer.
+            await self.repo.flush()
 
 
 class _PartRunner:
@@ -441,18 +452,16 @@ class _PartRunner:
 
 
 def _update_conversation(
-    conversation: Conversation,
-    turn: Turn,
+    conversation: ConversationRecord,
+    turn: NewTurn,
     occurred_at: datetime,
     label: SentimentLabel | None,
     trend: Trend | None,
     hits: list[Hit],
     summary: str,
 ) -> None:
-    conversation.turn_count = turn.seq
-    if turn.channel not in (conversation.channels or []):
-        # A new list, not an in-place append: JSON columns only notice assignment.
-        conversation.channels = [*(conversation.channels or []), turn.channel]
+    if turn.channel not in conversation.channels:
+        conversation.channels = [*conversation.channels, turn.channel]
     conversation.updated_at = max(_aware(conversation.updated_at), occurred_at)
     if conversation.status == "closed":
         conversation.status = "open"
@@ -462,7 +471,7 @@ def _update_conversation(
         conversation.sentiment_trend = float(trend.value)
         conversation.escalated = conversation.escalated or bool(trend.escalation)
     if hits:
-        conversation.topics = _merge_topics(conversation.topics or [], hits)
+        conversation.topics = _merge_topics(conversation.topics, hits)
     conversation.rolling_summary = summary
 
 
@@ -488,7 +497,7 @@ def _trim(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _replay(turn: Turn, request_hash: str) -> dict[str, Any]:
+def _replay(turn: StoredResponse, request_hash: str) -> dict[str, Any]:
     if turn.request_hash != request_hash:
         raise Conflict(f"turn_id {turn.turn_key!r} was already used for a different turn")
     if turn.response is None:

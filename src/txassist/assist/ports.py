@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from txassist.conversations.repository import ConversationRecord, NewTurn
 from txassist.conversations.views import TurnView
-from txassist.db.models import Conversation, Turn
 
 Vector = npt.NDArray[np.float32]
 
@@ -84,18 +84,19 @@ class SuggestionLike(Protocol):
 
 
 class Drafting(Protocol):
-    async def suggest(
+    async def draft(
         self,
-        session: AsyncSession,
         *,
-        conversation_id: str,
+        turns: Sequence[TurnView],
+        passages: Sequence[Any],
         channel: str,
-        turns: list[TurnView],
-        hits: list[Any],
         sentiment: str | None,
-        turn_key: str | None,
-        allow_slow: bool = False,
-    ) -> SuggestionLike: ...
+        allow_slow: bool = True,
+    ) -> Any: ...
+
+    def store(self, session: AsyncSession, draft: Any, *, conversation_id: str, turn_key: str | None) -> SuggestionLike:
+        """Adds the draft's ``Suggestion`` row to ``session`` (written with the turn)."""
+        ...
 
     def rolling_summary(self, turns: list[TurnView]) -> str: ...
 
@@ -114,8 +115,8 @@ class Signals(Protocol):
     async def extract_for_turn(
         self,
         *,
-        conversation: Conversation,
-        turn: Turn,
+        conversation: ConversationRecord,
+        turn: NewTurn,
         vector: Any,
         hits: list[Any],
         best_dense_score: float | None,
@@ -123,6 +124,16 @@ class Signals(Protocol):
         customer_recent_topics: list[str],
     ) -> list[Any]: ...
 
+    async def stored_duplicates(
+        self, session: AsyncSession, conversation_id: str, signals: list[Any]
+    ) -> dict[str, Any]: ...
+
     async def record(
-        self, session: AsyncSession, signals: list[Any], *, conversation: Conversation, turn: Turn
+        self,
+        session: AsyncSession,
+        signals: list[Any],
+        *,
+        conversation: ConversationRecord,
+        turn: NewTurn,
+        duplicates: Mapping[str, Any] | None = None,
     ) -> list[Any]: ...

@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from txassist.config import Settings
-from txassist.conversations.repository import ConversationRepository
+from txassist.conversations.repository import ConversationRecord, ConversationRepository
 from txassist.conversations.schemas import ContextConversation, CustomerContext
-from txassist.db.models import Conversation
 
 MAX_OPEN_ISSUES = 5
 MAX_COMMITMENTS = 10
@@ -33,7 +32,7 @@ async def build_context(
     return CustomerContext(customer_id=customer_id, conversations=[context_entry(conv) for conv in conversations])
 
 
-def context_entry(conversation: Conversation) -> ContextConversation:
+def context_entry(conversation: ConversationRecord) -> ContextConversation:
     after = conversation.after_contact or {}
     return ContextConversation(
         conversation_id=conversation.id,
@@ -52,7 +51,7 @@ def context_entry(conversation: Conversation) -> ContextConversation:
     )
 
 
-def _summary(conversation: Conversation, after: dict[str, Any]) -> str:
+def _summary(conversation: ConversationRecord, after: dict[str, Any]) -> str:
     # The after-contact summary is the considered one; the handoff and rolling ones are fallbacks.
     for candidate in (after.get("summary"), conversation.handoff_summary, conversation.rolling_summary):
         if isinstance(candidate, str) and candidate.strip():
@@ -60,7 +59,7 @@ def _summary(conversation: Conversation, after: dict[str, Any]) -> str:
     return ""
 
 
-def open_issues(conversation: Conversation, after: dict[str, Any]) -> list[str]:
+def open_issues(conversation: ConversationRecord, after: dict[str, Any]) -> list[str]:
     """What is still unresolved: the after-contact issue if it was not resolved, else the topics."""
     issues: list[str] = []
     resolved = bool(after.get("resolved")) or (

@@ -1,15 +1,119 @@
-"""Every query on customers, identity links, conversations and turns."""
+"""Every query on customers, identity links, conversations and turns.
+
+The per-turn queries are SQLAlchemy Core statements built once at import with bound parameters and
+read into plain structs: no ORM identity map, unit of work or per-call cache-key generation on the
+path every customer turn takes (the ORM cost about 8 ms of event-loop time per turn).
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+import msgspec
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from txassist.db.models import Conversation, Customer, CustomerIdentity, Turn
+
+conversations: Table = Conversation.__table__  # type: ignore[assignment]
+turns: Table = Turn.__table__  # type: ignore[assignment]
+
+
+class ConversationRecord(msgspec.Struct, kw_only=True):
+    """A conversation row as the turn pipeline and the context read it."""
+
+    id: str
+    customer_id: str
+    channel: str
+    status: str
+    started_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    turn_count: int = 0
+    channels: list[str] = msgspec.field(default_factory=list)
+    rolling_summary: str = ""
+    handoff_summary: str | None = None
+    after_contact: dict[str, Any] | None = None
+    sentiment_trend: float = 0.0
+    last_sentiment: str | None = None
+    escalated: bool = False
+    topics: list[dict[str, Any]] = msgspec.field(default_factory=list)
+
+
+class TurnRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored turn without its stored response."""
+
+    turn_key: str
+    seq: int
+    speaker: str
+    channel: str
+    text: str
+    occurred_at: datetime
+    sentiment_label: str | None = None
+    sentiment_scores: dict[str, float] | None = None
+
+
+class NewTurn(msgspec.Struct, kw_only=True):
+    """A turn being stored: every column but the response, which is written with it at the end."""
+
+    id: uuid.UUID
+    conversation_id: str
+    turn_key: str
+    request_hash: str
+    seq: int
+    speaker: str
+    channel: str
+    text: str
+    occurred_at: datetime
+    sentiment_label: str | None = None
+    sentiment_score: float | None = None
+    sentiment_scores: dict[str, float] | None = None
+
+
+class StoredResponse(msgspec.Struct, frozen=True):
+    turn_key: str
+    request_hash: str
+    response: dict[str, Any] | None
+
+
+_CONVERSATION_COLUMNS = [conversations.c[name] for name in ConversationRecord.__struct_fields__]
+_TURN_COLUMNS = [turns.c[name] for name in TurnRecord.__struct_fields__]
+# Conversation updates a turn makes: the counter in SQL (atomic), the rest as computed from the row read.
+_TURN_UPDATES = ("channels", "updated_at", "status", "last_sentiment", "sentiment_trend", "escalated", "topics")
+
+_SELECT_CONVERSATION = select(*_CONVERSATION_COLUMNS).where(conversations.c.id == bindparam("id"))
+_SELECT_CONVERSATION_LOCKED = _SELECT_CONVERSATION.with_for_update()
+_SELECT_TURN_RESPONSE = select(turns.c.turn_key, turns.c.request_hash, turns.c.response).where(
+    turns.c.conversation_id == bindparam("conversation_id"), turns.c.turn_key == bindparam("turn_key")
+)
+_SELECT_LAST_TURNS = (
+    select(*_TURN_COLUMNS)
+    .where(turns.c.conversation_id == bindparam("conversation_id"))
+    .order_by(turns.c.seq.desc())
+    .limit(bindparam("limit"))
+)
+_SELECT_RECENT = (
+    select(*_CONVERSATION_COLUMNS)
+    .where(conversations.c.customer_id == bindparam("customer_id"), conversations.c.updated_at >= bindparam("since"))
+    .order_by(conversations.c.updated_at.desc(), conversations.c.id)
+    .limit(bindparam("limit"))
+)
+_SELECT_RECENT_EXCLUDING = _SELECT_RECENT.where(conversations.c.id != bindparam("exclude_id"))
+_BUMP_CONVERSATION = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("conversation_id"))
+    .values(
+        turn_count=conversations.c.turn_count + 1,
+        rolling_summary=bindparam("summary"),
+        **{name: bindparam(f"new_{name}") for name in _TURN_UPDATES},
+    )
+    .returning(conversations.c.turn_count)
+)
+_INSERT_CONVERSATION = insert(conversations)
+_INSERT_TURN = insert(turns)
 
 
 class ConversationRepository:
@@ -48,65 +152,61 @@ class ConversationRepository:
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         return await self.session.get(Conversation, conversation_id)
 
-    async def get_conversation_for_update(self, conversation_id: str) -> Conversation | None:
+    async def conversation_for_turn(self, conversation_id: str) -> ConversationRecord | None:
         """The conversation, row-locked where the database can (PostgreSQL) so that concurrent turns of
-        one conversation update its counters one after the other."""
-        stmt = select(Conversation).where(Conversation.id == conversation_id).with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        one conversation update it one after the other."""
+        row = (await self.session.execute(_SELECT_CONVERSATION_LOCKED, {"id": conversation_id})).first()
+        return None if row is None else ConversationRecord(**row._mapping)
 
-    async def claim_turn_seq(self, conversation: Conversation) -> int:
-        """The next turn number, taken with one atomic UPDATE … RETURNING.
+    async def insert_conversation(self, record: ConversationRecord) -> None:
+        await self.session.execute(_INSERT_CONVERSATION, msgspec.structs.asdict(record))
 
-        Reading ``turn_count`` and writing it back loses an update when two turns of a conversation
-        arrive together on SQLite (no row locks there); the increment in SQL cannot. On SQLite this
-        statement also opens the write transaction, so the second turn waits for the first to commit.
+    async def bump_conversation(self, record: ConversationRecord) -> int:
+        """Store a turn's changes to its conversation and take the turn's number, in one UPDATE … RETURNING.
+
+        The number is incremented in SQL: reading ``turn_count`` and writing it back would lose an
+        update when two turns of a conversation arrive together on SQLite (no row locks there). On
+        SQLite this statement also opens the write transaction.
         """
-        stmt = (
-            update(Conversation)
-            .where(Conversation.id == conversation.id)
-            .values(turn_count=Conversation.turn_count + 1)
-            .returning(Conversation.turn_count)
-            .execution_options(synchronize_session=False)
-        )
-        seq = int((await self.session.execute(stmt)).scalar_one())
-        set_committed_value(conversation, "turn_count", seq)
+        params = {f"new_{name}": getattr(record, name) for name in _TURN_UPDATES}
+        params |= {"conversation_id": record.id, "summary": record.rolling_summary}
+        seq = int((await self.session.execute(_BUMP_CONVERSATION, params)).scalar_one())
+        record.turn_count = seq
         return seq
-
-    def add_conversation(self, conversation: Conversation) -> None:
-        self.session.add(conversation)
 
     async def recent_conversations(
         self, customer_id: str, *, since: datetime, limit: int, exclude_id: str | None = None
-    ) -> list[Conversation]:
+    ) -> list[ConversationRecord]:
         """The customer's latest conversations, newest first, bounded by count and age."""
-        stmt = (
-            select(Conversation)
-            .where(Conversation.customer_id == customer_id, Conversation.updated_at >= since)
-            .order_by(Conversation.updated_at.desc(), Conversation.id)
-            .limit(limit)
-        )
+        params: dict[str, Any] = {"customer_id": customer_id, "since": since, "limit": limit}
+        statement = _SELECT_RECENT
         if exclude_id is not None:
-            stmt = stmt.where(Conversation.id != exclude_id)
-        return list((await self.session.execute(stmt)).scalars())
+            statement, params["exclude_id"] = _SELECT_RECENT_EXCLUDING, exclude_id
+        rows = await self.session.execute(statement, params)
+        return [ConversationRecord(**row._mapping) for row in rows]
 
     # --- turns ---
 
-    async def get_turn(self, conversation_id: str, turn_key: str) -> Turn | None:
-        stmt = select(Turn).where(Turn.conversation_id == conversation_id, Turn.turn_key == turn_key)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+    async def stored_response(self, conversation_id: str, turn_key: str) -> StoredResponse | None:
+        params = {"conversation_id": conversation_id, "turn_key": turn_key}
+        row = (await self.session.execute(_SELECT_TURN_RESPONSE, params)).first()
+        return None if row is None else StoredResponse(row.turn_key, row.request_hash, row.response)
 
-    async def last_turns(self, conversation_id: str, limit: int) -> list[Turn]:
+    async def last_turns(self, conversation_id: str, limit: int) -> list[TurnRecord]:
         """The latest ``limit`` turns in conversation order (oldest first)."""
-        stmt = select(Turn).where(Turn.conversation_id == conversation_id).order_by(Turn.seq.desc()).limit(limit)
-        turns = list((await self.session.execute(stmt)).scalars())
-        turns.reverse()
-        return turns
+        rows = await self.session.execute(_SELECT_LAST_TURNS, {"conversation_id": conversation_id, "limit": limit})
+        found = [TurnRecord(**row._mapping) for row in rows]
+        found.reverse()
+        return found
 
-    def add_turn(self, turn: Turn) -> None:
-        self.session.add(turn)
+    async def insert_turn(self, turn: NewTurn, response: dict[str, Any]) -> None:
+        await self.session.execute(_INSERT_TURN, msgspec.structs.asdict(turn) | {"response": response})
 
     async def flush(self) -> None:
         await self.session.flush()
+
+    async def commit(self) -> None:
+        await self.session.commit()
 
     async def rollback(self) -> None:
         await self.session.rollback()

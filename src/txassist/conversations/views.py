@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
 
 import msgspec
-
-from txassist.db.models import Turn
 
 
 class TurnView(msgspec.Struct, frozen=True):
@@ -20,7 +19,23 @@ class TurnView(msgspec.Struct, frozen=True):
     at: datetime
 
 
-def turn_view(turn: Turn) -> TurnView:
+class StoredTurn(Protocol):
+    # Read-only, so both an ORM ``Turn`` and a ``TurnRecord`` struct qualify.
+    @property
+    def turn_key(self) -> str: ...
+    @property
+    def speaker(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def sentiment_label(self) -> str | None: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+
+
+def turn_view(turn: StoredTurn) -> TurnView:
     # SQLite hands back naive datetimes; every stored time is UTC.
     at = turn.occurred_at if turn.occurred_at.tzinfo else turn.occurred_at.replace(tzinfo=UTC)
     return TurnView(

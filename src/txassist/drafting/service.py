@@ -256,9 +256,10 @@ class DraftingService:
             fallback=None,
         )
 
-    def _store(
+    def store(
         self, session: AsyncSession, draft: Draft, *, conversation_id: str, turn_key: str | None
     ) -> SuggestionOut:
+        """Add the draft as a ``Suggestion`` row to the caller's session (written at its next flush)."""
         row = DraftingRepository(session).add_suggestion(
             conversation_id=conversation_id,
             turn_key=turn_key,
@@ -305,7 +306,7 @@ class DraftingService:
             allow_slow=allow_slow,
             max_tokens=max_tokens,
         )
-        return self._store(session, draft, conversation_id=conversation_id, turn_key=turn_key)
+        return self.store(session, draft, conversation_id=conversation_id, turn_key=turn_key)
 
     async def stream_suggestion(
         self,
@@ -348,7 +349,7 @@ class DraftingService:
         if draft is None:
             draft = self._extractive_draft(turns, hits, channel, sentiment, None, started)
             yield ("delta", draft.text)
-        yield ("suggestion", self._store(session, draft, conversation_id=conversation_id, turn_key=None))
+        yield ("suggestion", self.store(session, draft, conversation_id=conversation_id, turn_key=None))
 
     # --- summaries ----------------------------------------------------------------------------
 

@@ -38,11 +38,11 @@ class SignalRepository:
     def add(self, signal: Signal) -> None:
         self.session.add(signal)
 
-    async def by_dedup_key(self, conversation_id: str, dedup_key: str) -> Signal | None:
-        found: Signal | None = await self.session.scalar(
-            select(Signal).where(Signal.conversation_id == conversation_id, Signal.dedup_key == dedup_key)
+    async def by_dedup_keys(self, conversation_id: str, dedup_keys: list[str]) -> dict[str, Signal]:
+        rows = await self.session.scalars(
+            select(Signal).where(Signal.conversation_id == conversation_id, Signal.dedup_key.in_(dedup_keys))
         )
-        return found
+        return {row.dedup_key: row for row in rows}
 
     async def page(
         self, filters: SignalFilters, *, after: tuple[datetime, uuid.UUID] | None, limit: int

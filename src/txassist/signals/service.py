@@ -10,7 +10,7 @@ import csv
 import io
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -21,7 +21,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.config import Settings
-from txassist.db.models import Conversation, OutboxEvent, Signal, Turn
+from txassist.db.models import Conversation, OutboxEvent, Signal
 from txassist.embedding import EmbeddingBatcher, TextEncoder
 from txassist.errors import InvalidInput
 from txassist.outbox.cloudevents import SIGNAL_CREATED, SIGNAL_UPDATED, signal_event
@@ -72,6 +72,21 @@ class TurnLike(Protocol):
     def channel(self) -> str: ...
     @property
     def text(self) -> str: ...
+
+
+class KeyedTurn(TurnLike, Protocol):
+    @property
+    def turn_key(self) -> str: ...
+
+
+class ConversationRef(Protocol):
+    # The turn pipeline passes a ``ConversationRecord``; close-time extraction an ORM ``Conversation``.
+    @property
+    def id(self) -> str: ...
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
 
 
 class JsonGenerator(Protocol):
@@ -166,8 +181,8 @@ class SignalService:
     async def extract_for_turn(
         self,
         *,
-        conversation: Conversation,
-        turn: Turn,
+        conversation: ConversationRef,
+        turn: KeyedTurn,
         vector: np.ndarray | None,
         hits: Sequence[object],
         best_dense_score: float | None,
@@ -196,7 +211,7 @@ class SignalService:
         self,
         candidate: extractors.Candidate,
         *,
-        conversation: Conversation,
+        conversation: ConversationRef,
         turn: TurnLike | None,
         area: str,
         text: str,
@@ -291,19 +306,30 @@ class SignalService:
             return f"{signal.type}:{str(key).lower()}"[:128]
         return f"{signal.type}:{signal.product_area}"[:128]
 
+    async def stored_duplicates(
+        self, session: AsyncSession, conversation_id: str, signals: list[SignalOut]
+    ) -> dict[str, Signal]:
+        """The conversation's stored signals that ``signals`` would merge into, by dedup key (one query)."""
+        keys = sorted({self.dedup_key(signal) for signal in signals})
+        return await SignalRepository(session).by_dedup_keys(conversation_id, keys) if keys else {}
+
     async def record(
         self,
         session: AsyncSession,
         signals: list[SignalOut],
         *,
-        conversation: Conversation,
-        turn: Turn | None,
+        conversation: ConversationRef,
+        turn: KeyedTurn | None,
+        duplicates: Mapping[str, Signal] | None = None,
     ) -> list[SignalOut]:
         """Write signals and their outbox events in the caller's session; merge duplicates.
 
         A duplicate (same type and product area, or same competitor, in one conversation) keeps
         the highest confidence; raising it emits a ``signal.updated`` event with the same signal id.
+        ``duplicates`` (from ``stored_duplicates``) lets the turn pipeline read them before its write phase.
         """
+        if duplicates is None:
+            duplicates = await self.stored_duplicates(session, conversation.id, signals)
         repo = SignalRepository(session)
         outbox = OutboxRepository(session)
         best: dict[str, SignalOut] = {}
@@ -318,7 +344,7 @@ class SignalService:
             evidence = redact(signal.evidence)[:EVIDENCE_MAX_CHARS]
             turn_key = signal.details.get("turn_key") or (turn.turn_key if turn is not None else None)
             details = {**signal.details, "turn_id": signal.turn_id}
-            existing = await repo.by_dedup_key(conversation.id, slot)
+            existing = duplicates.get(slot)
             if existing is None:
                 row = Signal(
                     id=uuid.UUID(signal.id),
@@ -353,6 +379,8 @@ class SignalService:
                 continue
             pending_events.append((row, event_type))
             stored.append(self.to_out(row))
+        if not pending_events:
+            return stored  # every signal merged into a stronger stored one: nothing to write
         # Signals first: there is no ORM relationship to order the inserts, and events reference them.
         await session.flush()
         for row, event_type in pending_events:
