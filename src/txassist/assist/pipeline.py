@@ -200,44 +200,18 @@ class TurnPipeline:
         trend = self._trend(history, label, text) if label is not None else None
         hits: list[Hit] = list(search.hits) if search is not None else []
 
-        turn = NewTurn(
-            id=uuid.uuid4(),
-            conversation_id=conversation_id,
-            turn_key=turn_key,
-            request_hash=request_hash,
-            seq=0,  # taken in the write phase, atomically with the conversation's update
-            speaker=request.speaker,
-            channel=request.channel,
-            text=text,
-            occurred_at=occurred_at,
-            sentiment_label=label.label if label else None,
-            sentiment_score=float(label.score) if label else None,
-            sentiment_scores=_plain_scores(label.scores) if label else None,
-        )
+        turn = _new_turn(conversation_id, turn_key, request_hash, request, text, occurred_at, label)
         views = [turn_view(t) for t in history] + [turn_view(turn)]
         record = conversation or self._new_conversation(conversation_id, request, resolution, occurred_at)
         _update_conversation(record, turn, occurred_at, label, trend, hits, self._rolling_summary(views))
 
         # Everything that reads or computes happens before the write phase, so no model call or read
         # holds a database lock: the draft, the signals and the stored signals they would merge into.
-        draft = None
-        drafting = self.services.drafting
-        if customer_spoke and "draft" in features and drafting is not None:
-            draft = await run(
-                "draft",
-                lambda: drafting.draft(
-                    turns=views,
-                    passages=hits,
-                    channel=request.channel,
-                    sentiment=label.label if label else None,
-                    allow_slow=False,
-                ),
-            )
-        found = None
-        if customer_spoke and "signals" in features and self.services.signals is not None:
-            found = await run(
-                "signals", lambda: self._find_signals(record, turn, vector, search, history, label, recent)
-            )
+        draft = await run.maybe("draft", self._draft_fn(customer_spoke and "draft" in features, views, hits, label))
+        wants_signals = customer_spoke and "signals" in features
+        found = await run.maybe(
+            "signals", self._signals_fn(wants_signals, record, turn, vector, search, history, label, recent)
+        )
 
         async with self.services.write_lock or contextlib.nullcontext():
             store_started = time.perf_counter()
@@ -245,33 +219,33 @@ class TurnPipeline:
             if conversation is None:
                 await self.repo.insert_conversation(record)
             turn.seq = await self.repo.bump_conversation(record)
-            suggestions: list[SuggestionOut] = []
-            if draft is not None and drafting is not None:
-                made = drafting.store(self.session, draft, conversation_id=conversation_id, turn_key=turn_key)
-                suggestions.append(_suggestion_out(made))
+            suggestions = [self._store_draft(draft, conversation_id, turn_key)] if draft is not None else []
             signals_out = await self._record_signals(found, record, turn) if found else []
             run.timings["store"] = _ms(store_started)
-
             # Timed up to here: the stored response is the one every retry gets, byte for byte.
-            timings = {key: round(run.timings.get(key, 0.0), 3) for key in TIMING_KEYS}
-            timings["total"] = round(_ms(started), 3)
-            response = TurnResponse(
-                turn_id=turn_key,
-                conversation_id=conversation_id,
-                sentiment=_sentiment_out(label, trend),
-                knowledge=[_hit_out(hit) for hit in hits],
-                suggestions=suggestions,
-                signals=signals_out,
-                context=recent if want_context else None,
-                timings_ms=timings,
-                degraded=run.degraded,
+            body = _response_body(
+                TurnResponse(
+                    turn_id=turn_key,
+                    conversation_id=conversation_id,
+                    sentiment=_sentiment_out(label, trend),
+                    knowledge=[_hit_out(hit) for hit in hits],
+                    suggestions=suggestions,
+                    signals=signals_out,
+                    context=recent if want_context else None,
+                    timings_ms=run.timings_ms(started),
+                    degraded=run.degraded,
+                )
             )
-            body: dict[str, Any] = msgspec.to_builtins(response)
             await self.repo.insert_turn(turn, body)
             # Committed inside the write lock so that SQLite's write transaction is only as long as the
             # statements above; the response is sent after it.
             await self.repo.commit()
         return body
+
+    def _store_draft(self, draft: Any, conversation_id: str, turn_key: str) -> SuggestionOut:
+        drafting = self.services.drafting
+        assert drafting is not None
+        return _suggestion_out(drafting.store(self.session, draft, conversation_id=conversation_id, turn_key=turn_key))
 
     # --- parts ---
 
@@ -291,6 +265,33 @@ class TurnPipeline:
         if not wanted or knowledge is None:
             return None
         return lambda: knowledge.search(text, k=request.k, vector=vector)
+
+    def _draft_fn(
+        self, wanted: bool, views: list[TurnView], hits: list[Hit], label: SentimentLabel | None
+    ) -> Callable[[], Awaitable[Any]] | None:
+        drafting = self.services.drafting
+        if not wanted or drafting is None:
+            return None
+        channel = views[-1].channel
+        sentiment = label.label if label else None
+        return lambda: drafting.draft(
+            turns=views, passages=hits, channel=channel, sentiment=sentiment, allow_slow=False
+        )
+
+    def _signals_fn(
+        self,
+        wanted: bool,
+        conversation: ConversationRecord,
+        turn: NewTurn,
+        vector: Vector | None,
+        search: SearchResult | None,
+        history: list[TurnRecord],
+        label: SentimentLabel | None,
+        recent: CustomerContext | None,
+    ) -> Callable[[], Awaitable[_FoundSignals]] | None:
+        if not wanted or self.services.signals is None:
+            return None
+        return lambda: self._find_signals(conversation, turn, vector, search, history, label, recent)
 
     def _context_fn(
         self, wanted: bool, customer_id: str, conversation_id: str
@@ -445,6 +446,11 @@ class _PartRunner:
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + _ms(started)
 
+    def timings_ms(self, started: float) -> dict[str, float]:
+        timings = {key: round(self.timings.get(key, 0.0), 3) for key in TIMING_KEYS}
+        timings["total"] = round(_ms(started), 3)
+        return timings
+
     async def maybe(self, name: str, work: Callable[[], Awaitable[T]] | None) -> T | None:
         if work is None:
             return None
@@ -517,6 +523,36 @@ def _request_hash(request: TurnRequest, text: str, features: frozenset[str]) -> 
         "k": request.k,
     }
     return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()
+
+
+def _new_turn(
+    conversation_id: str,
+    turn_key: str,
+    request_hash: str,
+    request: TurnRequest,
+    text: str,
+    occurred_at: datetime,
+    label: SentimentLabel | None,
+) -> NewTurn:
+    return NewTurn(
+        id=uuid.uuid4(),
+        conversation_id=conversation_id,
+        turn_key=turn_key,
+        request_hash=request_hash,
+        seq=0,  # taken in the write phase, atomically with the conversation's update
+        speaker=request.speaker,
+        channel=request.channel,
+        text=text,
+        occurred_at=occurred_at,
+        sentiment_label=label.label if label else None,
+        sentiment_score=float(label.score) if label else None,
+        sentiment_scores=_plain_scores(label.scores) if label else None,
+    )
+
+
+def _response_body(response: TurnResponse) -> dict[str, Any]:
+    body: dict[str, Any] = msgspec.to_builtins(response)
+    return body
 
 
 def _aware(moment: datetime) -> datetime:
