@@ -354,19 +354,35 @@ def soak_section() -> str:
     data = load("soak")
     if data is None:
         return "Soak: not run yet."
-    return "**Soak** (mixed traffic against a server process)\n\n" + table(
-        ["seconds", "requests/s", "p50 ms", "p99 ms", "5xx/transport", "429 shed", "RSS start→end MB"],
-        [
+    return (
+        "**Soak** (mixed traffic against a server process)\n\n"
+        + table(
+            ["seconds", "requests/s", "p50 ms", "p99 ms", "5xx/transport", "429 shed", "RSS start→end MB"],
             [
-                data.get("duration_s"),
-                data.get("throughput_rps"),
-                data.get("p50_ms"),
-                data.get("p99_ms"),
-                data.get("errors_5xx_or_transport"),
-                data.get("shed_429"),
-                f"{data.get('rss_mb_start')} → {data.get('rss_mb_end')}",
-            ]
-        ],
+                [
+                    data.get("duration_s"),
+                    data.get("throughput_rps"),
+                    data.get("p50_ms"),
+                    data.get("p99_ms"),
+                    data.get("errors_5xx_or_transport"),
+                    data.get("shed_429"),
+                    f"{data.get('rss_mb_start')} → {data.get('rss_mb_end')}",
+                ]
+            ],
+        )
+        + heap_line()
+    )
+
+
+def heap_line() -> str:
+    data = load("heap_growth")
+    if data is None:
+        return ""
+    top = data.get("top_sites") or [{}]
+    return (
+        f"\n\nPython heap (`heap_growth`, tracemalloc after {data.get('warmup_turns')} warm-up turns): "
+        f"{round(data.get('python_heap_growth_bytes', 0) / 1e6, 2)} MB over {data.get('measured_turns')} turns "
+        f"({data.get('bytes_per_turn')} bytes per turn); largest site: {' ← '.join(reversed(top[0].get('where', [])))}"
     )
 
 

@@ -56,6 +56,7 @@ SUITE: tuple[Benchmark, ...] = (
         quick_args=["--quick"],
     ),
     Benchmark("soak", args=["--duration", "60"], quick_args=["--duration", "15"]),
+    Benchmark("heap_growth", quick_args=["--warmup", "50", "--turns", "100"]),
 )
 
 
