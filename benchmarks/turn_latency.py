@@ -1,7 +1,7 @@
 """Per-turn latency over HTTP with sentiment + knowledge + context against a 100k-chunk knowledge base.
 
     .venv/bin/python -m benchmarks.turn_latency [--chunks 100000] [--turns 300] [--seconds 20]
-        [--clients 1,4,16,64] [--backend torch|onnx|onnx-int8] [--quick]
+        [--clients 1,4,16,64] [--backend auto|torch|onnx|onnx-int8] [--quick]
 
 1. Builds (once, cached under benchmarks/.cache) a 100k-chunk index through the knowledge index writer.
    Chunk texts are real banking77 customer queries; 4k of them are embedded for real and every other
@@ -35,6 +35,7 @@ import httpx
 import numpy as np
 
 from benchmarks.common import REPO_ROOT, SHARED_DATA, timing_stats, write_result
+from txassist.embedding.backends import resolve_backend
 
 CACHE = REPO_ROOT / "benchmarks" / ".cache" / "turn_latency"
 KEY = "bench-key"
@@ -291,7 +292,7 @@ def main() -> None:
     parser.add_argument("--real", type=int, default=4000, help="chunks embedded for real (the rest: noisy copies)")
     parser.add_argument("--clients", default="1,4,16,64", help="concurrency levels for the curve")
     parser.add_argument("--seconds", type=float, default=20.0, help="per concurrency level")
-    parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"])
+    parser.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx", "onnx-int8"])
     parser.add_argument("--quick", action="store_true", help="100 turns, 5 s per level (the index stays 100k)")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument("--threads", type=int, default=0, help="model threads per worker (0: one per core)")
@@ -346,7 +347,7 @@ def main() -> None:
         args.result_name,
         {
             "features": FEATURES,
-            "backend": args.backend,
+            "backend": resolve_backend(args.backend),  # what ``auto`` chose on this CPU
             "workers": args.workers,
             "threads_per_worker": args.threads or len(os.sched_getaffinity(0)),
             "database": args.database_url.split(":", 1)[0] if args.database_url else "sqlite",

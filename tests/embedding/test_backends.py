@@ -11,8 +11,8 @@ import pytest
 
 from txassist.cli import main
 from txassist.config import Settings
-from txassist.embedding import TextEncoder
-from txassist.embedding.backends import export_dir, int8_file, prepare
+from txassist.embedding import TextEncoder, backends
+from txassist.embedding.backends import export_dir, int8_file, prepare, resolve_backend
 
 TEXTS = [
     "I was charged twice for my card payment yesterday.",
@@ -68,3 +68,23 @@ def test_cuda_request_without_gpu_falls_back_to_cpu() -> None:
     assert encoder.encode(TEXTS[:1]).shape == (1, 384)
     assert encoder.device == "cpu"
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
+
+
+@pytest.mark.parametrize(
+    ("isa", "want"), [("avx512_vnni", "onnx-int8"), ("arm64", "onnx-int8"), ("avx512", "onnx"), ("avx2", "onnx")]
+)
+def test_auto_picks_int8_only_where_the_cpu_has_int8_dot_products(
+    monkeypatch: pytest.MonkeyPatch, isa: str, want: str
+) -> None:
+    monkeypatch.setattr(backends, "quantization_target", lambda: isa)
+    assert resolve_backend("auto") == want
+    assert TextEncoder(backend="auto").backend == want
+    assert resolve_backend("torch") == "torch"  # an explicit choice is never second-guessed
+
+
+def test_auto_without_the_onnx_extra_is_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "optimum" else real(name, *a))
+    assert resolve_backend("auto") == "torch"

@@ -150,3 +150,6 @@ async def test_open_operational_routes(probe_client: AsyncTestClient[Litestar]) 
     metrics = await probe_client.get("/metrics")
     assert metrics.status_code == 200
     assert "txassist_request" in metrics.text
+    info = (await probe_client.get("/info")).json()
+    # The backend actually serving (``auto`` resolved), so operators can see what a replica runs.
+    assert info["embedding_backend"] in {"torch", "onnx", "onnx-int8"}

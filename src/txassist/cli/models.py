@@ -1,7 +1,7 @@
 """``txassist models export``: make the ONNX (and int8) embedding graphs before the replicas start.
 
-The service does the same at first start when ``TXASSIST_EMBEDDING_BACKEND`` is ``onnx`` or
-``onnx-int8``; running it as a deploy step keeps that minute of export out of a replica's start.
+The service does the same at first start when ``TXASSIST_EMBEDDING_BACKEND`` is ``onnx``,
+``onnx-int8`` or ``auto``; running it as a deploy step keeps that minute of export out of a replica's start.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from txassist.config import Settings
-from txassist.embedding.backends import BACKENDS, Backend
+from txassist.embedding.backends import BACKENDS, Backend, resolve_backend
 
 
 def register(sub: Any) -> None:
@@ -32,7 +32,7 @@ def run_export(args: argparse.Namespace) -> int:
     from txassist.embedding import TextEncoder
 
     settings = Settings.from_env()
-    wanted: list[Backend] = list(args.backend or [settings.embedding_backend])
+    wanted: list[Backend] = list(args.backend or [resolve_backend(settings.embedding_backend)])
     prepared = []
     for backend in wanted:
         encoder = TextEncoder(

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from txassist.config import Settings
 
-from txassist.embedding.backends import Backend, ModelFiles, onnx_model_kwargs, prepare
+from txassist.embedding.backends import Backend, BackendSetting, ModelFiles, onnx_model_kwargs, prepare, resolve_backend
 
 Vectors = npt.NDArray[np.float32]
 log = structlog.get_logger(__name__)
@@ -58,14 +58,14 @@ class TextEncoder:
         model_path: str = "",
         *,
         device: str = "cpu",
-        backend: Backend = "torch",
+        backend: BackendSetting = "torch",
         threads: int = 0,
         models_dir: Path | None = None,
     ) -> None:
         self.model_path = model_path or default_model_path()
         self.requested_device = device
         self.device = device
-        self.backend: Backend = backend
+        self.backend: Backend = resolve_backend(backend)
         self.threads = threads or available_cores()
         # Exported ONNX graphs are cached here (``<data_dir>/models``); a temp-free default for CLIs.
         self.models_dir = models_dir or Path("data") / "models"

@@ -41,6 +41,7 @@ class HealthController(Controller):
             "version": __version__,
             "uptime_s": round(time.time() - services.started_at, 1),
             "embedding_model": services.encoder.model_path,
+            "embedding_backend": services.encoder.backend,  # what ``auto`` resolved to on this CPU
             "llm_backend": settings.llm_backend,
             "device": settings.device,
         }
