@@ -117,7 +117,7 @@ def turn_section(short: bool = False) -> str:
         ]
     if data.get("targets_met"):
         out += ["", "Targets met: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in data["targets_met"].items())]
-    variants = [v for v in (load("turn_latency_postgres"), load("turn_latency_threads1")) if v is not None]
+    variants = [v for v in (load("turn_latency_postgres"),) if v is not None]
     if variants:
         out += ["", "Same benchmark, other settings:", "", variants_table(variants)]
     met = data.get("targets_met") or {}
@@ -155,37 +155,43 @@ def variants_table(runs: list[dict[str, Any]]) -> str:
     )
 
 
-# The analysis behind the numbers (profiled 2026-11-23 with py-spy and per-thread CPU on the 16-client run,
-# SQLite and PostgreSQL, ONNX backend). Kept here so REPORT.md and the README carry it with the tables.
+# The analysis behind the numbers (profiled 2026-11-30 with py-spy, GIL-holder sampling and per-process CPU
+# on the 16-client run, SQLite and PostgreSQL, int8 ONNX on an AVX-512 VNNI CPU). Kept here so REPORT.md
+# and the README carry it with the tables.
 GAP_NOTE = """**Where the gap to the targets comes from, and the next levers.** Measured on an otherwise idle
-2-core host, the benchmark client on the same cores (about 3 ms of CPU per turn).
+2-core host, the benchmark client on the same cores (about 2 ms of CPU per turn).
 
 - Single client meets the per-turn targets (p50 ≤ 20-25 ms, p99 ≤ 50-60 ms) on both databases. The
-  ratio to the raw floor stays near 2.5-2.8: the floor is a bare encode + head + FAISS call, while a
-  turn adds HTTP parsing and JSON (about 5 ms between client and server), hybrid search instead of
-  dense only (BM25, RRF, snippets: about 2 ms), the context, history and store round trips, and the
-  hop to the model thread. 1.3x of a floor that excludes the database and HTTP is not reachable here.
-- Throughput at 16 clients is bounded by the hardware, not by waiting: the raw work alone, 16 texts
-  per batch and the whole machine to itself, runs 103-111 turns/s (the "ceiling" column). MiniLM on
-  2 AVX2 cores costs about 6 ms of wall time per text even in a batch of 16 (O3-fused ONNX graph:
-  7.6 ms for one text, 90 ms for 16), so 150 turns/s (#7) and 100 turns/s (#4) with HTTP, a
-  database and the load generator on the same two cores are beyond this machine. The service
-  reaches 37% (SQLite) to 46% (PostgreSQL) of that ceiling.
-- What was fixed on the way (each measured on this benchmark): the turn's database work moved from
-  ORM objects to Core statements built once (about 8 ms of event-loop CPU per turn saved); draft,
-  signals and their duplicate lookup computed before the write phase; the write phase is one
-  UPDATE … RETURNING, the suggestion and signal rows, one INSERT of the turn with its response and
-  the commit; SQLite writers queue on an asyncio lock instead of SQLite's sleeping busy handler
-  (16-client p99 from 2.8-3.8 s to about 1 s); the context read runs beside the embedding.
-- SQLite's single writer is what separates it from PostgreSQL under load: the write phase holds the
-  one write lock for 9-19 ms when the model threads and the event loop compete for both cores
-  (1-2 ms on an idle loop). One model thread (`TXASSIST_TORCH_THREADS=1`, the "1 model thread"
-  row) was tried to give the loop a core back: no gain at 16 clients and a slower single turn, so
-  the default stays one thread per core. Use PostgreSQL for throughput.
-- Next levers: a GPU (`TXASSIST_DEVICE=cuda`) or a CPU with AVX-512 VNNI for int8 (onnx-int8 stays
-  within a point on both quality checks but is slower than fp32 here); more cores per replica with
-  one worker per core; for SQLite, running the write phase on a dedicated thread in one hop; dense-first
-  knowledge with BM25 over the dense candidates only."""
+  ratio to the raw floor grew to 2.7-4.8 because the floor fell: int8 MiniLM with VNNI takes 3-5 ms
+  for encode + head + FAISS, while a turn keeps its fixed costs: HTTP and JSON between client and
+  server (about 4 ms), hybrid search instead of dense only (BM25 over 100k chunks, RRF, snippets:
+  about 2 ms), the conversation, history, context and store round trips, and the hop to the model
+  thread. 1.3x of a floor that has no HTTP, no database and no BM25 is not reachable in Python.
+- Throughput at 16 clients is now bounded by the service's own CPU, not the model's. The raw work
+  batched 16 at a time runs 210-255 turns/s (the ceiling; it was 103-111 with fp32 ONNX on an AVX2
+  host). The service reaches 77-89 turns/s on SQLite and 86-107 on PostgreSQL across runs (0 errors
+  in every run). The server burns about 18 ms of CPU per turn against about 8 ms of model work:
+  the event loop holds the GIL about half the time (Litestar's request cycle and middlewares about
+  a quarter of it, SQLAlchemy execution and the greenlet bridge about 15%, the tokenizer's Python
+  side 5%, BM25 4%), and the model threads, aiosqlite's threads and the loop compete for two cores.
+  The server process sits at about 130% CPU: the rest is lost to that handing over.
+- Tried and not kept, each on this benchmark: two worker processes with one model thread each
+  (PostgreSQL 116 turns/s but p99 536 ms at 16 clients and 2.9 s at 64; SQLite 78 turns/s as two
+  processes fight over the one writer); a 1 ms GIL switch interval (80-82 against 85-89 turns/s);
+  one model thread per process (no gain at 16 clients, slower single turns).
+- What was fixed on the way: int8 ONNX where the CPU has VNNI (`auto`; twice the batch throughput
+  of fp32 ONNX, within a point on both quality checks); the turn's database work as Core statements
+  built once instead of ORM objects (about 8 ms of event-loop CPU per turn); draft, signals and
+  their duplicate lookup before the write phase; the write phase as one UPDATE … RETURNING, the
+  suggestion and signal rows, one INSERT of the turn with its response and the commit; SQLite
+  writers queued on an asyncio lock instead of SQLite's sleeping busy handler; the context read
+  beside the embedding.
+- Next levers, in order of expected gain: more cores per replica (the model work batches across
+  requests and the loop gets a core of its own: 150 turns/s needs about 3 cores at today's 18 ms
+  per turn); the turn route's statements on the driver directly (asyncpg, the 5 statements without
+  SQLAlchemy's execution layer); the tokenizer called once per batch without sentence-transformers'
+  per-text Python; BM25 scored only over the dense candidates (measure recall first); a GPU
+  (`TXASSIST_DEVICE=cuda`) for the model part."""
 
 
 def backends_section() -> str:
@@ -247,6 +253,8 @@ def search_section() -> str:
                 g(row, "hnsw", "p99_ms"),
                 g(row, "hnsw", "recall@10_vs_flat"),
                 row.get("hnsw_build_s"),
+                row.get("flat_index_mb"),
+                row.get("hnsw_index_mb"),
                 row.get("load_1m"),
             ]
         )
@@ -265,6 +273,8 @@ def search_section() -> str:
                     "HNSW p99 ms",
                     "HNSW recall@10",
                     "HNSW build s",
+                    "flat MB",
+                    "HNSW MB",
                     "load 1m",
                 ],
                 rows,
@@ -357,7 +367,16 @@ def soak_section() -> str:
     return (
         "**Soak** (mixed traffic against a server process)\n\n"
         + table(
-            ["seconds", "requests/s", "p50 ms", "p99 ms", "5xx/transport", "429 shed", "RSS start→end MB"],
+            [
+                "seconds",
+                "requests/s",
+                "p50 ms",
+                "p99 ms",
+                "5xx/transport",
+                "429 shed",
+                "RSS start→end MB",
+                "RSS MB/min by third",
+            ],
             [
                 [
                     data.get("duration_s"),
@@ -367,6 +386,7 @@ def soak_section() -> str:
                     data.get("errors_5xx_or_transport"),
                     data.get("shed_429"),
                     f"{data.get('rss_mb_start')} → {data.get('rss_mb_end')}",
+                    " → ".join(str(x) for x in data.get("rss_mb_per_min_by_third", [])) or None,
                 ]
             ],
         )

@@ -74,6 +74,9 @@ def one_size(n: int, repeat: int) -> dict[str, Any]:
         recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth, strict=True)]))
         out[f"hnsw_ef{ef}"] = measure(hnsw, q, repeat) | {"recall@10_vs_flat": round(recall, 4)}
     out["hnsw"] = out[f"hnsw_ef{HNSW_EF_SEARCH}"]
+    # Serialised size = what the index holds in memory (vectors, graph links, levels).
+    out["flat_index_mb"] = round(faiss.serialize_index(flat).size / 1e6, 1)
+    out["hnsw_index_mb"] = round(faiss.serialize_index(hnsw).size / 1e6, 1)
     return out
 
 
@@ -101,8 +104,8 @@ def main() -> None:
             "hnsw_params": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH},
             "one_million": "measured"
             if args.million
-            else "not built: a 1M HNSW build takes tens of minutes on 2 "
-            "shared cores; run with --million on a larger machine (flat at 1M is ~10x the 100k flat time)",
+            else "not built in this run (--million: a 1M HNSW build takes minutes on 2 idle cores, tens of "
+            "minutes on busy ones)",
         },
     )
 

@@ -185,9 +185,17 @@ def summarize(tally: Tally, rss: list[tuple[float, float]], duration_s: float, c
         }
     all_lat = [x for values in tally.latencies.values() for x in values]
     # Growth is measured after warm-up (the first fifth) so model and cache loading do not count.
-    steady = [mb for t, mb in rss if t >= duration_s / 5]
+    timed = [(t, mb) for t, mb in rss if t >= duration_s / 5]
+    steady = [mb for _, mb in timed]
     window = max(1, len(steady) // 5)
     growth = (statistics.median(steady[-window:]) - statistics.median(steady[:window])) if steady else None
+    # A leak climbs at a steady rate; caches filling up climb ever slower. The slope per third says which.
+    thirds = [timed[i * len(timed) // 3 : (i + 1) * len(timed) // 3] for i in range(3)]
+    slopes = [
+        round((part[-1][1] - part[0][1]) / ((part[-1][0] - part[0][0]) / 60), 2)
+        for part in thirds
+        if len(part) > 1 and part[-1][0] > part[0][0]
+    ]
     return {
         "duration_s": round(duration_s, 1),
         "concurrency": concurrency,
@@ -202,6 +210,7 @@ def summarize(tally: Tally, rss: list[tuple[float, float]], duration_s: float, c
         "rss_mb_start": round(steady[0], 1) if steady else None,
         "rss_mb_end": round(steady[-1], 1) if steady else None,
         "rss_growth_mb": round(growth, 1) if growth is not None else None,
+        "rss_mb_per_min_by_third": slopes,
         "rss_samples": [(t, round(mb, 1)) for t, mb in rss[:: max(1, len(rss) // 60)]],
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
     }

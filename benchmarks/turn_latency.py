@@ -111,6 +111,7 @@ def build_index(data_dir: Path, chunks: int, real: int = 4000) -> dict[str, Any]
         "write_s": round(time.perf_counter() - started, 1),
         "chunks": len([c for c in snapshot.chunks if c is not None]),
         "version": report.version,
+        "manifest": manifest_of(settings.index_dir),
     }
 
 
