@@ -41,7 +41,8 @@ SUITE: tuple[Benchmark, ...] = (
     Benchmark("knowledge_abcd"),
     Benchmark("knowledge_banking77"),
     Benchmark("knowledge_perf", quick_args=["--chunks", "10000", "--repeat", "50", "--skip-ingest"]),
-    Benchmark("search_scaling", quick_args=["--quick"]),
+    # 1M included: about 5 minutes on 2 idle cores, mostly the HNSW build.
+    Benchmark("search_scaling", args=["--million"], quick_args=["--quick"]),
     Benchmark("sentiment_quality", args=["--cache", str(SENTIMENT_CACHE)]),
     Benchmark("signals_quality", quick_args=["--banking-limit", "500"]),
     Benchmark("redaction_recall", quick_args=["--per-type", "50"]),
@@ -56,7 +57,7 @@ SUITE: tuple[Benchmark, ...] = (
         args=["--backend", "auto", "--database-url", POSTGRES_URL, "--result-name", "turn_latency_postgres"],
         quick_args=["--quick"],
     ),
-    Benchmark("soak", args=["--duration", "60"], quick_args=["--duration", "15"]),
+    Benchmark("soak", args=["--duration", "60", "--backend", "auto"], quick_args=["--duration", "15"]),
     Benchmark("heap_growth", quick_args=["--warmup", "50", "--turns", "100"]),
 )
 

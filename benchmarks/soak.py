@@ -216,10 +216,12 @@ def summarize(tally: Tally, rss: list[tuple[float, float]], duration_s: float, c
     }
 
 
-async def run(duration_s: float, concurrency: int, data_dir: Path) -> dict[str, Any]:
+async def run(duration_s: float, concurrency: int, data_dir: Path, backend: str = "") -> dict[str, Any]:
     port = free_port()
     texts = customer_texts()
-    with server_process(data_dir, port) as proc:
+    # The service's own default (or the environment's) unless a backend is named.
+    extra_env = {"TXASSIST_EMBEDDING_BACKEND": backend} if backend else None
+    with server_process(data_dir, port, extra_env) as proc:
         timeout = httpx.Timeout(60.0)
         limits = httpx.Limits(max_connections=concurrency + 4)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=timeout, limits=limits) as client:
@@ -242,9 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=300.0, help="seconds of traffic (default 300)")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent platform conversations")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--backend", default="", choices=["", "auto", "torch", "onnx", "onnx-int8"])
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="txassist-soak-") as tmp:
-        result = asyncio.run(run(args.duration, args.concurrency, Path(tmp) / "data"))
+        result = asyncio.run(run(args.duration, args.concurrency, Path(tmp) / "data", args.backend))
+    result["backend"] = args.backend or os.environ.get("TXASSIST_EMBEDDING_BACKEND", "torch")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k not in ("rss_samples", "per_kind")}, indent=2))

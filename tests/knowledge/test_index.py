@@ -15,6 +15,7 @@ import pytest
 
 from tests.knowledge.fakes import DIM, HashingEmbedder
 from txassist.knowledge.chunking import chunk_document
+from txassist.knowledge import index as index_module
 from txassist.knowledge.index import (
     IndexCorruptError,
     IndexSnapshot,
@@ -130,6 +131,22 @@ def test_hnsw_past_threshold_appends_and_tombstones(tmp_path: Path) -> None:
     assert snap.tombstones == 1 and top_document(snap, embed, "zzzword fresh") == "new"
     flat = write(index_dir, embed, [doc("new2", "# Another\n\nMore.")], index_kind="flat")
     assert flat.kind == "flat" and flat.tombstones == 0
+
+
+def test_large_hnsw_indexes_search_wider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import faiss
+
+    embed = HashingEmbedder()
+    docs = [doc(f"d{i}", f"# Topic {i}\n\nUnique word w{i}x.") for i in range(30)]
+    small = write(tmp_path / "small", embed, docs, ann_threshold=10)
+    assert isinstance(small.dense, faiss.IndexHNSW)
+    assert small.dense.hnsw.efSearch == index_module.HNSW_EF_SEARCH
+    # The same size counts as large once past the (lowered) boundary: built and reloaded wider.
+    monkeypatch.setattr(index_module, "HNSW_LARGE_INDEX", 10)
+    large = write(tmp_path / "large", embed, docs, ann_threshold=10)
+    assert large.dense.hnsw.efSearch == index_module.HNSW_EF_SEARCH_LARGE
+    reloaded = load_snapshot(tmp_path / "large", DIM)
+    assert reloaded.dense.hnsw.efSearch == index_module.HNSW_EF_SEARCH_LARGE
 
 
 def test_partial_version_dir_is_ignored_and_cleaned(tmp_path: Path) -> None:
