@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from tests.knowledge.fakes import DIM, HashingEmbedder
-from txassist.knowledge.chunking import chunk_document
 from txassist.knowledge import index as index_module
+from txassist.knowledge.chunking import chunk_document
 from txassist.knowledge.index import (
     IndexCorruptError,
     IndexSnapshot,
