@@ -37,7 +37,7 @@ from benchmarks.common import (
     timing_stats,
     write_result,
 )
-from txassist.embedding.backends import resolve_backend
+from txassist.embedding.backends import BACKEND_SETTINGS, resolve_backend
 from txassist.knowledge.chunking import Chunk, split_sentences
 from txassist.knowledge.index import HNSW_M, apply_changes, load_snapshot
 from txassist.knowledge.loaders import KnowledgeDocument, iter_files, load_path, make_document
@@ -198,7 +198,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--skip-hnsw", action="store_true")
     parser.add_argument("--skip-ingest", action="store_true")
-    parser.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx", "onnx-int8"])
+    parser.add_argument("--backend", default="auto", choices=BACKEND_SETTINGS)
     args = parser.parse_args()
     results: dict[str, Any] = {"backend": resolve_backend(args.backend)}
     with tempfile.TemporaryDirectory() as tmp:

@@ -33,6 +33,8 @@ from typing import Any
 import httpx
 import psutil
 
+from txassist.embedding.backends import BACKEND_SETTINGS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "soak.json"
@@ -244,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=300.0, help="seconds of traffic (default 300)")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent platform conversations")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--backend", default="", choices=["", "auto", "torch", "onnx", "onnx-int8"])
+    parser.add_argument("--backend", default="", choices=["", *BACKEND_SETTINGS])
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="txassist-soak-") as tmp:
         result = asyncio.run(run(args.duration, args.concurrency, Path(tmp) / "data", args.backend))

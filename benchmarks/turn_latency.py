@@ -35,7 +35,7 @@ import httpx
 import numpy as np
 
 from benchmarks.common import REPO_ROOT, SHARED_DATA, timing_stats, write_result
-from txassist.embedding.backends import resolve_backend
+from txassist.embedding.backends import BACKEND_SETTINGS, resolve_backend
 
 CACHE = REPO_ROOT / "benchmarks" / ".cache" / "turn_latency"
 KEY = "bench-key"
@@ -293,7 +293,7 @@ def main() -> None:
     parser.add_argument("--real", type=int, default=4000, help="chunks embedded for real (the rest: noisy copies)")
     parser.add_argument("--clients", default="1,4,16,64", help="concurrency levels for the curve")
     parser.add_argument("--seconds", type=float, default=20.0, help="per concurrency level")
-    parser.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx", "onnx-int8"])
+    parser.add_argument("--backend", default="auto", choices=BACKEND_SETTINGS)
     parser.add_argument("--quick", action="store_true", help="100 turns, 5 s per level (the index stays 100k)")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument("--threads", type=int, default=0, help="model threads per worker (0: one per core)")
