@@ -123,7 +123,7 @@ class TextEncoder:
 
     @property
     def dimension(self) -> int:
-        dim = self.model.get_sentence_embedding_dimension()
+        dim = self.model.get_embedding_dimension()
         return int(dim) if dim else 384
 
     @property
