@@ -61,7 +61,7 @@ fuzz: install-test
 	$(BIN)/python -m benchmarks.fuzz --examples $${FUZZ_EXAMPLES:-500}
 
 soak: install-test
-	$(BIN)/python -m benchmarks.soak --duration $${SOAK_SECONDS:-300} --backend $${TXASSIST_EMBEDDING_BACKEND:-auto}
+	$(BIN)/python -m benchmarks.soak --duration $${SOAK_SECONDS:-300} --backend $${TXASSIST_EMBEDDING_BACKEND:-auto} --trim
 
 audit: install-test
 	$(BIN)/python .ci/audit.py

@@ -360,6 +360,12 @@ def quality_section() -> str:
     )
 
 
+def _trimmed(trim: Any) -> str | None:
+    if not isinstance(trim, dict):
+        return None
+    return f"{trim['rss_mb_after']} ({trim['released_mb']} released)"
+
+
 def soak_section() -> str:
     data = load("soak")
     if data is None:
@@ -376,6 +382,7 @@ def soak_section() -> str:
                 "429 shed",
                 "RSS start→end MB",
                 "RSS MB/min by third",
+                "RSS after malloc_trim MB",
             ],
             [
                 [
@@ -387,6 +394,7 @@ def soak_section() -> str:
                     data.get("shed_429"),
                     f"{data.get('rss_mb_start')} → {data.get('rss_mb_end')}",
                     " → ".join(str(x) for x in data.get("rss_mb_per_min_by_third", [])) or None,
+                    _trimmed(data.get("malloc_trim")),
                 ]
             ],
         )

@@ -57,7 +57,7 @@ SUITE: tuple[Benchmark, ...] = (
         args=["--backend", "auto", "--database-url", POSTGRES_URL, "--result-name", "turn_latency_postgres"],
         quick_args=["--quick"],
     ),
-    Benchmark("soak", args=["--duration", "60", "--backend", "auto"], quick_args=["--duration", "15"]),
+    Benchmark("soak", args=["--duration", "60", "--backend", "auto", "--trim"], quick_args=["--duration", "15"]),
     Benchmark("heap_growth", quick_args=["--warmup", "50", "--turns", "100"]),
 )
 

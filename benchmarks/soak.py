@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -167,6 +168,27 @@ async def sample_rss(proc: subprocess.Popen[bytes], samples: list[tuple[float, f
         await asyncio.sleep(1.0)
 
 
+def trim_native_heap(pid: int) -> dict[str, float] | None:
+    """RSS before and after asking glibc to hand its free pages back (``malloc_trim(0)`` via gdb).
+
+    Memory that a trim gives back was freed by the service and kept by the allocator: retention, not
+    a leak. What stays after the trim is live. ``None`` where gdb is not installed.
+    """
+    gdb = shutil.which("gdb")
+    if gdb is None:
+        return None
+    process = psutil.Process(pid)
+    before = process.memory_info().rss / 2**20
+    subprocess.run(
+        [gdb, "-p", str(pid), "-batch", "-ex", "call (int) malloc_trim(0)"],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    after = process.memory_info().rss / 2**20
+    return {"rss_mb_before": round(before, 1), "rss_mb_after": round(after, 1), "released_mb": round(before - after, 1)}
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, min(len(ordered) - 1, round(q * len(ordered)) - 1))]
@@ -218,7 +240,9 @@ def summarize(tally: Tally, rss: list[tuple[float, float]], duration_s: float, c
     }
 
 
-async def run(duration_s: float, concurrency: int, data_dir: Path, backend: str = "") -> dict[str, Any]:
+async def run(
+    duration_s: float, concurrency: int, data_dir: Path, backend: str = "", trim: bool = False
+) -> dict[str, Any]:
     port = free_port()
     texts = customer_texts()
     # The service's own default (or the environment's) unless a backend is named.
@@ -238,7 +262,11 @@ async def run(duration_s: float, concurrency: int, data_dir: Path, backend: str 
                 *(platform_worker(client, tally, stop, n, texts) for n in range(concurrency)),
             )
             elapsed = time.monotonic() - started
-    return summarize(tally, rss, elapsed, concurrency)
+            trimmed = await asyncio.to_thread(trim_native_heap, proc.pid) if trim else None
+    summary = summarize(tally, rss, elapsed, concurrency)
+    if trim:
+        summary["malloc_trim"] = trimmed or "gdb not installed"
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,9 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent platform conversations")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--backend", default="", choices=["", *BACKEND_SETTINGS])
+    parser.add_argument(
+        "--trim", action="store_true", help="after the traffic, malloc_trim the server (gdb) and record RSS"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="txassist-soak-") as tmp:
-        result = asyncio.run(run(args.duration, args.concurrency, Path(tmp) / "data", args.backend))
+        result = asyncio.run(run(args.duration, args.concurrency, Path(tmp) / "data", args.backend, args.trim))
     result["backend"] = args.backend or os.environ.get("TXASSIST_EMBEDDING_BACKEND", "torch")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
