@@ -117,7 +117,7 @@ def turn_section(short: bool = False) -> str:
         ]
     if data.get("targets_met"):
         out += ["", "Targets met: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in data["targets_met"].items())]
-    variants = [v for v in (load("turn_latency_postgres"),) if v is not None]
+    variants = [v for v in (load("turn_latency_postgres"), load("turn_latency_core")) if v is not None]
     if variants:
         out += ["", "Same benchmark, other settings:", "", variants_table(variants)]
     met = data.get("targets_met") or {}
@@ -137,20 +137,33 @@ def turn_section(short: bool = False) -> str:
 def variants_table(runs: list[dict[str, Any]]) -> str:
     rows = []
     for run in runs:
-        at16 = next((c for c in run.get("curve", []) if c.get("clients") == 16), {})
+        at16: dict[str, Any] = next((c for c in run.get("curve", []) if c.get("clients") == 16), {})
+        features = run.get("features", [])
+        turn = "with signals" if "signals" in features else " + ".join(features) + " (issue #4's turn)"
+        met = run.get("targets_met") or {}
         rows.append(
             [
-                f"{run.get('database', 'sqlite')}, {run.get('threads_per_worker')} model thread(s)",
+                f"{run.get('database', 'sqlite')}, {turn}",
                 g(run, "single_client", "http", "p50_ms"),
                 g(run, "single_client", "http", "p99_ms"),
                 at16.get("turns_per_s"),
                 g(at16, "latency", "p99_ms"),
                 g(run, "raw_floor", "batch16_turns_per_s"),
+                ", ".join(k for k, v in met.items() if not v) or "all",
                 g(run, "environment", "when"),
             ]
         )
     return table(
-        ["run", "1 client p50 ms", "1 client p99 ms", "16 clients turns/s", "16 clients p99 ms", "ceiling/s", "when"],
+        [
+            "run",
+            "1 client p50 ms",
+            "1 client p99 ms",
+            "16 clients turns/s",
+            "16 clients p99 ms",
+            "ceiling/s",
+            "targets missed",
+            "when",
+        ],
         rows,
     )
 

@@ -57,6 +57,13 @@ SUITE: tuple[Benchmark, ...] = (
         args=["--backend", "auto", "--database-url", POSTGRES_URL, "--result-name", "turn_latency_postgres"],
         quick_args=["--quick"],
     ),
+    # Issue #4's turn (no signals) against issue #4's targets.
+    Benchmark(
+        "turn_latency_core",
+        module="turn_latency",
+        args=["--backend", "auto", "--features", "sentiment,knowledge,context", "--result-name", "turn_latency_core"],
+        quick_args=["--quick"],
+    ),
     Benchmark("soak", args=["--duration", "60", "--backend", "auto", "--trim"], quick_args=["--duration", "15"]),
     Benchmark("heap_growth", quick_args=["--warmup", "50", "--turns", "100"]),
 )
