@@ -101,7 +101,7 @@ def turn_section(short: bool = False) -> str:
         out += [
             "",
             table(
-                ["clients", "turns/s", "p50 ms", "p99 ms", "errors", "load 1m"],
+                ["clients", "turns/s", "p50 ms", "p99 ms", "errors", "server CPU ms", "client CPU ms", "load 1m"],
                 [
                     [
                         c.get("clients"),
@@ -109,11 +109,16 @@ def turn_section(short: bool = False) -> str:
                         g(c, "latency", "p50_ms"),
                         g(c, "latency", "p99_ms"),
                         c.get("errors"),
+                        c.get("server_cpu_ms_per_turn"),
+                        c.get("client_cpu_ms_per_turn"),
                         c.get("load_1m"),
                     ]
                     for c in curve
                 ],
             ),
+            "",
+            "CPU columns: milliseconds of CPU per turn, of the server (every thread) and of the load generator,",
+            "which shares the 2 cores with it (a real caller would not).",
         ]
     if data.get("targets_met"):
         out += ["", "Targets met: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in data["targets_met"].items())]

@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 
 from benchmarks.common import REPO_ROOT, SHARED_DATA, timing_stats, write_result
 from txassist.embedding.backends import BACKEND_SETTINGS, resolve_backend
@@ -172,6 +173,19 @@ def turn_body(i: int, text: str, client: int, features: list[str]) -> tuple[str,
         "features": features,
     }
     return conversation, body
+
+
+def server_cpu_seconds(server: subprocess.Popen[bytes]) -> float:
+    """User + system CPU of the server and its worker processes so far."""
+    root = psutil.Process(server.pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def single_client(base: str, texts: list[str], turns: int, run_id: str, features: list[str]) -> dict[str, Any]:
@@ -332,9 +346,14 @@ def main() -> None:
         print("single client:", single, flush=True)
         unseen = itertools.cycle(texts[args.turns + 20 :])  # after the single client's texts
         for clients in levels:
+            server_cpu, client_cpu = server_cpu_seconds(server), time.process_time()
             level = asyncio.run(
                 concurrent_clients(base, unseen, clients, args.seconds, f"{run_id}-c{clients}", features)
             )
+            # Where the two cores went: the load generator shares them, a real caller would not.
+            turns = max(1, level["turns"])
+            level["server_cpu_ms_per_turn"] = round((server_cpu_seconds(server) - server_cpu) * 1000 / turns, 2)
+            level["client_cpu_ms_per_turn"] = round((time.process_time() - client_cpu) * 1000 / turns, 2)
             level["load_1m"] = round(os.getloadavg()[0], 2)
             print("concurrent:", level, flush=True)
             curve.append(level)
