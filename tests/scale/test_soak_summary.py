@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from benchmarks.soak import Tally, summarize
+import shutil
+import subprocess
+import sys
+
+import pytest
+from benchmarks.soak import Tally, summarize, trim_native_heap
+
+# Frees 200 MB of malloc'd buffers below one that stays, so glibc cannot shrink its heap by itself.
+FRAGMENTED = """
+import sys, time
+freed = [bytearray(1000) for _ in range(200_000)]
+kept = bytearray(1000)
+del freed
+print("ready", flush=True)
+time.sleep(60)
+"""
 
 
 def _slopes(rss: list[tuple[float, float]]) -> list[float]:
@@ -24,3 +39,17 @@ def test_a_filling_cache_flattens() -> None:
     rss = [(float(t), 700.0 - 50.0 * 0.995**t) for t in range(0, 901, 10)]  # approaches 700 MB
     first, _, last = _slopes(rss)
     assert first > 4 * last > 0
+
+
+@pytest.mark.skipif(shutil.which("gdb") is None, reason="gdb is not installed")
+def test_trim_hands_freed_memory_back() -> None:
+    child = subprocess.Popen([sys.executable, "-c", FRAGMENTED], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
+        trimmed = trim_native_heap(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert trimmed is not None
+    assert trimmed["released_mb"] > 100, trimmed
+    assert trimmed["rss_mb_after"] < trimmed["rss_mb_before"]
