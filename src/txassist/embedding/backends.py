@@ -25,9 +25,10 @@ from typing import Any, Literal
 
 from filelock import FileLock
 
+from txassist.config import BackendSetting
+
 Backend = Literal["torch", "onnx", "onnx-int8"]
 BACKENDS: tuple[Backend, ...] = ("torch", "onnx", "onnx-int8")
-BackendSetting = Literal["auto", "torch", "onnx", "onnx-int8"]
 BACKEND_SETTINGS: tuple[BackendSetting, ...] = ("auto", *BACKENDS)
 INT8_PAYS = frozenset({"avx512_vnni", "arm64"})  # int8 dot-product instructions
 OPTIMISATION = "O3"  # optimum's level: O2 fusions plus approximate GELU, still exact to ~1e-4 here

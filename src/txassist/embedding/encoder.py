@@ -14,9 +14,9 @@ import structlog
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from txassist.config import Settings
+    from txassist.config import BackendSetting, Settings
 
-from txassist.embedding.backends import Backend, BackendSetting, ModelFiles, onnx_model_kwargs, prepare, resolve_backend
+from txassist.embedding.backends import Backend, ModelFiles, onnx_model_kwargs, prepare, resolve_backend
 
 Vectors = npt.NDArray[np.float32]
 log = structlog.get_logger(__name__)
