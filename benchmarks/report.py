@@ -98,28 +98,28 @@ def turn_section(short: bool = False) -> str:
         ]
     curve = data.get("curve") or ([data["concurrent"]] if data.get("concurrent") else [])
     if curve:
-        out += [
-            "",
-            table(
-                ["clients", "turns/s", "p50 ms", "p99 ms", "errors", "server CPU ms", "client CPU ms", "load 1m"],
-                [
-                    [
-                        c.get("clients"),
-                        c.get("turns_per_s"),
-                        g(c, "latency", "p50_ms"),
-                        g(c, "latency", "p99_ms"),
-                        c.get("errors"),
-                        c.get("server_cpu_ms_per_turn"),
-                        c.get("client_cpu_ms_per_turn"),
-                        c.get("load_1m"),
-                    ]
-                    for c in curve
-                ],
-            ),
-            "",
-            "CPU columns: milliseconds of CPU per turn, of the server (every thread) and of the load generator,",
-            "which shares the 2 cores with it (a real caller would not).",
+        # Runs from before the CPU columns existed leave them out rather than print dashes.
+        cpu = any("server_cpu_ms_per_turn" in c for c in curve)
+        cpu_columns = ["server CPU ms", "client CPU ms"] if cpu else []
+        rows = [
+            [
+                c.get("clients"),
+                c.get("turns_per_s"),
+                g(c, "latency", "p50_ms"),
+                g(c, "latency", "p99_ms"),
+                c.get("errors"),
+                *([c.get("server_cpu_ms_per_turn"), c.get("client_cpu_ms_per_turn")] if cpu else []),
+                c.get("load_1m"),
+            ]
+            for c in curve
         ]
+        out += ["", table(["clients", "turns/s", "p50 ms", "p99 ms", "errors", *cpu_columns, "load 1m"], rows)]
+        if cpu:
+            out += [
+                "",
+                "CPU columns: milliseconds of CPU per turn, of the server (every thread) and of the load",
+                "generator, which shares the 2 cores with it (a real caller would not).",
+            ]
     if data.get("targets_met"):
         out += ["", "Targets met: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in data["targets_met"].items())]
     variants = [v for v in (load("turn_latency_postgres"), load("turn_latency_core")) if v is not None]
@@ -193,6 +193,16 @@ GAP_NOTE = """**Where the gap to the targets comes from, and the next levers.** 
   a quarter of it, SQLAlchemy execution and the greenlet bridge about 15%, the tokenizer's Python
   side 5%, BM25 4%), and the model threads, aiosqlite's threads and the loop compete for two cores.
   The server process sits at about 130% CPU: the rest is lost to that handing over.
+- 2026-12-01, the same host 1.4-2.7x slower through the day (raw batch-16 ceiling 80-161 turns/s against
+  211-255 the day before; the runs above are the idle day's): issue #4's turn (sentiment + knowledge +
+  context, no signals) reached 51 turns/s at 16 clients, 0.44 of its same-run ceiling of 115, where the
+  turn with signals reached 0.37 on the idle day. CPU per turn measured at every level: server 23-26 ms
+  for that turn on the slow day, load generator 3 ms. A py-spy GIL profile (16 clients, SQLite) put the
+  database layer at about 39% of GIL-held samples (SQLAlchemy execution, aiosqlite's thread handoffs,
+  the greenlet bridge), the rest of the event loop 52%, the model threads 6%. History costs too: against
+  a database holding 9k turns (customers with up to 28 conversations, so every context carries 5) an
+  empty one gave 22% more turns/s and 3.4 ms less server CPU per turn in an A/B in the same hour; each
+  SQLite run now starts from an empty database so runs compare.
 - Tried and not kept, each on this benchmark: two worker processes with one model thread each
   (PostgreSQL 116 turns/s but p99 536 ms at 16 clients and 2.9 s at 64; SQLite 78 turns/s as two
   processes fight over the one writer); a 1 ms GIL switch interval (80-82 against 85-89 turns/s);
@@ -206,10 +216,11 @@ GAP_NOTE = """**Where the gap to the targets comes from, and the next levers.** 
   beside the embedding.
 - Next levers, in order of expected gain: more cores per replica (the model work batches across
   requests and the loop gets a core of its own: 150 turns/s needs about 3 cores at today's 18 ms
-  per turn); the turn route's statements on the driver directly (asyncpg, the 5 statements without
-  SQLAlchemy's execution layer); the tokenizer called once per batch without sentence-transformers'
-  per-text Python; BM25 scored only over the dense candidates (measure recall first); a GPU
-  (`TXASSIST_DEVICE=cuda`) for the model part."""
+  per turn); the turn route's statements on the driver directly (asyncpg and sqlite3, the 5 statements
+  without SQLAlchemy's execution layer: the largest lever inside the process by the profile above);
+  the tokenizer called once per batch without sentence-transformers' per-text Python; BM25 scored
+  only over the dense candidates (measure recall first); a GPU (`TXASSIST_DEVICE=cuda`) for the
+  model part."""
 
 
 def backends_section() -> str:

@@ -337,6 +337,11 @@ def main() -> None:
     floor = raw_floor(data_dir, texts, args.turns, args.backend)
     print("raw floor:", floor, flush=True)
     run_id = f"r{int(time.time())}"
+    if not args.database_url:
+        # Every run starts from an empty SQLite database beside the cached index: turns stored by earlier
+        # runs would give the same customers ever more history and make runs incomparable.
+        for stale in data_dir.glob("txassist.db*"):
+            stale.unlink()
     port = free_port()
     server = start_server(data_dir, port, args.backend, args.database_url, args.workers, args.threads)
     base = f"http://127.0.0.1:{port}"
