@@ -340,7 +340,10 @@ def main() -> None:
     if not args.database_url:
         # Every run starts from an empty SQLite database beside the cached index: turns stored by earlier
         # runs would give the same customers ever more history and make runs incomparable.
-        for stale in data_dir.glob("txassist.db*"):
+        from txassist.config import Settings
+
+        database = Settings.from_env({}, data_dir=data_dir).sqlite_file
+        for stale in data_dir.glob(f"{database.name}*"):  # with its -wal and -shm files
             stale.unlink()
     port = free_port()
     server = start_server(data_dir, port, args.backend, args.database_url, args.workers, args.threads)

@@ -103,10 +103,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     signal_doc_gap_score: float = 0.35  # a customer question whose best dense hit scores below: doc gap
 
     @property
+    def sqlite_file(self) -> Path:
+        """The embedded database, used when no ``database_url`` is set."""
+        return self.data_dir / "txassist.db"
+
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite+aiosqlite:///{(self.data_dir / 'txassist.db').resolve()}"
+        return f"sqlite+aiosqlite:///{self.sqlite_file.resolve()}"
 
     @property
     def index_dir(self) -> Path:

@@ -11,7 +11,7 @@ from benchmarks.soak import Tally, summarize, trim_native_heap
 
 # Frees 200 MB of malloc'd buffers below one that stays, so glibc cannot shrink its heap by itself.
 FRAGMENTED = """
-import sys, time
+import time
 freed = [bytearray(1000) for _ in range(200_000)]
 kept = bytearray(1000)
 del freed
