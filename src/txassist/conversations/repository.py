@@ -2,7 +2,8 @@
 
 The per-turn queries are SQLAlchemy Core statements built once at import with bound parameters and
 read into plain structs: no ORM identity map, unit of work or per-call cache-key generation on the
-path every customer turn takes (the ORM cost about 8 ms of event-loop time per turn).
+path every customer turn takes (the ORM cost about 8 ms of event-loop time per turn). On SQLite they
+skip the session's driver adapter too (see ``statements``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import msgspec
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from txassist.conversations.statements import statements_for
 from txassist.db.models import Conversation, Customer, CustomerIdentity, Turn
 
 conversations: Table = Conversation.__table__  # type: ignore[assignment]
@@ -79,8 +81,10 @@ class StoredResponse(msgspec.Struct, frozen=True):
     response: dict[str, Any] | None
 
 
-_CONVERSATION_COLUMNS = [conversations.c[name] for name in ConversationRecord.__struct_fields__]
-_TURN_COLUMNS = [turns.c[name] for name in TurnRecord.__struct_fields__]
+_CONVERSATION_FIELDS = ConversationRecord.__struct_fields__
+_TURN_FIELDS = TurnRecord.__struct_fields__
+_CONVERSATION_COLUMNS = [conversations.c[name] for name in _CONVERSATION_FIELDS]
+_TURN_COLUMNS = [turns.c[name] for name in _TURN_FIELDS]
 # Conversation updates a turn makes: the counter in SQL (atomic), the rest as computed from the row read.
 _TURN_UPDATES = ("channels", "updated_at", "status", "last_sentiment", "sentiment_trend", "escalated", "topics")
 
@@ -119,6 +123,7 @@ _INSERT_TURN = insert(turns)
 class ConversationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.statements = statements_for(session)
 
     # --- customers and identities ---
 
@@ -155,11 +160,11 @@ class ConversationRepository:
     async def conversation_for_turn(self, conversation_id: str) -> ConversationRecord | None:
         """The conversation, row-locked where the database can (PostgreSQL) so that concurrent turns of
         one conversation update it one after the other."""
-        row = (await self.session.execute(_SELECT_CONVERSATION_LOCKED, {"id": conversation_id})).first()
-        return None if row is None else ConversationRecord(**row._mapping)
+        rows = await self.statements.fetch(_SELECT_CONVERSATION_LOCKED, {"id": conversation_id})
+        return _conversation(rows[0]) if rows else None
 
     async def insert_conversation(self, record: ConversationRecord) -> None:
-        await self.session.execute(_INSERT_CONVERSATION, msgspec.structs.asdict(record))
+        await self.statements.execute(_INSERT_CONVERSATION, msgspec.structs.asdict(record))
 
     async def bump_conversation(self, record: ConversationRecord) -> int:
         """Store a turn's changes to its conversation and take the turn's number, in one UPDATE … RETURNING.
@@ -170,7 +175,8 @@ class ConversationRepository:
         """
         params = {f"new_{name}": getattr(record, name) for name in _TURN_UPDATES}
         params |= {"conversation_id": record.id, "summary": record.rolling_summary}
-        seq = int((await self.session.execute(_BUMP_CONVERSATION, params)).scalar_one())
+        (row,) = await self.statements.fetch(_BUMP_CONVERSATION, params)
+        seq = int(row[0])
         record.turn_count = seq
         return seq
 
@@ -182,25 +188,27 @@ class ConversationRepository:
         statement = _SELECT_RECENT
         if exclude_id is not None:
             statement, params["exclude_id"] = _SELECT_RECENT_EXCLUDING, exclude_id
-        rows = await self.session.execute(statement, params)
-        return [ConversationRecord(**row._mapping) for row in rows]
+        return [_conversation(row) for row in await self.statements.fetch(statement, params)]
 
     # --- turns ---
 
     async def stored_response(self, conversation_id: str, turn_key: str) -> StoredResponse | None:
         params = {"conversation_id": conversation_id, "turn_key": turn_key}
-        row = (await self.session.execute(_SELECT_TURN_RESPONSE, params)).first()
-        return None if row is None else StoredResponse(row.turn_key, row.request_hash, row.response)
+        rows = await self.statements.fetch(_SELECT_TURN_RESPONSE, params)
+        return StoredResponse(*rows[0]) if rows else None
 
     async def last_turns(self, conversation_id: str, limit: int) -> list[TurnRecord]:
         """The latest ``limit`` turns in conversation order (oldest first)."""
-        rows = await self.session.execute(_SELECT_LAST_TURNS, {"conversation_id": conversation_id, "limit": limit})
-        found = [TurnRecord(**row._mapping) for row in rows]
+        params = {"conversation_id": conversation_id, "limit": limit}
+        found = [
+            TurnRecord(**dict(zip(_TURN_FIELDS, row, strict=True)))
+            for row in await self.statements.fetch(_SELECT_LAST_TURNS, params)
+        ]
         found.reverse()
         return found
 
     async def insert_turn(self, turn: NewTurn, response: dict[str, Any]) -> None:
-        await self.session.execute(_INSERT_TURN, msgspec.structs.asdict(turn) | {"response": response})
+        await self.statements.execute(_INSERT_TURN, msgspec.structs.asdict(turn) | {"response": response})
 
     async def flush(self) -> None:
         await self.session.flush()
@@ -210,3 +218,7 @@ class ConversationRepository:
 
     async def rollback(self) -> None:
         await self.session.rollback()
+
+
+def _conversation(row: Sequence[Any]) -> ConversationRecord:
+    return ConversationRecord(**dict(zip(_CONVERSATION_FIELDS, row, strict=True)))
