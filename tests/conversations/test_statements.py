@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.config import Settings
 from txassist.conversations.repository import ConversationRecord, ConversationRepository, NewTurn
@@ -21,11 +21,12 @@ from txassist.db import migrate
 from txassist.db.engine import database_config
 from txassist.db.models import Customer
 
+Sessions = Callable[[], AsyncSession]
 AT = datetime(2026, 11, 30, 9, 15, 0, 0, tzinfo=UTC)  # a zero microsecond: the stored format keeps six digits
 
 
 @pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
     settings = Settings.from_env({}, data_dir=tmp_path)
     await asyncio.to_thread(migrate.upgrade, settings.resolved_database_url)
     config = database_config(settings)  # the service's own engine: its JSON serializer, its pragmas
@@ -92,9 +93,7 @@ def _stored_rows(database: Path, conversation_id: str) -> list[tuple[Any, ...]]:
     return [tuple("<id>" if v == conversation_id else v for v in row) for row in conversation + turns]
 
 
-async def test_sqlite_statements_write_the_rows_the_session_writes(
-    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
-) -> None:
+async def test_sqlite_statements_write_the_rows_the_session_writes(sessions: Sessions, tmp_path: Path) -> None:
     async with sessions() as session:
         session.add(Customer(id="c-1", pseudonym="p"))
         await session.commit()
@@ -115,7 +114,7 @@ async def test_sqlite_statements_write_the_rows_the_session_writes(
     assert by_session[1][8] == "2026-11-30 09:15:01.000123"  # occurred_at as SQLAlchemy formats it
 
 
-async def test_sqlite_statements_read_what_the_session_reads(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_sqlite_statements_read_what_the_session_reads(sessions: Sessions) -> None:
     async with sessions() as session:
         session.add(Customer(id="c-1", pseudonym="p"))
         await session.commit()
@@ -148,7 +147,7 @@ async def test_sqlite_statements_read_what_the_session_reads(sessions: async_ses
     assert stored is not None and stored.response == {"nested": {"list": [1, 2.5, None]}}
 
 
-async def test_sqlite_statements_join_the_session_transaction(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_sqlite_statements_join_the_session_transaction(sessions: Sessions) -> None:
     async with sessions() as session:
         session.add(Customer(id="c-1", pseudonym="p"))
         await session.commit()
@@ -161,7 +160,7 @@ async def test_sqlite_statements_join_the_session_transaction(sessions: async_se
         assert await ConversationRepository(session).conversation_for_turn("rolled-back") is None
 
 
-async def test_sqlite_statements_raise_sqlalchemy_errors(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_sqlite_statements_raise_sqlalchemy_errors(sessions: Sessions) -> None:
     # The turn pipeline retries on SQLAlchemy's IntegrityError; the driver's own must not leak past it.
     async with sessions() as session:
         repo = ConversationRepository(session)
@@ -170,7 +169,7 @@ async def test_sqlite_statements_raise_sqlalchemy_errors(sessions: async_session
         await repo.rollback()
 
 
-async def test_postgres_keeps_the_session_path(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_postgres_keeps_the_session_path(sessions: Sessions) -> None:
     async with sessions() as session:
         assert isinstance(statements_for(session), SqliteStatements)
     from sqlalchemy.ext.asyncio import create_async_engine
