@@ -38,6 +38,7 @@ import psutil
 
 from benchmarks.common import REPO_ROOT, SHARED_DATA, timing_stats, write_result
 from txassist.embedding.backends import BACKEND_SETTINGS, resolve_backend
+from txassist.embedding.encoder import serving_threads
 
 CACHE = REPO_ROOT / "benchmarks" / ".cache" / "turn_latency"
 KEY = "bench-key"
@@ -264,15 +265,16 @@ async def concurrent_clients(
     }
 
 
-def raw_floor(data_dir: Path, texts: list[str], turns: int, backend: str = "torch") -> dict[str, Any]:
-    """The same encode, head and FAISS search with no HTTP, database or pipeline around them."""
+def raw_floor(data_dir: Path, texts: list[str], turns: int, backend: str = "torch", threads: int = 0) -> dict[str, Any]:
+    """The same encode (the server's model threads), head and FAISS search with no HTTP, database or
+    pipeline around them."""
     from txassist.config import Settings
     from txassist.embedding import EmbeddingBatcher, TextEncoder
     from txassist.knowledge.index import load_snapshot
     from txassist.sentiment.service import SentimentService
 
-    settings = Settings.from_env({}, data_dir=data_dir, embedding_backend=backend)
-    encoder = TextEncoder.from_settings(settings)
+    settings = Settings.from_env({}, data_dir=data_dir, embedding_backend=backend, torch_threads=threads)
+    encoder = TextEncoder.from_settings(settings, serving=True)
     encoder.warm_up()
     sentiment = SentimentService(settings, EmbeddingBatcher(encoder))
     if HEAD_PRESENT:
@@ -314,7 +316,7 @@ def main() -> None:
     parser.add_argument("--backend", default="auto", choices=BACKEND_SETTINGS)
     parser.add_argument("--quick", action="store_true", help="100 turns, 5 s per level (the index stays 100k)")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
-    parser.add_argument("--threads", type=int, default=0, help="model threads per worker (0: one per core)")
+    parser.add_argument("--threads", type=int, default=0, help="model threads per worker (0: the service default, one per core but one)")
     parser.add_argument("--database-url", default="", help="e.g. a PostgreSQL URL; empty: SQLite in the data dir")
     parser.add_argument("--result-name", default="turn_latency", help="results/<name>.json")
     parser.add_argument(
@@ -334,7 +336,7 @@ def main() -> None:
     print("index:", index, flush=True)
     texts = [t for t in banking_texts()[args.real :] if len(t) > 20]  # unseen customer turns, same domain
     # The floor first, in this run and with this backend: the ratio holds on a noisy machine.
-    floor = raw_floor(data_dir, texts, args.turns, args.backend)
+    floor = raw_floor(data_dir, texts, args.turns, args.backend, args.threads)
     print("raw floor:", floor, flush=True)
     run_id = f"r{int(time.time())}"
     if not args.database_url:
@@ -390,7 +392,7 @@ def main() -> None:
             "features": features,
             "backend": resolve_backend(args.backend),  # what ``auto`` chose on this CPU
             "workers": args.workers,
-            "threads_per_worker": args.threads or len(os.sched_getaffinity(0)),
+            "threads_per_worker": args.threads or serving_threads(),
             "database": args.database_url.split(":", 1)[0] if args.database_url else "sqlite",
             "quick": args.quick,
             "sentiment_head_present": HEAD_PRESENT,

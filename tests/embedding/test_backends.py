@@ -88,3 +88,16 @@ def test_auto_without_the_onnx_extra_is_torch(monkeypatch: pytest.MonkeyPatch) -
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "optimum" else real(name, *a))
     assert resolve_backend("auto") == "torch"
+
+
+@pytest.mark.parametrize(("cores", "serving", "batch"), [(1, 1, 1), (2, 1, 2), (8, 7, 8)])
+def test_the_service_leaves_the_event_loop_a_core(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cores: int, serving: int, batch: int
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    settings = Settings.from_env({}, data_dir=tmp_path)
+    assert TextEncoder.from_settings(settings, serving=True).threads == serving
+    assert TextEncoder.from_settings(settings).threads == batch
+    # An explicit setting wins over both defaults.
+    pinned = Settings.from_env({"TXASSIST_TORCH_THREADS": "3"}, data_dir=tmp_path)
+    assert TextEncoder.from_settings(pinned, serving=True).threads == 3
