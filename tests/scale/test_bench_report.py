@@ -31,9 +31,13 @@ def test_report_writes_tables_plots_and_the_readme_section(tmp_path: Path, monke
         "turn_latency",
         {
             "features": ["sentiment", "knowledge"],
-            "single_client": {"http": {"p50_ms": 12.5, "p99_ms": 30.0}},
+            "single_client": {
+                "http": {"p50_ms": 12.5, "p99_ms": 30.0},
+                "http_floor": {"p50_ms": 0.5, "p99_ms": 0.9},
+            },
             "raw_floor": {"p50_ms": 10.0, "p99_ms": 20.0},
             "ratio_p50_http_to_raw_floor": 1.25,
+            "ratio_p50_http_to_raw_floor_plus_empty_http": 1.19,
             "curve": curve,
             "targets_met": {"p50": True, "ratio": True},
         },
@@ -56,6 +60,8 @@ def test_report_writes_tables_plots_and_the_readme_section(tmp_path: Path, monke
     assert (results / "search_latency_vs_size.png").stat().st_size > 1000
     updated = readme.read_text()
     assert "old" not in updated and "| ratio HTTP / raw floor | 1.25 |" in updated
+    assert "| empty HTTP round trip (liveness probe) | 0.5 | 0.9 |" in updated
+    assert "| ratio HTTP / (raw floor + empty round trip) | 1.19 |" in updated
     assert updated.endswith("## Other\nkept\n")
 
 
