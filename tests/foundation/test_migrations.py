@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import anyio.to_thread
@@ -64,3 +66,12 @@ async def test_replicas_starting_together_do_not_race(database_url: str, tmp_pat
     finally:
         await engine.dispose()
     assert tables >= EXPECTED_TABLES
+
+
+def test_sqlite_database_is_in_wal_mode_once_migrated(tmp_path: Path) -> None:
+    # Set by the migration, under its lock: a service connection never has to take the exclusive lock
+    # that switching journal modes needs while other connections are open.
+    database = tmp_path / "txassist.db"
+    migrate.upgrade(f"sqlite+aiosqlite:///{database}")
+    with closing(sqlite3.connect(database)) as plain:  # no pragmas of ours on this connection
+        assert plain.execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -45,9 +45,11 @@ def database_config(settings: Settings) -> SQLAlchemyAsyncConfig:
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -> Any:
     # WAL lets readers run beside one writer; busy_timeout waits out short locks instead of failing.
+    # The migration already switched the file to WAL (see ``migrate``); this keeps it so for a database
+    # made some other way.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

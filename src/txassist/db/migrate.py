@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -35,15 +36,33 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     through an advisory lock (env.py), SQLite through a lock file beside the database."""
     with _PROCESS_LOCK, _sqlite_file_lock(database_url):
         command.upgrade(alembic_config(database_url), revision)
+        database = _sqlite_file(database_url)
+        if database is not None:
+            _use_wal(database)
+
+
+def _use_wal(database: Path) -> None:
+    # WAL is a property of the file. Switching to it takes an exclusive lock, so it is done here, under
+    # the migration lock, before the service's connections open: their own ``journal_mode=WAL`` then
+    # finds it set. Left to the first pooled connection, it raced other connections ("database is locked").
+    with closing(sqlite3.connect(database, timeout=30)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+
+
+def _sqlite_file(database_url: str) -> Path | None:
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
 
 
 @contextmanager
 def _sqlite_file_lock(database_url: str) -> Iterator[None]:
-    url = make_url(database_url)
-    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
+    database = _sqlite_file(database_url)
+    if database is None:
         yield
         return
-    lock_path = Path(url.database).with_suffix(".migrate.lock")
+    lock_path = database.with_suffix(".migrate.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(lock_path):
         yield
