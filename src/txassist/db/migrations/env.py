@@ -28,6 +28,15 @@ def _run(connection: Connection) -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+        if is_postgres:
+            # Committed before the lock is released: the lock statement opened the transaction the
+            # migration ran in, and a replica let in before the commit would not see the new schema
+            # and would create it again (seen as a failed replica start in the race test).
+            connection.commit()
+    except BaseException:
+        if is_postgres:
+            connection.rollback()  # the unlock below must not run in an aborted transaction
+        raise
     finally:
         if is_postgres:
             connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
