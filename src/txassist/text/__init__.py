@@ -1,0 +1,1 @@
+"""Text facts every capability shares: the language a customer writes in."""
