@@ -2,8 +2,9 @@
 
     python -m benchmarks.fuzz --examples 500      # make fuzz; writes benchmarks/results/fuzz.json
 
-It runs the same test as tests/reliability/test_fuzz_schema.py (in-process ASGI, all-scopes key,
-no 5xx, responses conform to the schema) with more examples per operation, and records the count.
+It runs the same tests as CI, tests/reliability/test_fuzz_schema.py (in-process ASGI, all-scopes key,
+no 5xx, responses conform to the schema) and test_hostile_bodies.py (hostile JSON beyond the schema:
+4xx and nothing stored), with more examples per operation, and records the count.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             "-p",
             "no:cacheprovider",
             "tests/reliability/test_fuzz_schema.py",
+            "tests/reliability/test_hostile_bodies.py",
             f"--junitxml={report}",
             "-o",
             "timeout=0",

@@ -16,6 +16,7 @@ from txassist.config import Settings
 from txassist.db.engine import database_config
 from txassist.http.auth import key_ring_from
 from txassist.http.request_context import request_context_middleware
+from txassist.http.requests import TxAssistRequest
 from txassist.logging import structlog_plugin
 from txassist.plugin import TxAssistPlugin
 from txassist.services import Services
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             security=[{"bearer": []}],
         ),
         request_max_body_size=settings.max_body_bytes,
+        request_class=TxAssistRequest,
         debug=False,
     )
     # Around the whole ASGI handler, not as route middleware: router-level 404 and 405 answers

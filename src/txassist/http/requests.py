@@ -1,0 +1,28 @@
+"""The request class every route gets: Litestar's own, with the decoder's edge cases answered as 400.
+
+msgspec decodes in C but recurses per nesting level: a 10 KB body of brackets exhausts Python's
+recursion limit and raises ``RecursionError``, which Litestar does not treat as a client error. Raising
+``SerializationException`` instead lets Litestar answer 400 through the usual problem-details handler,
+for every route, before any handler code runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import SerializationException
+
+
+class TxAssistRequest(Request[Any, Any, Any]):
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise SerializationException("the JSON body nests too deeply") from None
+
+    async def msgpack(self) -> Any:
+        try:
+            return await super().msgpack()
+        except RecursionError:
+            raise SerializationException("the MessagePack body nests too deeply") from None
