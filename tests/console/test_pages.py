@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -55,9 +57,58 @@ async def test_static_assets_are_served(client: AsyncTestClient[Litestar], asset
     assert response.content == (STATIC_DIR / asset).read_bytes()
 
 
+async def _raw_get(app: Litestar, raw_path: bytes) -> tuple[int, bytes]:
+    """One GET straight into the ASGI app with the path exactly as given: HTTP clients (httpx too)
+    normalise ``..`` away before sending, and an attacker's raw socket does not."""
+    path = urllib.parse.unquote(raw_path.decode("latin-1"))
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": raw_path,
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    status = 0
+    body = b""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status, body
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            body += message.get("body", b"")
+
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    return status, body
+
+
 async def test_static_paths_cannot_escape_the_folder(client: AsyncTestClient[Litestar]) -> None:
-    response = await client.get("/console/static/../controllers.py")
-    assert response.status_code == 404
+    app = client.app
+    # The same raw request reaches a real asset: the router is exercised, not normalised around.
+    status, body = await _raw_get(app, b"/console/static/console.css")
+    assert status == 200 and body == (STATIC_DIR / "console.css").read_bytes()
+    secret = (STATIC_DIR.parent / "controllers.py").read_bytes()
+    for raw in (
+        b"/console/static/../controllers.py",
+        b"/console/static/%2e%2e/controllers.py",
+        b"/console/static/..%2fcontrollers.py",
+        b"/console/static/%2e%2e%2f%2e%2e%2fconfig.py",
+        b"/console/static/....//controllers.py",
+    ):
+        status, body = await _raw_get(app, raw)
+        assert status in {400, 404}, raw
+        assert secret not in body and b"import" not in body, raw
 
 
 async def test_samples_are_listed(client: AsyncTestClient[Litestar]) -> None:

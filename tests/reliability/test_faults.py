@@ -168,13 +168,14 @@ async def test_postgres_gone_then_back(make_settings: Callable[..., Settings], f
             down = await client.delete("/v1/customers/kept", headers=auth("admin-key"))
             assert down.status_code == 503, down.text
             assert down.headers.get("retry-after")
-            assert "postgres" not in down.text.lower() or "password" not in down.text.lower()
+            # Neither the driver's name nor any connection detail leaks into the answer.
+            assert "postgres" not in down.text.lower()
+            assert "password" not in down.text.lower()
+            assert (url.database or "") not in down.text
             assert time.monotonic() - started < 30, "a dead database fails fast instead of hanging"
-            if any(r.path == "/v1/sentiment" for r in client.app.routes):
-                answered = await client.post(
-                    "/v1/sentiment", json={"texts": ["this is great"]}, headers=auth("agent-key")
-                )
-                assert answered.status_code == 200, "what needs no database still answers"
+            answered = await client.post("/v1/sentiment", json={"texts": ["this is great"]}, headers=auth("agent-key"))
+            assert answered.status_code == 200, "what needs no database still answers"
+            assert answered.json()["results"][0]["label"] == "positive"
 
             # Back: recovers by itself, and nothing stored was lost.
             await proxy.start()
