@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
-from typing import Literal
 
 import anyio.to_thread
 import structlog
@@ -19,6 +17,7 @@ from txassist.db import migrate
 from txassist.db.engine import is_sqlite
 from txassist.drafting.service import DraftingService
 from txassist.embedding import EmbeddingBatcher, TextEncoder
+from txassist.health.readiness import Readiness
 from txassist.knowledge.service import KnowledgeService
 from txassist.outbox.forwarder import SignalForwarder
 from txassist.privacy.retention import RetentionJob
@@ -26,28 +25,6 @@ from txassist.sentiment.service import SentimentService
 from txassist.signals.service import SignalService
 
 log = structlog.get_logger("txassist.services")
-
-ComponentState = Literal["starting", "ok", "degraded", "failed"]
-
-
-@dataclass
-class Readiness:
-    """What each component reports; ``/health/ready`` is 200 only when every required one is ok."""
-
-    components: dict[str, tuple[ComponentState, str]] = field(default_factory=dict)
-    required: set[str] = field(default_factory=set)
-
-    def set(self, name: str, state: ComponentState, detail: str = "", *, required: bool = True) -> None:
-        self.components[name] = (state, detail)
-        if required:
-            self.required.add(name)
-
-    @property
-    def ready(self) -> bool:
-        return all(self.components.get(name, ("starting", ""))[0] == "ok" for name in self.required)
-
-    def report(self) -> dict[str, dict[str, str]]:
-        return {name: {"state": s, "detail": d} for name, (s, d) in sorted(self.components.items())}
 
 
 class Services:

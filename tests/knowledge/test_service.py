@@ -14,8 +14,8 @@ from txassist.cli import main
 from txassist.config import Settings
 from txassist.embedding import EmbeddingBatcher, TextEncoder
 from txassist.errors import InvalidInput
+from txassist.health.readiness import Readiness
 from txassist.knowledge.service import KnowledgeService
-from txassist.services import Readiness
 
 REPO = Path(__file__).resolve().parents[2]
 

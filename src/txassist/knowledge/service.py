@@ -40,7 +40,7 @@ from txassist.knowledge.loaders import KnowledgeDocument
 
 if TYPE_CHECKING:
     from txassist.embedding import EmbeddingBatcher, TextEncoder
-    from txassist.services import Readiness
+    from txassist.health.readiness import Readiness
 
 log = structlog.get_logger("txassist.knowledge")
 
