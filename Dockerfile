@@ -13,9 +13,8 @@ RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
-# The onnx extra: with TXASSIST_EMBEDDING_BACKEND=auto the image serves ONNX Runtime (int8 on CPUs
-# with VNNI), 2-4x torch's speed per turn at the same quality (benchmarks/results/embedding_backends.json).
-RUN pip install '.[onnx]'
+# ONNX Runtime is a base dependency: the default backend (auto) serves int8 on CPUs with VNNI, else fp32.
+RUN pip install .
 
 FROM python:3.11-slim AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
@@ -26,8 +25,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     TXASSIST_PORT=8000 \
     TXASSIST_DATA_DIR=/var/lib/txassist \
     TXASSIST_PROMPTS_DIR=/app/prompts \
-    TXASSIST_SENTIMENT_MODEL=/app/models/sentiment-head \
-    TXASSIST_EMBEDDING_BACKEND=auto
+    TXASSIST_SENTIMENT_MODEL=/app/models/sentiment-head
 RUN useradd --system --uid 10001 --home /app txassist && mkdir -p /var/lib/txassist && chown txassist /var/lib/txassist
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app

@@ -27,6 +27,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# The default embedding backend (auto) exports MiniLM to ONNX once into this folder; servers started
+# as processes inherit it, so a run exports once instead of once per temporary data dir.
+MODEL_CACHE = Path(os.environ.setdefault("TXASSIST_MODEL_CACHE_DIR", str(REPO_ROOT / ".cache" / "models")))
 POSTGRES_URL = os.environ.get("TXASSIST_TEST_DATABASE_URL", "")
 
 API_KEYS: dict[str, list[str]] = {
@@ -36,6 +39,38 @@ API_KEYS: dict[str, list[str]] = {
     "admin-key": ["admin"],
     "all-key": ["agent", "platform", "product", "admin"],
 }
+
+
+# What makes a test an integration test: a fixture that builds the app or a database, or a module that
+# builds the app, loads a model or starts a server itself. Everything else runs in `make check`.
+_INTEGRATION_FIXTURES = frozenset({"app", "client", "settings", "database_url", "fresh_postgres_url"})
+_INTEGRATION_NAMES = frozenset(
+    {
+        "create_app",
+        "TextEncoder",
+        "EmbeddingBatcher",
+        "SentimentService",
+        "SentimentHead",
+        "MultilingualEncoder",
+        "LanguageDetector",
+        "KnowledgeService",
+        "running_server",
+        "serve",
+        "run_cli",
+        "main",
+        "soak",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        names = set(vars(module)) if module is not None else set()
+        fixtures = set(getattr(item, "fixturenames", ()))
+        marked = {mark.name for mark in item.iter_markers()} & {"e2e", "postgres", "browser", "slow", "local_llm"}
+        if marked or fixtures & _INTEGRATION_FIXTURES or names & _INTEGRATION_NAMES:
+            item.add_marker(pytest.mark.integration)
 
 
 def auth(key: str = "all-key") -> dict[str, str]:
@@ -87,7 +122,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def factory(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"data_dir": tmp_path / "data", "api_keys": API_KEYS, "log_format": "json"}
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "api_keys": API_KEYS,
+            "log_format": "json",
+            "model_cache_dir": MODEL_CACHE,
+        }
         values.update(overrides)
         return Settings.from_env({}, **values)
 

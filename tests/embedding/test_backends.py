@@ -30,6 +30,7 @@ def test_models_export_cli_writes_int8_once(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("TXASSIST_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("TXASSIST_MODEL_CACHE_DIR")  # the suite's shared cache: this test is about the default
     assert main(["models", "export", "--backend", "onnx-int8"]) == 0
     prepared = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     target = Path(prepared[0]["path"])
@@ -82,7 +83,18 @@ def test_auto_picks_int8_only_where_the_cpu_has_int8_dot_products(
     assert resolve_backend("torch") == "torch"  # an explicit choice is never second-guessed
 
 
-def test_auto_without_the_onnx_extra_is_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_default_configuration_serves_onnx(tmp_path: Path) -> None:
+    # What `make run` gives a new user: ONNX Runtime is installed with the package, so `auto` never
+    # falls back to the slower torch path on a plain install.
+    settings = Settings.from_env({}, data_dir=tmp_path)
+    assert settings.embedding_backend == "auto"
+    assert TextEncoder.from_settings(settings).backend in {"onnx", "onnx-int8"}
+    assert settings.models_dir == tmp_path / "models"
+    shared = Settings.from_env({"TXASSIST_MODEL_CACHE_DIR": str(tmp_path / "cache")}, data_dir=tmp_path)
+    assert shared.models_dir == tmp_path / "cache"
+
+
+def test_auto_without_onnx_runtime_is_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
     real = importlib.util.find_spec

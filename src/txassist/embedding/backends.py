@@ -10,7 +10,7 @@ dir take a file lock, and later starts find the files.
 ``auto`` picks the fastest of these that is installed and pays on this CPU: int8 where the CPU has
 int8 dot-product instructions (AVX-512 VNNI, ARM64: 2x the batch throughput of fp32 ONNX in
 ``embedding_backends.json``, within a point on both quality checks), fp32 ONNX elsewhere (int8 was
-slower than fp32 on an AVX2-only CPU), torch when the ``onnx`` extra is not installed.
+slower than fp32 on an AVX2-only CPU), torch where ONNX Runtime is missing (an install without it).
 """
 
 from __future__ import annotations
