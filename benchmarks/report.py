@@ -1,4 +1,4 @@
-"""The report: results JSON -> ``benchmarks/results/REPORT.md``, PNG plots, and the README section.
+"""The report: results JSON -> ``benchmarks/results/REPORT.md``, PNG plots, and docs/performance.md.
 
     .venv/bin/python -m benchmarks.report
 
@@ -16,7 +16,8 @@ from typing import Any
 
 from benchmarks.common import REPO_ROOT, RESULTS_DIR
 
-README = REPO_ROOT / "README.md"
+# The generated tables live in docs/, beside the lab notes; the README carries the headline numbers.
+PERFORMANCE_DOC = REPO_ROOT / "docs" / "performance.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -195,7 +196,7 @@ def variants_table(runs: list[dict[str, Any]]) -> str:
 
 # The analysis behind the numbers (profiled 2026-11-30 with py-spy, GIL-holder sampling and per-process CPU
 # on the 16-client run, SQLite and PostgreSQL, int8 ONNX on an AVX-512 VNNI CPU). Kept here so REPORT.md
-# and the README carry it with the tables.
+# and docs/performance.md carry it with the tables.
 GAP_NOTE = """**Where the gap to the targets comes from, and the next levers.** Measured on an otherwise idle
 2-core host, the benchmark client on the same cores (about 2 ms of CPU per turn).
 
@@ -553,28 +554,28 @@ def write_report() -> Path:
     ]
     path = RESULTS_DIR / "REPORT.md"
     path.write_text("\n".join(sections), encoding="utf-8")
-    update_readme()
+    update_performance_doc()
     print(f"wrote {path} and {', '.join(made) or 'no plots'}")
     return path
 
 
-def update_readme() -> None:
-    if not README.is_file():
+def update_performance_doc() -> None:
+    if not PERFORMANCE_DOC.is_file():
         return
-    text = README.read_text(encoding="utf-8")
+    text = PERFORMANCE_DOC.read_text(encoding="utf-8")
     if START not in text or END not in text:
         return
     body = "\n\n".join(
         [
             "_Generated from `benchmarks/results/` by `benchmarks/report.py`; full report: "
-            "[benchmarks/results/REPORT.md](benchmarks/results/REPORT.md)._",
+            "[benchmarks/results/REPORT.md](../benchmarks/results/REPORT.md)._",
             turn_section(short=True),
             backends_section(),
             search_section(),
         ]
     )
     pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
-    README.write_text(pattern.sub(lambda _: f"{START}\n{body}\n{END}", text, count=1), encoding="utf-8")
+    PERFORMANCE_DOC.write_text(pattern.sub(lambda _: f"{START}\n{body}\n{END}", text, count=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ def test_report_writes_tables_plots_and_the_readme_section(tmp_path: Path, monke
     readme = tmp_path / "README.md"
     readme.write_text("# x\n\n## Performance\n\n<!-- bench:start -->\nold\n<!-- bench:end -->\n\n## Other\nkept\n")
     monkeypatch.setattr(report, "RESULTS_DIR", results)
-    monkeypatch.setattr(report, "README", readme)
+    monkeypatch.setattr(report, "PERFORMANCE_DOC", readme)
     curve = [
         {"clients": n, "turns_per_s": 10.0 * n, "errors": 0, "latency": {"p50_ms": 5.0 * n, "p99_ms": 9.0 * n}}
         for n in (1, 4, 16, 64)
