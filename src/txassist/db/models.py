@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -116,6 +117,8 @@ class Suggestion(Base):
     prompt_version: Mapped[str] = mapped_column(String(64))
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     fallback_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Set when the suggestion offered a learned reply: its feedback counts for that reply.
+    learned_reply_id: Mapped[uuid.UUID | None] = mapped_column(GUID, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=utcnow)
 
 
@@ -128,6 +131,42 @@ class SuggestionFeedback(Base):
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     edit_distance: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=utcnow)
+
+
+class LearnedReply(Base):
+    """A reply this organisation's agents sent as it was, or accepted: redacted, one row per wording."""
+
+    __tablename__ = "learned_replies"
+    __table_args__ = (UniqueConstraint("text_hash", name="uq_learned_reply_text"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True, default=uuid.uuid4)
+    text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    offered: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=utcnow, onupdate=utcnow, index=True)
+
+
+class LearnedReplySource(Base):
+    """One conversation that taught a learned reply, with the question it answered there.
+
+    Every question a reply has answered is matched, so a reply learns the many ways customers ask;
+    erasing the customer removes the row.
+    """
+
+    __tablename__ = "learned_reply_sources"
+    __table_args__ = (UniqueConstraint("reply_id", "conversation_id", name="uq_learned_reply_source"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    reply_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("learned_replies.id", ondelete="CASCADE"))
+    customer_id: Mapped[str] = mapped_column(String(128), ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    question: Mapped[str] = mapped_column(Text)  # the customer turn it answered, redacted
+    question_vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32 MiniLM vector of that turn
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=utcnow)
 
 
