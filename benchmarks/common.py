@@ -164,7 +164,7 @@ def banking77_split(
             by_intent[row["category"]].append(row["text"].strip())
     rng = random.Random(seed)
     docs = []
-    queries = []
+    queries: list[tuple[str, str]] = []
     for intent in sorted(by_intent):
         texts = by_intent[intent][:]
         rng.shuffle(texts)

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
+
 from txassist.conversations.context import context_entry, open_issues
-from txassist.db.models import Conversation
+from txassist.conversations.repository import ConversationRecord
 
 
-def _conversation(**fields: object) -> Conversation:
+def _conversation(**fields: object) -> ConversationRecord:
     values: dict[str, object] = {
         "id": "c1",
         "customer_id": "u1",
@@ -25,7 +27,7 @@ def _conversation(**fields: object) -> Conversation:
         "topics": [{"document_id": "d1", "title": "Refunds"}, {"document_id": "d2", "title": "Delivery"}],
     }
     values.update(fields)
-    return Conversation(**values)
+    return msgspec.convert(values, ConversationRecord)
 
 
 def test_open_conversation_lists_its_topics_newest_first() -> None:

@@ -144,8 +144,10 @@ def test_large_hnsw_indexes_search_wider(tmp_path: Path, monkeypatch: pytest.Mon
     # The same size counts as large once past the (lowered) boundary: built and reloaded wider.
     monkeypatch.setattr(index_module, "HNSW_LARGE_INDEX", 10)
     large = write(tmp_path / "large", embed, docs, ann_threshold=10)
+    assert isinstance(large.dense, faiss.IndexHNSW)
     assert large.dense.hnsw.efSearch == index_module.HNSW_EF_SEARCH_LARGE
     reloaded = load_snapshot(tmp_path / "large", DIM)
+    assert isinstance(reloaded.dense, faiss.IndexHNSW)
     assert reloaded.dense.hnsw.efSearch == index_module.HNSW_EF_SEARCH_LARGE
 
 

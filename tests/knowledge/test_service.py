@@ -70,7 +70,7 @@ async def test_replicas_pick_up_new_versions(encoder: TextEncoder, tmp_path: Pat
     readiness = Readiness()
     reader = make_service(encoder, tmp_path, readiness)
     await reader.start()
-    assert readiness.components["knowledge_index"][0] == "ok"  # an empty knowledge base is valid
+    assert readiness.report()["knowledge_index"]["state"] == "ok"  # an empty knowledge base is valid
     assert reader.stats()["chunks"] == 0
 
     writer.apply_sync(abcd_guideline_documents()[:5], [])
@@ -84,7 +84,7 @@ async def test_replicas_pick_up_new_versions(encoder: TextEncoder, tmp_path: Pat
     newest = sorted(version_dir.glob("v*"))[-1]
     (newest / "chunks.msgpack").write_bytes(b"\x00garbage")
     assert not reader.reload_if_changed()
-    assert readiness.components["knowledge_index"][0] == "degraded"
+    assert readiness.report()["knowledge_index"]["state"] == "degraded"
     assert reader.stats()["documents"] == 5
     assert reader.search_sync("reset two factor authentication", k=1).hits
     await reader.stop()

@@ -48,7 +48,8 @@ async def test_purge_keeps_recent_data_and_signals_outlive_conversation_text(
         assert after["conversations"] == 2 * before["conversations"] // 3
         assert after["customers"] == 2
         assert report.deleted["customers"] == 1
-        summaries = dict((await session.execute(select(Conversation.id, Conversation.rolling_summary))).all())
+        rows = (await session.execute(select(Conversation.id, Conversation.rolling_summary))).tuples()
+        summaries: dict[str, str] = dict(rows.all())
         assert summaries["old-c0"] == ""
         assert summaries["new-c0"].startswith("new")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import AsyncIterator
+from collections.abc import Sequence, AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +140,7 @@ def test_cli_trains_with_an_extra_csv(tmp_path: Path) -> None:
     """``txassist train sentiment --data A --extra B:3 --eval C`` writes a head with per-source metrics."""
     from txassist.cli import main
 
-    def write(path: Path, rows: list[tuple[str, str]]) -> Path:
+    def write(path: Path, rows: Sequence[tuple[str, str]]) -> Path:
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["text", "label"])
