@@ -21,6 +21,7 @@ from txassist.db.models import Base
 EXPECTED_TABLES = {
     "customers",
     "customer_identities",
+    "customer_matches",
     "conversations",
     "turns",
     "suggestions",
