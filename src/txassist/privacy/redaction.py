@@ -150,7 +150,7 @@ def _redact_phones(text: str) -> str:
 
 
 # Log keys whose values are ours, never the customer's: skipping them keeps logging cheap.
-_LOG_SAFE_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "method", "path", "status", "event_id"})
+_LOG_SAFE_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "method", "route", "status", "event_id"})
 
 
 def redact_log_event(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
