@@ -95,7 +95,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     outbox_backoff_base_s: float = 1.0
     outbox_backoff_max_s: float = 300.0
     tx_store_timeout_s: float = 10.0
-    pseudonym_secret: str = "txassist-dev-pseudonym-secret"  # noqa: S105  (set it in production)
+    # Keys customer refs, identity hashes, log id hashes and signal cursors. Empty: generated once and
+    # kept in data_dir (txassist.privacy.secrets); set it in production, the same on every replica.
+    pseudonym_secret: str = ""
     competitors: list[str] = msgspec.field(default_factory=list)
     product_taxonomy: str = ""  # empty: built-in taxonomy; else a JSON file path
     repeat_contact_window_days: int = 14
