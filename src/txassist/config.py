@@ -51,6 +51,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     overload_retry_after_s: float = 1.0
     rate_limit_per_s: float = 200.0  # per API key and per replica; 0 turns it off
     rate_limit_burst: float = 400.0
+    # Failed authentications (missing or wrong key) per client address per window; past it every
+    # request from that address gets 429 until the window ends. 0 turns it off.
+    auth_failure_limit: int = 20
+    auth_failure_window_s: float = 60.0
     retention_conversations_days: int = 365  # conversations and their turns; 0 keeps them forever
     retention_signals_days: int = 730  # 0 keeps them forever
     retention_purge_interval_s: float = 3600.0  # 0: only ``txassist purge`` purges

@@ -49,10 +49,15 @@ class CustomerContextController(Controller):
         queries = ConversationQueries(ConversationRepository(db_session), services.settings)
         return await queries.customer_context(customer_id)
 
+
+class CustomerLinkController(Controller):
+    path = "/v1/customers"
+    tags = ["conversations"]
+    guards = [requires("agent")]  # confirming who is who is an agent's decision, not a platform's
+
     @post(
         "/{customer_id:str}/links",
         status_code=200,
-        guards=[requires("agent")],
         summary="Confirm that this customer is the same person as another customer, or holds an identity",
         description="Body: `customer_id` of the other customer (this customer joins it and its id becomes "
         "an alias), or `kind` and `value` of an identity: held by nobody, it is linked here (verified); "
