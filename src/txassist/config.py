@@ -39,6 +39,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     cors_origins: list[str] = msgspec.field(default_factory=list)
     max_body_bytes: int = 10 * 1024 * 1024
     max_text_chars: int = 20_000
+    # A connection whose request line and headers are not all in by then is closed (slow clients,
+    # half-sent headers); 0 turns it off. Read by ``txassist serve`` (txassist.http.header_timeout).
+    header_timeout_s: float = 10.0
     migrate_on_start: bool = True
 
     # --- overload and retention (txassist.http.limits, txassist.privacy) ---
