@@ -117,6 +117,8 @@ async def test_an_agent_confirms_a_possible_match_through_links(client: Client) 
         url, json={"customer_id": "jane", "kind": "email", "value": "x@y.z"}, headers=auth("agent-key")
     )
     assert both.status_code == 422
+    for half in ({}, {"kind": "email"}, {"value": "x@y.z"}):
+        assert (await client.post(url, json=half, headers=auth("agent-key"))).status_code == 422, half
     assert both.headers["content-type"].startswith("application/problem+json")
 
     response = await client.post(url, json={"customer_id": "jane"}, headers=auth("agent-key"))

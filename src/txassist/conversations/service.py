@@ -80,9 +80,9 @@ class CustomerLinks:
         self.identities = IdentityResolver(repo, settings.pseudonym_secret)
 
     async def link(self, customer_id: str, data: LinkIn) -> LinkOut:
+        identity_parts = (data.kind is not None, data.value is not None)
         by_id = data.customer_id is not None
-        by_identity = data.kind is not None and data.value is not None
-        if by_id == by_identity or (not by_identity and (data.kind is not None or data.value is not None)):
+        if (by_id and any(identity_parts)) or (not by_id and not all(identity_parts)):
             raise InvalidInput("name either customer_id, or kind and value of an identity")
         source = await resolve_customer_id(self.repo, self.settings, customer_id)
         if source is None:
