@@ -146,7 +146,7 @@ class IdentityResolver:
     async def _base(
         self, customer_id: str, claims: list[IdentityClaim], owners: dict[tuple[str, str], IdentityOwner]
     ) -> Resolution:
-        if await self.repo.get_customer(customer_id) is not None:
+        if await self.repo.customer_exists(customer_id):
             return Resolution(customer_id, False)
         aliased = await self.repo.customer_for_identity("customer_id", self.alias_key(customer_id))
         if aliased is not None:

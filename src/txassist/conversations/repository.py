@@ -122,6 +122,12 @@ _BUMP_CONVERSATION = (
     )
     .returning(conversations.c.turn_count)
 )
+customers: Table = Customer.__table__  # type: ignore[assignment]
+identities: Table = CustomerIdentity.__table__  # type: ignore[assignment]
+_SELECT_CUSTOMER_ID = select(customers.c.id).where(customers.c.id == bindparam("id"))
+_SELECT_IDENTITY_OWNER = select(identities.c.customer_id, identities.c.verified).where(
+    identities.c.kind == bindparam("kind"), identities.c.value == bindparam("value")
+)
 _SELECT_MATCHES = (
     select(matches.c.customer_id, matches.c.other_customer_id, matches.c.kind)
     .where(
@@ -143,21 +149,25 @@ class ConversationRepository:
     async def get_customer(self, customer_id: str) -> Customer | None:
         return await self.session.get(Customer, customer_id)
 
+    async def customer_exists(self, customer_id: str) -> bool:
+        return bool(await self.statements.fetch(_SELECT_CUSTOMER_ID, {"id": customer_id}))
+
     async def customer_for_identity(self, kind: str, key: str) -> str | None:
         """The customer id an identity key (see ``identity.identity_key``) is linked to."""
-        stmt = select(CustomerIdentity.customer_id).where(CustomerIdentity.kind == kind, CustomerIdentity.value == key)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        owner = await self.identity_owner(kind, key)
+        return owner.customer_id if owner is not None else None
+
+    async def identity_owner(self, kind: str, key: str) -> IdentityOwner | None:
+        rows = await self.statements.fetch(_SELECT_IDENTITY_OWNER, {"kind": kind, "value": key})
+        return IdentityOwner(rows[0][0], bool(rows[0][1])) if rows else None
 
     async def identity_owners(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdentityOwner]:
         """For each (kind, key) already linked, the customer it belongs to and whether the link is verified."""
         found: dict[tuple[str, str], IdentityOwner] = {}
         for kind, key in pairs:
-            stmt = select(CustomerIdentity.customer_id, CustomerIdentity.verified).where(
-                CustomerIdentity.kind == kind, CustomerIdentity.value == key
-            )
-            row = (await self.session.execute(stmt)).one_or_none()
-            if row is not None:
-                found[(kind, key)] = IdentityOwner(row[0], bool(row[1]))
+            owner = await self.identity_owner(kind, key)
+            if owner is not None:
+                found[(kind, key)] = owner
         return found
 
     def add_customer(self, customer_id: str, pseudonym: str) -> Customer:

@@ -15,7 +15,7 @@ MAX_TURNS_SHOWN = 500
 async def resolve_customer_id(repo: ConversationRepository, settings: Settings, customer_id: str) -> str | None:
     """The stored customer a caller's id stands for: itself, or the customer it was linked to as an alias
     (a new id that arrived with an email or phone number already known)."""
-    if await repo.get_customer(customer_id) is not None:
+    if await repo.customer_exists(customer_id):
         return customer_id
     return await repo.customer_for_identity(
         "customer_id", identity_key(settings.pseudonym_secret, "customer_id", customer_id)
