@@ -7,7 +7,9 @@ python-stdnum, libphonenumber example numbers per region, US SSNs and UK NINOs i
 street addresses and postcodes in several countries' shapes) and embedded in a contact-centre
 sentence template. Recall: the share of values of which no digit run or token survives. False
 positives: PII-free sentences with order numbers, amounts, dates, times and versions that come back
-changed. Writes benchmarks/results/redaction_recall.json.
+changed. Recall is reported per type and per form: the forms issue 19 found getting through (cards
+with dots, underscores or a leading hyphen, lowercase and hyphenated IBANs, internationalised emails)
+have generators of their own. Writes benchmarks/results/redaction_recall.json.
 """
 
 from __future__ import annotations
@@ -133,6 +135,40 @@ def national_id(rng: random.Random) -> str:
     )
 
 
+def card_separated(rng: random.Random) -> str:
+    """Forms issue 19 found getting through: dots, underscores, a leading hyphen, glued to a word."""
+    digits = re.sub(r"\D", "", card(rng))
+    groups = [digits[i : i + 4] for i in range(0, len(digits), 4)]
+    style = rng.choice(["dot", "underscore", "leading-dash", "glued"])
+    if style == "dot":
+        return ".".join(groups)
+    if style == "underscore":
+        return "_".join(groups)
+    if style == "leading-dash":
+        return "-" + "-".join(groups)
+    return "card-" + digits
+
+
+def iban_lowercase(rng: random.Random) -> str:
+    value = iban(rng).replace(" ", "")
+    return value.lower() if rng.random() < 0.5 else " ".join(value[i : i + 4] for i in range(0, len(value), 4)).lower()
+
+
+def iban_hyphenated(rng: random.Random) -> str:
+    value = iban(rng).replace(" ", "")
+    joined = "-".join(value[i : i + 4] for i in range(0, len(value), 4))
+    return joined if rng.random() < 0.5 else joined.lower()
+
+
+IDN_LOCAL = ["jörg", "zoë", "françois", "søren", "ana.lópez", "山田", "δημήτρης"]
+IDN_DOMAINS = ["bücher.de", "exämple.com", "correo.españa.es", "例え.jp", "почта.рф", "müller.example"]
+
+
+def email_idn(rng: random.Random) -> str:
+    local = rng.choice(IDN_LOCAL + FIRST)
+    return f"{local}{rng.randint(1, 99) if rng.random() < 0.5 else ''}@{rng.choice(IDN_DOMAINS)}"
+
+
 GENERATORS: dict[str, tuple[str, str, Callable[[random.Random], str]]] = {
     "email": ("email", "[EMAIL]", email),
     "phone": ("phone number", "[PHONE]", phone),
@@ -140,6 +176,11 @@ GENERATORS: dict[str, tuple[str, str, Callable[[random.Random], str]]] = {
     "iban": ("IBAN", "[IBAN]", iban),
     "address": ("address", "[ADDRESS]", address),
     "national_id": ("ID number", "[NATIONAL_ID]", national_id),
+    # The forms of issue 19, one generator each.
+    "card_separators": ("card number", "[CARD]", card_separated),
+    "iban_lowercase": ("IBAN", "[IBAN]", iban_lowercase),
+    "iban_hyphenated": ("IBAN", "[IBAN]", iban_hyphenated),
+    "email_idn": ("email", "[EMAIL]", email_idn),
 }
 
 CLEAN = [
@@ -154,7 +195,7 @@ CLEAN = [
 
 
 def leaked(value: str, redacted: str) -> bool:
-    tokens = [t for t in re.split(r"[\s,.()+-]+", value) if t]
+    tokens = [t for t in re.split(r"[\s,.()+_-]+", value) if t]
     digit_runs = [t for t in tokens if sum(c.isdigit() for c in t) >= 3]
     words = [t for t in tokens if "@" in t]
     return any(t in redacted for t in digit_runs + words)

@@ -19,11 +19,12 @@ from txassist.http.request_context import request_context_middleware
 from txassist.http.requests import TxAssistRequest
 from txassist.logging import structlog_plugin
 from txassist.plugin import TxAssistPlugin
+from txassist.privacy.secrets import with_pseudonym_secret
 from txassist.services import Services
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or Settings.from_env()
+    settings = with_pseudonym_secret(settings or Settings.from_env())
     db = database_config(settings)
     services = Services.create(settings, db)
 

@@ -39,6 +39,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     cors_origins: list[str] = msgspec.field(default_factory=list)
     max_body_bytes: int = 10 * 1024 * 1024
     max_text_chars: int = 20_000
+    # A connection whose request line and headers are not all in by then is closed (slow clients,
+    # half-sent headers); 0 turns it off. Read by ``txassist serve`` (txassist.http.header_timeout).
+    header_timeout_s: float = 10.0
     migrate_on_start: bool = True
 
     # --- overload and retention (txassist.http.limits, txassist.privacy) ---
@@ -51,6 +54,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     overload_retry_after_s: float = 1.0
     rate_limit_per_s: float = 200.0  # per API key and per replica; 0 turns it off
     rate_limit_burst: float = 400.0
+    # Failed authentications (missing or wrong key) per client address per window; past it every
+    # request from that address gets 429 until the window ends. 0 turns it off.
+    auth_failure_limit: int = 20
+    auth_failure_window_s: float = 60.0
     retention_conversations_days: int = 365  # conversations and their turns; 0 keeps them forever
     retention_signals_days: int = 730  # 0 keeps them forever
     retention_purge_interval_s: float = 3600.0  # 0: only ``txassist purge`` purges
@@ -96,7 +103,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     outbox_backoff_base_s: float = 1.0
     outbox_backoff_max_s: float = 300.0
     tx_store_timeout_s: float = 10.0
-    pseudonym_secret: str = "txassist-dev-pseudonym-secret"  # noqa: S105  (set it in production)
+    # Keys customer refs, identity hashes, log id hashes and signal cursors. Empty: generated once and
+    # kept in data_dir (txassist.privacy.secrets); set it in production, the same on every replica.
+    pseudonym_secret: str = ""
     competitors: list[str] = msgspec.field(default_factory=list)
     product_taxonomy: str = ""  # empty: built-in taxonomy; else a JSON file path
     repeat_contact_window_days: int = 14

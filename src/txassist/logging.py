@@ -11,6 +11,7 @@ from litestar.middleware.logging import LoggingMiddlewareConfig
 from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
 
 from txassist.config import Settings
+from txassist.http.request_context import scrub_path_ids
 from txassist.privacy.redaction import redact_log_event
 
 
@@ -25,6 +26,7 @@ def _processors(settings: Settings) -> list[structlog.types.Processor]:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
+        scrub_path_ids,  # before redaction: an id that is an email becomes its hash, not [EMAIL]
         redact_log_event,  # last before rendering, so no processor can add PII after it
         renderer,
     ]

@@ -15,7 +15,11 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from txassist.assist.controllers import TurnController
 from txassist.config import Settings
 from txassist.console.controllers import console_routes, template_config
-from txassist.conversations.controllers import ConversationController, CustomerContextController
+from txassist.conversations.controllers import (
+    ConversationController,
+    CustomerContextController,
+    CustomerLinkController,
+)
 from txassist.drafting.controllers import DraftingController, SuggestionController
 from txassist.health.controllers import HealthController
 from txassist.http.limits import LoadShedder
@@ -73,6 +77,7 @@ class TxAssistPlugin(InitPluginProtocol):
             TurnController,
             ConversationController,
             CustomerContextController,
+            CustomerLinkController,
             DraftingController,
             SuggestionController,
             SignalController,

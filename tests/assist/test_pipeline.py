@@ -95,7 +95,7 @@ async def test_customer_turn_gets_every_part_and_embeds_once(kit: Kit) -> None:
     assert [h["document_id"] for h in body["knowledge"]] == [f"doc-{i}" for i in range(5)]
     assert "text" not in body["knowledge"][0]  # whole chunks stay server-side
     assert body["suggestions"][0]["citations"][0]["document_id"] == "doc-0"
-    assert body["context"] == {"customer_id": "cust-1", "conversations": []}
+    assert body["context"] == {"customer_id": "cust-1", "conversations": [], "possible_matches": []}
     assert body["degraded"] == []
     assert set(body["timings_ms"]) == {
         "embedding",
@@ -237,11 +237,18 @@ async def test_missing_capabilities_still_answer(kit: Kit) -> None:
 
 
 async def test_context_follows_the_customer_to_another_channel_by_email(kit: Kit) -> None:
-    await kit.turn("chat-1", text="my refund for order 7 is late", identity={"email": "Ann@Example.com"})
+    verified = {"email": True}
+    await kit.turn(
+        "chat-1", text="my refund for order 7 is late", identity={"email": "Ann@Example.com", "verified": verified}
+    )
     await kit.turn("chat-1", text="We will refund it by Friday", speaker="agent")
     # A different id on voice, but the same email (case differs): the same person.
     body = await kit.turn(
-        "voice-1", customer_id="phone-caller-9", channel="voice", text="hello", identity={"email": "ann@example.com"}
+        "voice-1",
+        customer_id="phone-caller-9",
+        channel="voice",
+        text="hello",
+        identity={"email": "ann@example.com", "verified": verified},
     )
     ctx = body["context"]
     assert ctx["customer_id"] == "cust-1"

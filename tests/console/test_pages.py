@@ -131,3 +131,12 @@ def test_no_asset_references_external_origins() -> None:
         text = path.read_text()
         assert not EXTERNAL_URL.search(text), path
         assert "cdn" not in text.lower(), path
+
+
+async def test_assist_page_shows_possible_matches_with_a_confirm_button(client: AsyncTestClient[Litestar]) -> None:
+    html = (await client.get("/console/assist")).text
+    assert 'id="possible-matches"' in html
+    script = (STATIC_DIR / "assist.js").read_text()
+    # The matches come from the context; the button posts to the links route with the other id.
+    assert "possible_matches" in script and "renderMatches(context)" in script
+    assert "/links`, { customer_id: other }" in script

@@ -55,9 +55,14 @@ def test_context_follows_the_customer_from_chat_to_voice_to_email(server: str) -
             **chat,
             turn_id="c1",
             text="I returned my jacket two weeks ago and still no refund. This is really annoying.",
-            identity={"email": "dana@example.com", "phone": "+44 20 7946 0958"},
+            # A logged-in chat: the platform vouches for both.
+            identity={
+                "email": "dana@example.com",
+                "phone": "+44 20 7946 0958",
+                "verified": {"email": True, "phone": True},
+            },
         )
-        assert first["context"] == {"customer_id": "cust-e2e", "conversations": []}
+        assert first["context"] == {"customer_id": "cust-e2e", "conversations": [], "possible_matches": []}
         if SENTIMENT_SHIPPED:
             assert first["sentiment"]["label"] == "negative"  # type: ignore[index]
         else:
@@ -76,7 +81,7 @@ def test_context_follows_the_customer_from_chat_to_voice_to_email(server: str) -
             channel="voice",
             speaker="customer",
             text="Hi, I'm calling about my refund again.",
-            identity={"phone": "+442079460958"},
+            identity={"phone": "+442079460958", "verified": {"phone": True}},
             features=["sentiment", "knowledge"],
         )
         ctx = voice["context"]
@@ -108,7 +113,7 @@ def test_context_follows_the_customer_from_chat_to_voice_to_email(server: str) -
             channel="email",
             speaker="customer",
             text="Following up on my refund.",
-            identity={"email": "DANA@example.com"},
+            identity={"email": "DANA@example.com", "verified": {"email": True}},
         )
         ids = [(c["conversation_id"], c["channel"]) for c in email["context"]["conversations"]]  # type: ignore[index]
         assert ids == [("voice-1", "voice"), ("chat-1", "chat")]

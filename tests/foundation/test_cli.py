@@ -39,7 +39,7 @@ def test_serve_accepts_host_and_port() -> None:
 def test_db_upgrade_creates_database(tmp_path: Path) -> None:
     result = run_cli("db", "upgrade", env={"TXASSIST_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
-    assert "revision 0001" in result.stdout
+    assert "revision 0004" in result.stdout
     assert (tmp_path / "txassist.db").exists()
 
 

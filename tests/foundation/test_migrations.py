@@ -21,12 +21,15 @@ from txassist.db.models import Base
 EXPECTED_TABLES = {
     "customers",
     "customer_identities",
+    "customer_matches",
     "conversations",
     "turns",
     "suggestions",
     "suggestion_feedback",
     "signals",
     "outbox_events",
+    "learned_replies",
+    "learned_reply_sources",
     "alembic_version",
 }
 

@@ -25,7 +25,7 @@ from txassist.db.models import (
 )
 from txassist.privacy.pseudonym import customer_ref
 
-SECRET = "txassist-dev-pseudonym-secret"  # the default setting the tests run with
+SECRET = "seed-pseudonym-secret"  # what the seeded refs are keyed with (not the app's own secret)
 CUSTOMER_TABLES: list[type[Base]] = [
     Customer,
     CustomerIdentity,

@@ -44,6 +44,7 @@ def fuzz_app(data_dir: Path) -> Litestar:
         api_keys=KEYS,
         log_level="warning",
         rate_limit_per_s=0.0,
+        auth_failure_limit=0,
         concurrency_limits={},
         openai_base_url="http://127.0.0.1:9/v1",  # discard port: refused at once
         local_model_path=str(data_dir / "no-such-model.gguf"),

@@ -15,6 +15,7 @@ from txassist.db import migrate
 from txassist.db.engine import database_config
 from txassist.db.models import Customer, LearnedReply
 from txassist.embedding import TextEncoder
+from txassist.privacy.erasure import erase_customer
 from txassist.replies.service import LearnedReplyLibrary, learnable
 
 Sessions = Callable[[], AsyncSession]
@@ -129,3 +130,20 @@ async def test_a_disabled_library_learns_and_offers_nothing(sessions: Sessions, 
         await session.commit()
         assert await session.scalar(select(func.count(LearnedReply.id))) == 0
         assert await library.match(session, encoder.encode([QUESTION])[0]) is None
+
+
+async def test_erasure_of_a_customer_removes_the_replies_only_they_taught(
+    sessions: Sessions, encoder: TextEncoder
+) -> None:
+    library = LearnedReplyLibrary(refresh_s=0.0)
+    shared = "Deliveries can be paused for up to four weeks in the app under Deliveries."
+    async with sessions() as session:
+        await _teach(library, session, encoder, 0, REPLY)
+        await _teach(library, session, encoder, 0, shared)
+        await _teach(library, session, encoder, 1, shared)
+        await session.commit()
+        report = await erase_customer(session, "cust-0", pseudonym_secret="test-secret")
+        await session.commit()
+        assert report.deleted["learned_reply_sources"] == 2
+        assert report.deleted["learned_replies"] == 1
+        assert (await session.scalars(select(LearnedReply.text))).all() == [shared]

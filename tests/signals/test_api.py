@@ -168,6 +168,8 @@ async def test_summary_and_exports(app: Litestar, client: AsyncTestClient[Litest
     exported = await client.get("/v1/signals/export", params={"format": "csv", "type": "defect"}, headers=headers)
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert rows and {r["type"] for r in rows} == {"defect"}
+    assert exported.headers["content-type"].startswith("text/csv"), exported.headers["content-type"]
+    assert 'filename="signals.csv"' in exported.headers["content-disposition"]
 
 
 async def test_outbox_admin_lists_and_replays(app: Litestar, client: AsyncTestClient[Litestar]) -> None:

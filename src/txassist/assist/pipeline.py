@@ -46,7 +46,7 @@ from txassist.assist.schemas import (
 )
 from txassist.config import Settings
 from txassist.conversations.context import build_context
-from txassist.conversations.identity import IdentityKind, customer_pseudonym, identity_key
+from txassist.conversations.identity import IdentityResolver, Resolution
 from txassist.conversations.repository import (
     ConversationRecord,
     ConversationRepository,
@@ -114,18 +114,13 @@ class _FoundSignals(msgspec.Struct):
     duplicates: dict[str, Any]  # stored signals they merge into, by dedup key
 
 
-class _Resolution(msgspec.Struct):
-    customer_id: str
-    is_new: bool
-    links: list[tuple[str, str]]
-
-
 class TurnPipeline:
     def __init__(self, services: TurnServices, session: AsyncSession) -> None:
         self.services = services
         self.settings = services.settings
         self.session = session
         self.repo = ConversationRepository(session)
+        self.identities = IdentityResolver(self.repo, self.settings.pseudonym_secret)
 
     async def handle(self, conversation_id: str, request: TurnRequest) -> dict[str, Any]:
         """The turn's response as stored (a replay of the same turn returns it unchanged)."""
@@ -164,7 +159,9 @@ class TurnPipeline:
             if existing is not None:
                 return _replay(existing, request_hash)
         conversation = await self.repo.conversation_for_turn(conversation_id)
-        resolution = await self._resolve_customer(request, conversation)
+        resolution = await self.identities.resolve(
+            request.customer_id, request.identity, conversation.customer_id if conversation else None
+        )
         if conversation is not None and conversation.customer_id != resolution.customer_id:
             raise Conflict(f"conversation {conversation_id!r} belongs to another customer")
         history = await self.repo.last_turns(conversation_id, HISTORY_TURNS) if conversation else []
@@ -182,6 +179,7 @@ class TurnPipeline:
                     want_context or (customer_spoke and "signals" in features),
                     resolution.customer_id,
                     conversation_id,
+                    resolution.matches,
                 ),
             )
         )
@@ -215,7 +213,7 @@ class TurnPipeline:
 
         async with self.services.write_lock or contextlib.nullcontext():
             store_started = time.perf_counter()
-            await self._store_customer(resolution)
+            await self.identities.store(resolution)
             if conversation is None:
                 await self.repo.insert_conversation(record)
             turn.seq = await self.repo.bump_conversation(record)
@@ -294,11 +292,17 @@ class TurnPipeline:
         return lambda: self._find_signals(conversation, turn, vector, search, history, label, recent)
 
     def _context_fn(
-        self, wanted: bool, customer_id: str, conversation_id: str
+        self, wanted: bool, customer_id: str, conversation_id: str, pending_matches: list[tuple[str, str]]
     ) -> Callable[[], Awaitable[CustomerContext]] | None:
         if not wanted:
             return None
-        return lambda: build_context(self.repo, self.settings, customer_id, exclude_conversation_id=conversation_id)
+        return lambda: build_context(
+            self.repo,
+            self.settings,
+            customer_id,
+            exclude_conversation_id=conversation_id,
+            pending_matches=pending_matches,
+        )
 
     def _trend(self, history: list[TurnRecord], label: SentimentLabel, text: str) -> Trend | None:
         scores: list[Mapping[str, float]] = [
@@ -373,35 +377,8 @@ class TurnPipeline:
 
     # --- customers and conversations ---
 
-    async def _resolve_customer(self, request: TurnRequest, conversation: ConversationRecord | None) -> _Resolution:
-        if request.identity is None and conversation is not None and conversation.customer_id == request.customer_id:
-            # The common turn: the conversation's row already proves the customer exists (foreign key).
-            return _Resolution(request.customer_id, False, [])
-        secret = self.settings.pseudonym_secret
-        keys: list[tuple[str, str]] = []
-        if request.identity is not None:
-            given: list[tuple[IdentityKind, str | None]] = [
-                ("email", request.identity.email),
-                ("phone", request.identity.phone),
-                ("handle", request.identity.handle),
-            ]
-            keys = [(kind, identity_key(secret, kind, value)) for kind, value in given if value]
-        owners = await self.repo.customers_for_identities(keys)
-        unlinked = [pair for pair in keys if pair not in owners]
-        if await self.repo.get_customer(request.customer_id) is not None:
-            return _Resolution(request.customer_id, False, unlinked)
-        alias = ("customer_id", identity_key(secret, "customer_id", request.customer_id))
-        aliased = await self.repo.customer_for_identity(*alias)
-        if aliased is not None:
-            return _Resolution(aliased, False, unlinked)
-        if owners:
-            # A new id carrying an email or phone we know: the same person on another channel.
-            known = next(iter(owners.values()))
-            return _Resolution(known, False, [*unlinked, alias])
-        return _Resolution(request.customer_id, True, unlinked)
-
     def _new_conversation(
-        self, conversation_id: str, request: TurnRequest, resolution: _Resolution, occurred_at: datetime
+        self, conversation_id: str, request: TurnRequest, resolution: Resolution, occurred_at: datetime
     ) -> ConversationRecord:
         return ConversationRecord(
             id=conversation_id,
@@ -412,17 +389,6 @@ class TurnPipeline:
             updated_at=occurred_at,
             channels=[request.channel],
         )
-
-    async def _store_customer(self, resolution: _Resolution) -> None:
-        if resolution.is_new:
-            self.repo.add_customer(
-                resolution.customer_id, customer_pseudonym(self.settings.pseudonym_secret, resolution.customer_id)
-            )
-        for kind, key in resolution.links:
-            self.repo.add_identity(resolution.customer_id, kind, key)
-        if resolution.is_new or resolution.links:
-            # Flushed before the conversation row, which references the customer.
-            await self.repo.flush()
 
 
 class _PartRunner:

@@ -21,10 +21,20 @@ Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 RawText = Annotated[str, msgspec.Meta(min_length=1, max_length=200_000)]
 
 
+class VerifiedIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Which identities the platform authenticated (a logged-in account, a verified phone)."""
+
+    email: bool = False
+    phone: bool = False
+    handle: bool = False
+
+
 class IdentityIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     email: Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
     phone: Annotated[str, msgspec.Meta(min_length=3, max_length=32, pattern=r"^\+?[0-9 ().\-]+$")] | None = None
     handle: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    # Absent: nothing verified. An unverified identity someone else holds is only a possible match.
+    verified: VerifiedIn | None = None
 
 
 class TurnRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

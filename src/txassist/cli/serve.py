@@ -19,6 +19,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from txassist.http.header_timeout import protocol_class
+
     overrides: dict[str, object] = {}
     if args.host:
         overrides["host"] = args.host
@@ -34,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        http=protocol_class(),  # uvicorn's own HTTP/1.1, plus a header-read timeout it lacks
     )
     return 0
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from txassist.config import Settings
 from txassist.conversations.repository import ConversationRecord, ConversationRepository
-from txassist.conversations.schemas import ContextConversation, CustomerContext
+from txassist.conversations.schemas import ContextConversation, CustomerContext, PossibleMatch
 
 MAX_OPEN_ISSUES = 5
 MAX_COMMITMENTS = 10
@@ -20,8 +20,10 @@ async def build_context(
     *,
     exclude_conversation_id: str | None = None,
     now: datetime | None = None,
+    pending_matches: list[tuple[str, str]] | None = None,
 ) -> CustomerContext:
-    """The customer's recent conversations, bounded by ``context_max_conversations`` and age."""
+    """The customer's recent conversations, bounded by ``context_max_conversations`` and age, and the
+    possible matches (stored, plus ``pending_matches`` this turn is about to store)."""
     since = (now or datetime.now(UTC)) - timedelta(days=settings.context_max_age_days)
     conversations = await repo.recent_conversations(
         customer_id,
@@ -29,7 +31,21 @@ async def build_context(
         limit=settings.context_max_conversations,
         exclude_id=exclude_conversation_id,
     )
-    return CustomerContext(customer_id=customer_id, conversations=[context_entry(conv) for conv in conversations])
+    matches = await repo.possible_matches(customer_id)
+    matches += [match for match in pending_matches or [] if match not in matches]
+    return CustomerContext(
+        customer_id=customer_id,
+        conversations=[context_entry(conv) for conv in conversations],
+        possible_matches=[possible_match(other, kind) for other, kind in matches],
+    )
+
+
+def possible_match(other_customer_id: str, kind: str) -> PossibleMatch:
+    return PossibleMatch(
+        customer_id=other_customer_id,
+        kind=kind,
+        note=f"may be the same customer as {other_customer_id} (same {kind}, not confirmed)",
+    )
 
 
 def context_entry(conversation: ConversationRecord) -> ContextConversation:

@@ -1,18 +1,18 @@
-"""``GET /v1/conversations/{id}`` and ``GET /v1/customers/{id}/context``."""
+"""``GET /v1/conversations/{id}``, ``GET /v1/customers/{id}/context`` and ``POST /v1/customers/{id}/links``."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.conversations.repository import ConversationRepository
-from txassist.conversations.schemas import ConversationOut, CustomerContext
-from txassist.conversations.service import ConversationQueries
+from txassist.conversations.schemas import ConversationOut, CustomerContext, LinkIn, LinkOut
+from txassist.conversations.service import ConversationQueries, CustomerLinks
 from txassist.http.auth import requires
-from txassist.http.openapi import GUARDED, PARAMS, problem_responses
+from txassist.http.openapi import BODY, GUARDED, PARAMS, problem_responses
 from txassist.services import Services
 
 PathId = Annotated[str, Parameter(min_length=1, max_length=128)]
@@ -48,3 +48,22 @@ class CustomerContextController(Controller):
     async def context(self, customer_id: PathId, db_session: AsyncSession, services: Services) -> CustomerContext:
         queries = ConversationQueries(ConversationRepository(db_session), services.settings)
         return await queries.customer_context(customer_id)
+
+
+class CustomerLinkController(Controller):
+    path = "/v1/customers"
+    tags = ["conversations"]
+    guards = [requires("agent")]  # confirming who is who is an agent's decision, not a platform's
+
+    @post(
+        "/{customer_id:str}/links",
+        status_code=200,
+        summary="Confirm that this customer is the same person as another customer, or holds an identity",
+        description="Body: `customer_id` of the other customer (this customer joins it and its id becomes "
+        "an alias), or `kind` and `value` of an identity: held by nobody, it is linked here (verified); "
+        "held by a customer named in this customer's possible matches, this customer joins that one; "
+        "held by anyone else, 409.",
+        responses=problem_responses(*GUARDED, *BODY, *PARAMS, 404, 409),
+    )
+    async def link(self, customer_id: PathId, data: LinkIn, db_session: AsyncSession, services: Services) -> LinkOut:
+        return await CustomerLinks(ConversationRepository(db_session), services.settings).link(customer_id, data)

@@ -14,14 +14,15 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.conversations.statements import statements_for
-from txassist.db.models import Conversation, Customer, CustomerIdentity, Turn
+from txassist.db.models import Conversation, Customer, CustomerIdentity, CustomerMatch, Turn
 
 conversations: Table = Conversation.__table__  # type: ignore[assignment]
 turns: Table = Turn.__table__  # type: ignore[assignment]
+matches: Table = CustomerMatch.__table__  # type: ignore[assignment]
 
 
 class ConversationRecord(msgspec.Struct, kw_only=True):
@@ -75,6 +76,11 @@ class NewTurn(msgspec.Struct, kw_only=True):
     sentiment_scores: dict[str, float] | None = None
 
 
+class IdentityOwner(msgspec.Struct, frozen=True):
+    customer_id: str
+    verified: bool
+
+
 class StoredResponse(msgspec.Struct, frozen=True):
     turn_key: str
     request_hash: str
@@ -116,6 +122,19 @@ _BUMP_CONVERSATION = (
     )
     .returning(conversations.c.turn_count)
 )
+customers: Table = Customer.__table__  # type: ignore[assignment]
+identities: Table = CustomerIdentity.__table__  # type: ignore[assignment]
+_SELECT_CUSTOMER_ID = select(customers.c.id).where(customers.c.id == bindparam("id"))
+_SELECT_IDENTITY_OWNER = select(identities.c.customer_id, identities.c.verified).where(
+    identities.c.kind == bindparam("kind"), identities.c.value == bindparam("value")
+)
+_SELECT_MATCHES = (
+    select(matches.c.customer_id, matches.c.other_customer_id, matches.c.kind)
+    .where(
+        or_(matches.c.customer_id == bindparam("customer_id"), matches.c.other_customer_id == bindparam("customer_id"))
+    )
+    .order_by(matches.c.id)
+)
 _INSERT_CONVERSATION = insert(conversations)
 _INSERT_TURN = insert(turns)
 
@@ -130,18 +149,25 @@ class ConversationRepository:
     async def get_customer(self, customer_id: str) -> Customer | None:
         return await self.session.get(Customer, customer_id)
 
+    async def customer_exists(self, customer_id: str) -> bool:
+        return bool(await self.statements.fetch(_SELECT_CUSTOMER_ID, {"id": customer_id}))
+
     async def customer_for_identity(self, kind: str, key: str) -> str | None:
         """The customer id an identity key (see ``identity.identity_key``) is linked to."""
-        stmt = select(CustomerIdentity.customer_id).where(CustomerIdentity.kind == kind, CustomerIdentity.value == key)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        owner = await self.identity_owner(kind, key)
+        return owner.customer_id if owner is not None else None
 
-    async def customers_for_identities(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """For each (kind, key) already linked, the customer id it belongs to."""
-        found: dict[tuple[str, str], str] = {}
+    async def identity_owner(self, kind: str, key: str) -> IdentityOwner | None:
+        rows = await self.statements.fetch(_SELECT_IDENTITY_OWNER, {"kind": kind, "value": key})
+        return IdentityOwner(rows[0][0], bool(rows[0][1])) if rows else None
+
+    async def identity_owners(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdentityOwner]:
+        """For each (kind, key) already linked, the customer it belongs to and whether the link is verified."""
+        found: dict[tuple[str, str], IdentityOwner] = {}
         for kind, key in pairs:
-            customer_id = await self.customer_for_identity(kind, key)
-            if customer_id is not None:
-                found[(kind, key)] = customer_id
+            owner = await self.identity_owner(kind, key)
+            if owner is not None:
+                found[(kind, key)] = owner
         return found
 
     def add_customer(self, customer_id: str, pseudonym: str) -> Customer:
@@ -149,8 +175,56 @@ class ConversationRepository:
         self.session.add(customer)
         return customer
 
-    def add_identity(self, customer_id: str, kind: str, key: str) -> None:
-        self.session.add(CustomerIdentity(customer_id=customer_id, kind=kind, value=key))
+    def add_identity(self, customer_id: str, kind: str, key: str, *, verified: bool = False) -> None:
+        self.session.add(CustomerIdentity(customer_id=customer_id, kind=kind, value=key, verified=verified))
+
+    async def mark_verified(self, customer_id: str, kind: str, key: str) -> None:
+        await self.session.execute(
+            update(CustomerIdentity)
+            .where(CustomerIdentity.customer_id == customer_id, CustomerIdentity.kind == kind)
+            .where(CustomerIdentity.value == key)
+            .values(verified=True)
+        )
+
+    # --- possible matches ---
+
+    async def possible_matches(self, customer_id: str) -> list[tuple[str, str]]:
+        """(other customer id, identity kind) for every possible match recorded on either side."""
+        rows = await self.statements.fetch(_SELECT_MATCHES, {"customer_id": customer_id})
+        found: list[tuple[str, str]] = []
+        for claimant, owner, kind in rows:
+            pair = (owner if claimant == customer_id else claimant, kind)
+            if pair not in found:
+                found.append(pair)
+        return found
+
+    def add_match(self, customer_id: str, other_customer_id: str, kind: str) -> None:
+        self.session.add(CustomerMatch(customer_id=customer_id, other_customer_id=other_customer_id, kind=kind))
+
+    async def merge_customer(self, source: str, target: str, alias_key: str) -> int:
+        """Make ``source`` part of ``target``: its conversations and identities move, its id becomes an
+        alias of ``target`` (``alias_key``), its possible matches point at ``target``. Returns the number
+        of conversations moved."""
+        moved = await self.session.execute(
+            update(Conversation).where(Conversation.customer_id == source).values(customer_id=target)
+        )
+        await self.session.execute(
+            update(CustomerIdentity).where(CustomerIdentity.customer_id == source).values(customer_id=target)
+        )
+        involved = or_(CustomerMatch.customer_id == source, CustomerMatch.other_customer_id == source)
+        kept = await self.possible_matches(target)
+        repoint = {
+            (other, kind)
+            for other, kind in await self.possible_matches(source)
+            if other not in (source, target) and (other, kind) not in kept
+        }
+        await self.session.execute(delete(CustomerMatch).where(involved))
+        for other, kind in sorted(repoint):
+            self.add_match(target, other, kind)
+        self.add_identity(target, "customer_id", alias_key, verified=True)
+        await self.session.flush()
+        await self.session.execute(delete(Customer).where(Customer.id == source))
+        return max(0, getattr(moved, "rowcount", 0) or 0)
 
     # --- conversations ---
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -27,9 +27,38 @@ class ContextConversation(msgspec.Struct, kw_only=True):
     commitments: list[str]
 
 
+class PossibleMatch(msgspec.Struct, kw_only=True):
+    """Another customer who presented (or holds) one of this customer's identities. Only the id and the
+    kind of identity are shown: nothing of the other customer's history until an agent links them."""
+
+    customer_id: Id
+    kind: str
+    note: str
+
+
 class CustomerContext(msgspec.Struct, kw_only=True):
     customer_id: Id
     conversations: list[ContextConversation]
+    possible_matches: list[PossibleMatch] = msgspec.field(default_factory=list)
+
+
+IdentityKindIn = Literal["email", "phone", "handle"]
+
+
+class LinkIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An agent's confirmation: the customer in the path is the same person as ``customer_id``, or as
+    whoever holds the identity ``kind``/``value`` (linked to the path customer if nobody does)."""
+
+    customer_id: Id | None = None
+    kind: IdentityKindIn | None = None
+    value: Annotated[str, msgspec.Meta(min_length=1, max_length=320)] | None = None
+
+
+class LinkOut(msgspec.Struct, kw_only=True):
+    customer_id: Id  # the customer that remains
+    merged_customer_id: Id | None  # the one that joined it (now an alias), if any
+    linked_kind: str | None  # the identity linked (or verified) without a merge, if any
+    conversations_moved: int
 
 
 class TurnOut(msgspec.Struct, kw_only=True):

@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 
 def utcnow() -> datetime:
@@ -54,9 +55,32 @@ class CustomerIdentity(Base):
     customer_id: Mapped[str] = mapped_column(String(128), ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(320))
+    # True when the platform asserted it authenticated the customer (or an agent confirmed the link):
+    # only a verified link lets a new customer id join this customer.
+    verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=utcnow)
 
     customer: Mapped[Customer] = relationship(back_populates="identities")
+
+
+class CustomerMatch(Base):
+    """A possible match: ``customer_id`` presented an identity already linked to ``other_customer_id``.
+
+    Shown to agents on both customers; nothing of the other customer is shown, and nothing merges
+    until an agent confirms (``POST /v1/customers/{id}/links``).
+    """
+
+    __tablename__ = "customer_matches"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "other_customer_id", "kind", name="uq_customer_match"),
+        Index("ix_customer_matches_other", "other_customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(128), ForeignKey("customers.id", ondelete="CASCADE"))
+    other_customer_id: Mapped[str] = mapped_column(String(128), ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=utcnow)
 
 
 class Conversation(Base):

@@ -1,4 +1,5 @@
-"""Overload shedding: per-scope concurrency limits with a bounded wait queue, and per-key rate limits.
+"""Overload shedding: per-scope concurrency limits with a bounded wait queue, per-key rate limits, and
+a per-address limit on failed authentications (key guessing).
 
 Past capacity a request gets a 429 with ``Retry-After`` at once instead of queueing without bound,
 so latency stays flat for the traffic the service does accept. Both limits live in this process:
@@ -108,6 +109,56 @@ class TokenBucketLimiter:
             self._buckets.clear()
 
 
+@dataclass
+class _Failures:
+    window_start: float
+    count: int
+
+
+@dataclass
+class AuthFailureThrottle:
+    """At most ``limit`` failed authentications per client address in a fixed ``window_s``.
+
+    Once an address is over, every request it makes to a guarded route is refused until the window
+    ends, the right key included: answering a correct guess differently would tell the guesser it won.
+    """
+
+    limit: int
+    window_s: float
+    clock: Callable[[], float] = time.monotonic
+    max_addresses: int = 10_000
+    _seen: dict[str, _Failures] = field(default_factory=dict)
+
+    def blocked_for(self, address: str) -> float:
+        """Seconds until ``address`` may try again; 0.0 when it may now."""
+        entry = self._seen.get(address)
+        if entry is None:
+            return 0.0
+        left = entry.window_start + self.window_s - self.clock()
+        if left <= 0:
+            del self._seen[address]
+            return 0.0
+        return left if entry.count >= self.limit else 0.0
+
+    def failed(self, address: str) -> None:
+        now = self.clock()
+        entry = self._seen.get(address)
+        if entry is None or now - entry.window_start >= self.window_s:
+            if entry is None and len(self._seen) >= self.max_addresses:
+                self._evict(now)
+            self._seen[address] = _Failures(window_start=now, count=1)
+            return
+        entry.count += 1
+
+    def _evict(self, now: float) -> None:
+        for address, entry in list(self._seen.items()):
+            if now - entry.window_start >= self.window_s:
+                del self._seen[address]
+        if len(self._seen) >= self.max_addresses:
+            # Keep the addresses that are locked out; forget the ones merely counting.
+            self._seen = {a: e for a, e in self._seen.items() if e.count >= self.limit}
+
+
 class LoadShedder:
     """The limits of one application; one instance is shared by every route's middleware stack."""
 
@@ -127,6 +178,11 @@ class LoadShedder:
             if settings.rate_limit_per_s > 0
             else None
         )
+        self.auth_failures = (
+            AuthFailureThrottle(settings.auth_failure_limit, settings.auth_failure_window_s)
+            if settings.auth_failure_limit > 0
+            else None
+        )
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         async def limited(scope: Scope, receive: Receive, send: Send) -> None:
@@ -134,9 +190,19 @@ class LoadShedder:
                 await app(scope, receive, send)
                 return
             wanted = _required_scopes(scope)
-            resolved = _resolve_key(scope) if wanted else None
+            if not wanted:
+                await app(scope, receive, send)
+                return
+            address = _client_address(scope)
+            throttle = self.auth_failures
+            if throttle is not None and (locked := throttle.blocked_for(address)) > 0:
+                await _shed(scope, send, "too many failed authentications from this address", math.ceil(locked))
+                return
+            resolved = _resolve_key(scope)
             if resolved is None:
-                # Open route, or no valid key: the auth guard answers 401 and that costs nothing.
+                # No valid key: the auth guard answers 401; the failure counts against the address.
+                if throttle is not None:
+                    throttle.failed(address)
                 await app(scope, receive, send)
                 return
             key_id, granted = resolved
@@ -167,7 +233,8 @@ class LoadShedder:
 async def _shed(scope: Scope, send: Send, detail: str, retry_after_s: int) -> None:
     # Answered here rather than raised: an exception would be rendered outside the request-context
     # middleware and lose the request id and security headers.
-    SHED_COUNTER.labels(reason="rate" if "rate" in detail else "capacity").inc()
+    reason = "rate" if "rate" in detail else "auth" if "authentication" in detail else "capacity"
+    SHED_COUNTER.labels(reason=reason).inc()
     response = problem(429, detail, error_type=Overloaded.error_type)
     body = msgspec.json.encode({**response.content, "instance": scope.get("path", ""), **_request_id(scope)})
     headers = [
@@ -204,6 +271,13 @@ def _guards(handler: Any) -> Iterable[Any]:
     # them and loses the scopes that requires() attaches.
     layers = getattr(handler, "ownership_layers", [])
     return [guard for layer in layers for guard in (getattr(layer, "guards", None) or [])]
+
+
+def _client_address(scope: Scope) -> str:
+    # The peer as the server sees it; behind a proxy, run uvicorn with --forwarded-allow-ips so that
+    # this is the client the proxy names rather than the proxy itself.
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _resolve_key(scope: Scope) -> tuple[str, frozenset[str]] | None:

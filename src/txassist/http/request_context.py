@@ -1,10 +1,20 @@
-"""ASGI middleware: a request id on every log line and response, and one access-log line."""
+"""ASGI middleware: a request id on every log line and response, and one access-log line.
+
+The access log names the route template (``/v1/customers/{customer_id}/context``) and keyed hashes of
+the path ids, never the raw path or query: customer and conversation ids are often emails or phone
+numbers. ``scrub_path_ids`` (a log processor) replaces those raw ids in any other line of the request.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import time
 import uuid
+from collections.abc import MutableMapping
+from contextvars import ContextVar
+from typing import Any
 
 import structlog
 from litestar.enums import ScopeType
@@ -12,6 +22,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger("txassist.access")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_CURRENT_SCOPE: ContextVar[Scope | None] = ContextVar("txassist_request_scope", default=None)
+# Log keys whose values never carry a path id.
+_SCRUB_SKIP = frozenset({"timestamp", "level", "logger", "request_id", "method", "route", "path_ids", "status"})
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -31,6 +44,7 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        token = _CURRENT_SCOPE.set(scope)
         started = time.perf_counter()
         status = 500
 
@@ -54,13 +68,56 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
                 log.info(
                     "request",
                     method=scope.get("method"),
-                    path=path,
+                    route=scope.get("path_template") or None,  # None: no route matched (a 404)
+                    path_ids=hashed_path_ids(scope),
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                     key_id=state.get("key_id"),
                 )
+            _CURRENT_SCOPE.reset(token)
 
     return middleware
+
+
+def path_id_hash(secret: str, value: str) -> str:
+    """A keyed hash of one path id: requests for the same id correlate in the logs, the id stays hidden."""
+    return hmac.new(
+        secret.encode(), b"log-path-id:" + value.encode("utf-8", "surrogatepass"), hashlib.sha256
+    ).hexdigest()[:16]
+
+
+def _secret(scope: Scope) -> str:
+    settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+    return str(getattr(settings, "pseudonym_secret", ""))
+
+
+def hashed_path_ids(scope: Scope) -> dict[str, str]:
+    params: dict[str, Any] = scope.get("path_params") or {}
+    if not params:
+        return {}
+    secret = _secret(scope)
+    return {name: path_id_hash(secret, str(value)) for name, value in params.items()}
+
+
+def scrub_path_ids(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: the current request's raw path ids, wherever a log line repeats them (an
+    error detail, a validation message), become ``<name:hash>``."""
+    scope = _CURRENT_SCOPE.get()
+    params: dict[str, Any] | None = scope.get("path_params") if scope is not None else None
+    if not params or scope is None:
+        return event_dict
+    raw = [(str(value), name) for name, value in params.items() if len(str(value)) >= 3]
+    if not raw:
+        return event_dict
+    secret = _secret(scope)
+    for key, value in list(event_dict.items()):
+        if key in _SCRUB_SKIP or not isinstance(value, str):
+            continue
+        for found, name in raw:
+            if found in value:
+                value = value.replace(found, f"<{name}:{path_id_hash(secret, found)}>")
+        event_dict[key] = value
+    return event_dict
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

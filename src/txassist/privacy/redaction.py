@@ -29,9 +29,18 @@ NATIONAL_ID = "[NATIONAL_ID]"
 # (+CC ...) numbers are recognised whatever the region.
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IE", "AU")
 
-_EMAIL_RE = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
-_IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
-_CARD_RE = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+# Every pattern here runs in time linear in its input (tests/privacy/test_redaction_linear.py): a
+# repeated part is either bounded ({m,n}) or cannot overlap what follows it, and a match can only start
+# where the lookbehind says a run of its characters begins, so a long run is tried once, not once per
+# character (the email pattern used to retry a run of "%" from each of its characters: quadratic).
+# Local part and domain in any script (jörg@bücher.de); the top-level domain is letters only.
+_EMAIL_RE = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,10}\.[^\W\d_]{2,24}\b")
+# Any case, with spaces or hyphens between characters (gb82west12345698765432, GB82-WEST-1234-…); the
+# mod-97 check decides. Up to 34 characters, so the match is bounded.
+_IBAN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
+# Digits with space, hyphen, dot or underscore separators, also right after a word and a hyphen
+# ("card-4111…"); Luhn decides.
+_CARD_RE = re.compile(r"(?<!\d)\d(?:[ ._-]?\d){12,18}(?!\d)")
 _SSN_RE = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
 # UK National Insurance number: two prefix letters (with the excluded pairs), six digits, suffix A-D.
 _NINO_RE = re.compile(
@@ -73,6 +82,10 @@ _CONTEXT_POSTCODE_RE = re.compile(
 _STATE_ZIP_RE = re.compile(r"(?<=,)\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
 
 _DIGITS_RE = re.compile(r"\d")
+# Where a phone number may be: digits with the punctuation numbers are written with, at most 32 long,
+# starting where such a run starts.
+_PHONE_CANDIDATE_RE = re.compile(r"(?<![\w+(])(?:\+|\(\+?)?\d[\d ()./-]{4,30}\d(?!\d)")
+_IBAN_SEPARATORS = re.compile(r"[ -]")
 
 
 def redact(text: str) -> str:
@@ -98,11 +111,11 @@ def redact(text: str) -> str:
 
 def _iban_or_keep(match: re.Match[str]) -> str:
     candidate = match.group(0)
-    # The pattern may run on into a following capitalised word; drop trailing groups until valid.
-    while len(candidate.replace(" ", "")) >= 15:
-        if stdnum_iban.is_valid(candidate):
+    # The pattern may run on into a following word; drop trailing characters until valid (at most 30).
+    while len(compact := _IBAN_SEPARATORS.sub("", candidate)) >= 15:
+        if stdnum_iban.is_valid(compact.upper()):
             return IBAN + match.group(0)[len(candidate) :]
-        candidate = candidate.rsplit(" ", 1)[0] if " " in candidate else candidate[:-1]
+        candidate = candidate[:-1].rstrip(" -")
     return match.group(0)
 
 
@@ -128,9 +141,15 @@ def _redact_phones(text: str) -> str:
         # The matcher is the slow part; a phone number has at least six digits.
         return text
     spans: list[tuple[int, int]] = []
-    for region in PHONE_REGIONS:
-        matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
-        spans.extend((found.start, found.end) for found in matcher)
+    # The matcher runs on short candidate spans, never on the whole text: on long runs of digits and
+    # punctuation ("1/2 1/2 …") its own search grows faster than the text.
+    for candidate in _PHONE_CANDIDATE_RE.finditer(text):
+        # A few characters either side: the matcher looks there (a currency sign before an amount).
+        start = max(0, candidate.start() - 4)
+        window = text[start : candidate.end() + 4]
+        for region in PHONE_REGIONS:
+            matcher = phonenumbers.PhoneNumberMatcher(window, region, leniency=phonenumbers.Leniency.VALID)
+            spans.extend((start + found.start, start + found.end) for found in matcher)
     if not spans:
         return text
     merged: list[tuple[int, int]] = []
@@ -150,7 +169,7 @@ def _redact_phones(text: str) -> str:
 
 
 # Log keys whose values are ours, never the customer's: skipping them keeps logging cheap.
-_LOG_SAFE_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "method", "path", "status", "event_id"})
+_LOG_SAFE_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "method", "route", "status", "event_id"})
 
 
 def redact_log_event(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

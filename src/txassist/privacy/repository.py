@@ -17,6 +17,8 @@ from txassist.db.models import (
     Conversation,
     Customer,
     CustomerIdentity,
+    CustomerMatch,
+    LearnedReplySource,
     OutboxEvent,
     Signal,
     Suggestion,
@@ -37,6 +39,14 @@ class PrivacyRepository:
     async def customer_pseudonym(self, customer_id: str) -> str | None:
         pseudonym: str | None = await self.session.scalar(select(Customer.pseudonym).where(Customer.id == customer_id))
         return pseudonym
+
+    async def customer_for_alias(self, alias_key: str) -> str | None:
+        owner: str | None = await self.session.scalar(
+            select(CustomerIdentity.customer_id).where(
+                CustomerIdentity.kind == "customer_id", CustomerIdentity.value == alias_key
+            )
+        )
+        return owner
 
     # --- conversation content (turns, suggestions, feedback) of a set of conversations ---
 
@@ -76,6 +86,15 @@ class PrivacyRepository:
         )
         counts["customer_identities"] = await _count(
             self.session, delete(CustomerIdentity).where(CustomerIdentity.customer_id == customer_id)
+        )
+        counts["customer_matches"] = await _count(
+            self.session,
+            delete(CustomerMatch).where(
+                (CustomerMatch.customer_id == customer_id) | (CustomerMatch.other_customer_id == customer_id)
+            ),
+        )
+        counts["learned_reply_sources"] = await _count(
+            self.session, delete(LearnedReplySource).where(LearnedReplySource.customer_id == customer_id)
         )
         counts["customers"] = await _count(self.session, delete(Customer).where(Customer.id == customer_id))
         return counts
@@ -117,6 +136,12 @@ class PrivacyRepository:
         stale_customers = select(Customer.id).where(Customer.updated_at < cutoff, ~has_conversations)
         counts["customer_identities"] = await _count(
             self.session, delete(CustomerIdentity).where(CustomerIdentity.customer_id.in_(stale_customers))
+        )
+        counts["customer_matches"] = await _count(
+            self.session,
+            delete(CustomerMatch).where(
+                CustomerMatch.customer_id.in_(stale_customers) | CustomerMatch.other_customer_id.in_(stale_customers)
+            ),
         )
         counts["customers"] = await _count(
             self.session, delete(Customer).where(Customer.updated_at < cutoff, ~has_conversations)

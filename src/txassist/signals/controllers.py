@@ -141,7 +141,9 @@ class SignalController(Controller):
         return Stream(
             body(),
             media_type=media_type,
-            headers={"Content-Disposition": f'attachment; filename="signals.{format_}"'},
+            # As a header too: Litestar passes the route's media_type (ndjson) over the response's own,
+            # but keeps a content-type header that is already set.
+            headers={"content-type": media_type, "Content-Disposition": f'attachment; filename="signals.{format_}"'},
         )
 
 

@@ -140,7 +140,35 @@ function renderSuggestion(suggestion, { streaming = false } = {}) {
   $("#feedback-state").textContent = "";
 }
 
+// Possible matches: another customer presented (or holds) one of this customer's identities without
+// the platform verifying it. Only the id and the kind are shown; confirming merges the two.
+function renderMatches(context) {
+  const box = $("#possible-matches");
+  const matches = (context && context.possible_matches) || [];
+  if (!matches.length) {
+    replace(box);
+    return;
+  }
+  replace(box, h("ul", { class: "match-list" }, matches.map((m) =>
+    h("li", { class: "match-item", dataset: { customer: m.customer_id } },
+      h("span", { class: "badge warn" }, `same ${m.kind}?`), " ",
+      h("span", {}, "May be the same customer as "), h("code", {}, m.customer_id),
+      h("span", { class: "muted small" }, " (not verified; nothing of theirs is shown)"), " ",
+      h("button", {
+        type: "button",
+        class: "confirm-link",
+        onclick: () => guarded(() => confirmMatch(context.customer_id, m.customer_id)),
+      }, "Same person: link")))));
+}
+
+async function confirmMatch(customer, other) {
+  const linked = await api("POST", `/v1/customers/${encodeURIComponent(customer)}/links`, { customer_id: other });
+  toast(`Linked: ${linked.merged_customer_id || customer} is now part of ${linked.customer_id}`);
+  await refreshContext();
+}
+
 function renderContext(context) {
+  renderMatches(context);
   const box = $("#context");
   const others = ((context && context.conversations) || []).filter((c) => c.conversation_id !== state.conversationId);
   if (!others.length) {
