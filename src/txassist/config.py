@@ -52,8 +52,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     concurrency_queue_size: int = 64
     concurrency_max_wait_s: float = 5.0
     overload_retry_after_s: float = 1.0
-    rate_limit_per_s: float = 200.0  # per API key and per replica; 0 turns it off
+    rate_limit_per_s: float = 200.0  # per API key (per replica unless rate_limit_store is set); 0: off
     rate_limit_burst: float = 400.0
+    rate_limit_store: str = ""  # empty: in this process; redis://host:port/db: one budget across replicas
     # Failed authentications (missing or wrong key) per client address per window; past it every
     # request from that address gets 429 until the window ends. 0 turns it off.
     auth_failure_limit: int = 20

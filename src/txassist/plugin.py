@@ -60,7 +60,9 @@ class TxAssistPlugin(InitPluginProtocol):
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.middleware.append(prometheus.middleware)
         # The request context (create_app) wraps all of this, so a 429 carries the request id and headers.
-        app_config.middleware.append(LoadShedder(self.settings).middleware)
+        shedder = LoadShedder(self.settings)
+        app_config.middleware.append(shedder.middleware)
+        app_config.on_shutdown.append(shedder.close)
         if self.settings.cors_origins:
             app_config.cors_config = CORSConfig(allow_origins=self.settings.cors_origins)
         return app_config

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import pytest
+from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from structlog.testing import capture_logs
 
+from tests.reliability.helpers import add_probes, bearer
+from txassist.app import create_app
+from txassist.config import Settings
 from txassist.http.shared_limits import RedisTokenBucket
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -48,3 +53,29 @@ async def test_an_unreachable_redis_lets_requests_through() -> None:
     finally:
         await bucket.close()
     assert [entry["event"] for entry in logs] == ["rate_limit_store_unavailable"] * 3
+
+
+async def test_two_app_replicas_answer_429_once_the_shared_budget_is_spent(
+    make_settings: Callable[..., Settings], prefix: str
+) -> None:
+    # Two apps in one process stand for two replicas behind a load balancer; the key's budget is 3.
+    # A key of its own per run: its bucket lives in Redis, beyond this test.
+    key = f"key-{uuid.uuid4().hex}"
+    settings = make_settings(
+        api_keys={key: ["agent"]},
+        rate_limit_per_s=0.5,
+        rate_limit_burst=3.0,
+        rate_limit_store=REDIS_URL,
+        concurrency_limits={},
+    )
+    body = {"text": "hello"}
+    async with (
+        AsyncTestClient(app=add_probes(create_app(settings))) as one,
+        AsyncTestClient(app=add_probes(create_app(settings))) as two,
+    ):
+        statuses = [
+            (await client.post("/v1/_probe/echo", json=body, headers=bearer(key))).status_code
+            for client in (one, two, one, two)
+        ]
+    assert statuses[:3] == [201, 201, 201]
+    assert statuses[3] == 429

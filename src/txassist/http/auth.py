@@ -7,9 +7,11 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Scope as ASGIScope
 
 from txassist.config import Scope, Settings
 
@@ -39,12 +41,38 @@ def _key_id(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
-def bearer_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    header = connection.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+class KeyCheck(msgspec.Struct, frozen=True):
+    """The request's API key, resolved once: by the load shedder, which needs it first, or the guard."""
+
+    presented: bool
+    key_id: str | None = None
+    scopes: frozenset[str] = frozenset()
+
+
+def check_key(scope: ASGIScope) -> KeyCheck:
+    """The request's key check, computed on first use and kept on the scope for everyone after."""
+    state = scope.setdefault("state", {})
+    found: KeyCheck | None = state.get("key_check")
+    if found is None:
+        found = state["key_check"] = _check(scope)
+    return found
+
+
+def _check(scope: ASGIScope) -> KeyCheck:
+    token = None
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            auth_scheme, _, presented = value.decode("latin-1").partition(" ")
+            if auth_scheme.lower() == "bearer" and presented.strip():
+                token = presented.strip()
+            break
+    if token is None:
+        return KeyCheck(presented=False)
+    ring: ApiKeyRing = scope["app"].state.key_ring
+    resolved = ring.scopes_for(token)
+    if resolved is None:
+        return KeyCheck(presented=True)
+    return KeyCheck(presented=True, key_id=resolved[0], scopes=resolved[1])
 
 
 def requires(*scopes: Scope) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
@@ -52,18 +80,15 @@ def requires(*scopes: Scope) -> Callable[[ASGIConnection[Any, Any, Any, Any], Ba
     wanted = frozenset(scopes)
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        ring: ApiKeyRing = connection.app.state.key_ring
-        key = bearer_key(connection)
-        if key is None:
+        key = check_key(connection.scope)
+        if not key.presented:
             raise NotAuthorizedException(
                 "missing bearer API key", headers={"WWW-Authenticate": 'Bearer realm="txassist"'}
             )
-        resolved = ring.scopes_for(key)
-        if resolved is None:
+        if key.key_id is None:
             raise NotAuthorizedException("invalid API key", headers={"WWW-Authenticate": 'Bearer realm="txassist"'})
-        key_id, granted = resolved
-        connection.scope.setdefault("state", {})["key_id"] = key_id
-        if not granted & wanted:
+        connection.scope["state"]["key_id"] = key.key_id
+        if not key.scopes & wanted:
             raise PermissionDeniedException(f"this key lacks the scope: {' or '.join(sorted(wanted))}")
 
     guard.__name__ = f"requires_{'_or_'.join(sorted(wanted))}"

@@ -2,8 +2,9 @@
 a per-address limit on failed authentications (key guessing).
 
 Past capacity a request gets a 429 with ``Retry-After`` at once instead of queueing without bound,
-so latency stays flat for the traffic the service does accept. Both limits live in this process:
-with several replicas each one enforces them on its own (the effective limit is per replica).
+so latency stays flat for the traffic the service does accept. Concurrency is a property of this
+process; the per-key rate is too by default, or shared by every replica through Redis
+(``TXASSIST_RATE_LIMIT_STORE``), so that N replicas do not give a key N times its budget.
 Open routes (health, metrics, schema, console) are never limited so that orchestrators can still
 see a busy service.
 """
@@ -15,7 +16,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 from litestar.enums import ScopeType
@@ -24,8 +25,9 @@ from prometheus_client import Counter
 
 from txassist.config import ALL_SCOPES, Settings
 from txassist.errors import Overloaded
-from txassist.http.auth import ApiKeyRing
+from txassist.http.auth import check_key
 from txassist.http.problems import PROBLEM_MEDIA_TYPE, problem
+from txassist.http.shared_limits import RedisTokenBucket
 
 SHED_COUNTER = Counter("txassist_requests_shed_total", "Requests answered 429 by the load shedder", ["reason"])
 
@@ -159,6 +161,34 @@ class AuthFailureThrottle:
             self._seen = {a: e for a, e in self._seen.items() if e.count >= self.limit}
 
 
+class RateLimiter(Protocol):
+    async def take(self, key_id: str) -> float: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalRateLimiter:
+    """The in-process bucket behind the same interface as the Redis one (the embedded default)."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.bucket = TokenBucketLimiter(rate=rate, burst=burst)
+
+    async def take(self, key_id: str) -> float:
+        return self.bucket.take(key_id)
+
+    async def close(self) -> None:
+        return None
+
+
+def _rate_limiter(settings: Settings) -> RateLimiter | None:
+    if settings.rate_limit_per_s <= 0:
+        return None
+    burst = max(1.0, settings.rate_limit_burst)
+    if settings.rate_limit_store:
+        return RedisTokenBucket(settings.rate_limit_store, rate=settings.rate_limit_per_s, burst=burst)
+    return LocalRateLimiter(settings.rate_limit_per_s, burst)
+
+
 class LoadShedder:
     """The limits of one application; one instance is shared by every route's middleware stack."""
 
@@ -173,16 +203,16 @@ class LoadShedder:
             for scope, limit in settings.concurrency_limits.items()
             if limit > 0
         }
-        self.rate = (
-            TokenBucketLimiter(rate=settings.rate_limit_per_s, burst=max(1.0, settings.rate_limit_burst))
-            if settings.rate_limit_per_s > 0
-            else None
-        )
+        self.rate = _rate_limiter(settings)
         self.auth_failures = (
             AuthFailureThrottle(settings.auth_failure_limit, settings.auth_failure_window_s)
             if settings.auth_failure_limit > 0
             else None
         )
+
+    async def close(self) -> None:
+        if self.rate is not None:
+            await self.rate.close()
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         async def limited(scope: Scope, receive: Receive, send: Send) -> None:
@@ -198,18 +228,17 @@ class LoadShedder:
             if throttle is not None and (locked := throttle.blocked_for(address)) > 0:
                 await _shed(scope, send, "too many failed authentications from this address", math.ceil(locked))
                 return
-            resolved = _resolve_key(scope)
-            if resolved is None:
+            key = check_key(scope)
+            if key.key_id is None:
                 # No valid key: the auth guard answers 401; the failure counts against the address.
                 if throttle is not None:
                     throttle.failed(address)
                 await app(scope, receive, send)
                 return
-            key_id, granted = resolved
-            if self.rate is not None and (wait := self.rate.take(key_id)) > 0:
+            if self.rate is not None and (wait := await self.rate.take(key.key_id)) > 0:
                 await _shed(scope, send, "rate limit exceeded for this API key", max(1, math.ceil(wait)))
                 return
-            pool = self._pool_for(wanted, granted)
+            pool = self._pool_for(wanted, key.scopes)
             if pool is None:
                 await app(scope, receive, send)
                 return
@@ -278,16 +307,3 @@ def _client_address(scope: Scope) -> str:
     # this is the client the proxy names rather than the proxy itself.
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
-
-
-def _resolve_key(scope: Scope) -> tuple[str, frozenset[str]] | None:
-    ring: ApiKeyRing | None = getattr(scope["app"].state, "key_ring", None)
-    if ring is None:
-        return None
-    for name, value in scope.get("headers", []):
-        if name.lower() == b"authorization":
-            auth_scheme, _, token = value.decode("latin-1").partition(" ")
-            if auth_scheme.lower() != "bearer" or not token.strip():
-                return None
-            return ring.scopes_for(token.strip())
-    return None
