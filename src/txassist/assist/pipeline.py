@@ -67,6 +67,7 @@ T = TypeVar("T")
 HISTORY_TURNS = 20  # what the trend, the rolling summary and the draft look back over
 MAX_TOPICS = 8
 TOPICS_PER_TURN = 2
+PLAN_FETCH_K = 8  # chunks the reply plan's own search reads (an article's key section may rank below its intro)
 TIMING_KEYS = ("embedding", "sentiment", "knowledge", "context", "draft", "signals", "store", "total")
 
 
@@ -207,7 +208,9 @@ class TurnPipeline:
 
         # Everything that reads or computes happens before the write phase, so no model call or read
         # holds a database lock: the draft, the signals and the stored signals they would merge into.
-        draft = await run.maybe("draft", self._draft_fn(customer_spoke and "draft" in features, views, hits, label))
+        draft = await run.maybe(
+            "draft", self._draft_fn(customer_spoke and "draft" in features, views, hits, label, search)
+        )
         wants_signals = customer_spoke and "signals" in features
         found = await run.maybe(
             "signals", self._signals_fn(wants_signals, record, turn, vector, search, history, label, recent)
@@ -267,15 +270,33 @@ class TurnPipeline:
         return lambda: knowledge.search(text, k=request.k, vector=vector)
 
     def _draft_fn(
-        self, wanted: bool, views: list[TurnView], hits: list[Hit], label: SentimentLabel | None
+        self,
+        wanted: bool,
+        views: list[TurnView],
+        hits: list[Hit],
+        label: SentimentLabel | None,
+        search: SearchResult | None,
     ) -> Callable[[], Awaitable[Any]] | None:
         drafting = self.services.drafting
         if not wanted or drafting is None:
             return None
         channel = views[-1].channel
         sentiment = label.label if label else None
+        knowledge = self.services.knowledge
+
+        async def retrieve(query: str) -> list[Hit]:
+            # The reply plan's search for the article its act needs (e.g. the retention offers).
+            assert knowledge is not None
+            return list((await knowledge.search(query, k=PLAN_FETCH_K)).hits)
+
         return lambda: drafting.draft(
-            turns=views, passages=hits, channel=channel, sentiment=sentiment, allow_slow=False
+            turns=views,
+            passages=hits,
+            channel=channel,
+            sentiment=sentiment,
+            allow_slow=False,
+            best_score=search.best_dense_score if search is not None else None,
+            retrieve=retrieve if knowledge is not None else None,
         )
 
     def _signals_fn(
@@ -606,4 +627,6 @@ def _suggestion_out(made: Any) -> SuggestionOut:
         citations=[Citation(document_id=c.document_id, url=c.url, title=c.title) for c in made.citations],
         backend=made.backend,
         prompt_version=made.prompt_version,
+        source=getattr(made, "source", "grounded"),
+        act=getattr(made, "act", None),
     )

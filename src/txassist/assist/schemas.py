@@ -55,6 +55,8 @@ class SuggestionOut(msgspec.Struct, kw_only=True):
     citations: list[Citation]
     backend: str
     prompt_version: str
+    source: str = "grounded"
+    act: str | None = None
 
 
 class TurnResponse(msgspec.Struct, kw_only=True):
