@@ -56,6 +56,7 @@ from txassist.conversations.repository import (
 )
 from txassist.conversations.schemas import CustomerContext
 from txassist.conversations.views import TurnView, turn_view
+from txassist.drafting.guidance import GuidanceOut, find_guidance
 from txassist.drafting.schemas import Citation
 from txassist.errors import Conflict, InvalidInput
 from txassist.knowledge.schemas import SearchHitOut
@@ -211,6 +212,7 @@ class TurnPipeline:
         draft = await run.maybe(
             "draft", self._draft_fn(customer_spoke and "draft" in features, views, hits, label, search)
         )
+        guidance = await run.maybe("guidance", self._guidance_fn(customer_spoke and "knowledge" in features, views))
         wants_signals = customer_spoke and "signals" in features
         found = await run.maybe(
             "signals", self._signals_fn(wants_signals, record, turn, vector, search, history, label, recent)
@@ -237,6 +239,7 @@ class TurnPipeline:
                     context=recent if want_context else None,
                     timings_ms=run.timings_ms(started),
                     degraded=run.degraded,
+                    guidance=guidance,
                 )
             )
             await self.repo.insert_turn(turn, body)
@@ -298,6 +301,12 @@ class TurnPipeline:
             best_score=search.best_dense_score if search is not None else None,
             retrieve=retrieve if knowledge is not None else None,
         )
+
+    def _guidance_fn(self, wanted: bool, views: list[TurnView]) -> Callable[[], Awaitable[GuidanceOut | None]] | None:
+        knowledge = self.services.knowledge
+        if not wanted or knowledge is None:
+            return None
+        return lambda: find_guidance(knowledge, views)
 
     def _signals_fn(
         self,

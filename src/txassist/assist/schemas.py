@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from txassist.conversations.schemas import CustomerContext
+from txassist.drafting.guidance import GuidanceOut
 from txassist.drafting.schemas import Citation
 from txassist.knowledge.schemas import SearchHitOut
 
@@ -69,3 +70,5 @@ class TurnResponse(msgspec.Struct, kw_only=True):
     context: CustomerContext | None
     timings_ms: dict[str, float]
     degraded: list[str]
+    # The procedure the conversation is in, with the steps the agent has done (None: no procedure fits).
+    guidance: GuidanceOut | None = None
