@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from benchmarks.common import abcd_guideline_documents
 from litestar.testing import AsyncTestClient
 
-from benchmarks.common import abcd_guideline_documents
 from tests.conftest import auth
 from txassist.config import Settings
 from txassist.drafting.guidance import find_guidance, step_statuses
