@@ -124,7 +124,7 @@ async def test_thanks_closes_warmly_without_an_article_in_norwegian(service: Dra
 
 async def test_anger_without_a_cause_asks_one_question(service: DraftingService) -> None:
     reply = await draft(
-        service, "This is ridiculous, I'm so fed up!", [RETENTION], labels=["complaint"], best=0.2, sentiment="negative"
+        service, "This is ridiculous, I'm so fed up!", [RETENTION], labels=["complaint"], best=0.1, sentiment="negative"
     )
     assert reply.act == "ask_cause"
     assert reply.citations == []
@@ -139,7 +139,7 @@ async def test_abuse_sets_a_boundary_and_cites_nothing(service: DraftingService)
 
 
 async def test_a_question_the_kb_cannot_answer_gets_a_handover_not_a_loose_article(service: DraftingService) -> None:
-    reply = await draft(service, "Do you sell car insurance?", [RETENTION, ADDRESS], labels=[], best=0.2)
+    reply = await draft(service, "Do you sell car insurance?", [RETENTION, ADDRESS], labels=[], best=0.1)
     assert reply.act == "no_answer"
     assert reply.citations == []
     assert "colleague" in reply.text
