@@ -37,8 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from benchmarks.common import timing_stats, write_result  # noqa: E402
 from tests.drafting.support import turns  # noqa: E402
+
+from benchmarks.common import timing_stats, write_result  # noqa: E402
 from txassist.config import Settings  # noqa: E402
 from txassist.drafting.grounding import ungrounded_offers  # noqa: E402
 from txassist.drafting.service import DraftingService, last_customer_text  # noqa: E402
