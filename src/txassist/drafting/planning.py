@@ -19,9 +19,10 @@ from typing import Any, Protocol
 import msgspec
 
 from txassist.conversations.views import TurnView
-from txassist.drafting.grounding import Passage
+from txassist.drafting.grounding import Passage, content_words
 
 TOPIC_ACTS_LIMIT = 3
+MIN_SHARED_WORDS = 2
 # Sentences that address the assistant rather than the company: ignored when reading cues.
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget)\b[^.!?]{0,40}\b(instructions?|rules|prompt|above)\b"
@@ -134,6 +135,10 @@ class ReplyPlanner:
             _has_any(text.lower(), self._insist) or _has_any(earlier_agent, self._offers)
         )
         weak = best_score < self.threshold(lang) if best_score is not None else not passages
+        # A cause is stated when the turn shares words with a retrieved passage (a rant shares none;
+        # nor does a turn in a language the KB is not written in, where the score says little).
+        shared = max((len(content_words(text) & content_words(f"{p.title} {p.text}")) for p in passages), default=0)
+        no_cause = weak or shared < MIN_SHARED_WORDS
         act = "answer"
         topic: list[Passage] = []
         for rule in self.config["rules"]:
@@ -146,6 +151,8 @@ class ReplyPlanner:
             if rule.get("negative") and sentiment != "negative":
                 continue
             if rule.get("weak_kb") and not weak:
+                continue
+            if rule.get("no_cause") and not no_cause:
                 continue
             candidate = self._topic(rule["act"], passages)
             if rule.get("needs_kb") and (weak or not candidate):
