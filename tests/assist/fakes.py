@@ -140,6 +140,7 @@ class FakeDrafting:
         channel: str,
         sentiment: str | None,
         allow_slow: bool = True,
+        **_: Any,
     ) -> Suggested:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)

@@ -56,6 +56,7 @@ from txassist.conversations.repository import (
 )
 from txassist.conversations.schemas import CustomerContext
 from txassist.conversations.views import TurnView, turn_view
+from txassist.drafting.guidance import GuidanceOut, find_guidance
 from txassist.drafting.schemas import Citation
 from txassist.errors import Conflict, InvalidInput
 from txassist.knowledge.schemas import SearchHitOut
@@ -67,6 +68,7 @@ T = TypeVar("T")
 HISTORY_TURNS = 20  # what the trend, the rolling summary and the draft look back over
 MAX_TOPICS = 8
 TOPICS_PER_TURN = 2
+PLAN_FETCH_K = 8  # chunks the reply plan's own search reads (an article's key section may rank below its intro)
 TIMING_KEYS = ("embedding", "sentiment", "knowledge", "context", "draft", "signals", "store", "total")
 
 
@@ -205,7 +207,10 @@ class TurnPipeline:
 
         # Everything that reads or computes happens before the write phase, so no model call or read
         # holds a database lock: the draft, the signals and the stored signals they would merge into.
-        draft = await run.maybe("draft", self._draft_fn(customer_spoke and "draft" in features, views, hits, label))
+        draft = await run.maybe(
+            "draft", self._draft_fn(customer_spoke and "draft" in features, views, hits, label, search)
+        )
+        guidance = await run.maybe("guidance", self._guidance_fn(customer_spoke and "knowledge" in features, views))
         wants_signals = customer_spoke and "signals" in features
         found = await run.maybe(
             "signals", self._signals_fn(wants_signals, record, turn, vector, search, history, label, recent)
@@ -232,6 +237,7 @@ class TurnPipeline:
                     context=recent if want_context else None,
                     timings_ms=run.timings_ms(started),
                     degraded=run.degraded,
+                    guidance=guidance,
                 )
             )
             await self.repo.insert_turn(turn, body)
@@ -265,16 +271,40 @@ class TurnPipeline:
         return lambda: knowledge.search(text, k=request.k, vector=vector)
 
     def _draft_fn(
-        self, wanted: bool, views: list[TurnView], hits: list[Hit], label: SentimentLabel | None
+        self,
+        wanted: bool,
+        views: list[TurnView],
+        hits: list[Hit],
+        label: SentimentLabel | None,
+        search: SearchResult | None,
     ) -> Callable[[], Awaitable[Any]] | None:
         drafting = self.services.drafting
         if not wanted or drafting is None:
             return None
         channel = views[-1].channel
         sentiment = label.label if label else None
+        knowledge = self.services.knowledge
+
+        async def retrieve(query: str) -> list[Hit]:
+            # The reply plan's search for the article its act needs (e.g. the retention offers).
+            assert knowledge is not None
+            return list((await knowledge.search(query, k=PLAN_FETCH_K)).hits)
+
         return lambda: drafting.draft(
-            turns=views, passages=hits, channel=channel, sentiment=sentiment, allow_slow=False
+            turns=views,
+            passages=hits,
+            channel=channel,
+            sentiment=sentiment,
+            allow_slow=False,
+            best_score=search.best_dense_score if search is not None else None,
+            retrieve=retrieve if knowledge is not None else None,
         )
+
+    def _guidance_fn(self, wanted: bool, views: list[TurnView]) -> Callable[[], Awaitable[GuidanceOut | None]] | None:
+        knowledge = self.services.knowledge
+        if not wanted or knowledge is None:
+            return None
+        return lambda: find_guidance(knowledge, views)
 
     def _signals_fn(
         self,
@@ -572,4 +602,6 @@ def _suggestion_out(made: Any) -> SuggestionOut:
         citations=[Citation(document_id=c.document_id, url=c.url, title=c.title) for c in made.citations],
         backend=made.backend,
         prompt_version=made.prompt_version,
+        source=getattr(made, "source", "grounded"),
+        act=getattr(made, "act", None),
     )

@@ -6,7 +6,7 @@ absent (attribute ``None`` on ``Services``), replaced, or faked in a unit test.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -92,6 +92,8 @@ class Drafting(Protocol):
         channel: str,
         sentiment: str | None,
         allow_slow: bool = True,
+        best_score: float | None = None,
+        retrieve: Callable[[str], Awaitable[Sequence[Any]]] | None = None,
     ) -> Any: ...
 
     def store(self, session: AsyncSession, draft: Any, *, conversation_id: str, turn_key: str | None) -> SuggestionLike:

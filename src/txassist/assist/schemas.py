@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from txassist.conversations.schemas import CustomerContext
+from txassist.drafting.guidance import GuidanceOut
 from txassist.drafting.schemas import Citation
 from txassist.knowledge.schemas import SearchHitOut
 
@@ -65,6 +66,8 @@ class SuggestionOut(msgspec.Struct, kw_only=True):
     citations: list[Citation]
     backend: str
     prompt_version: str
+    source: str = "grounded"
+    act: str | None = None
 
 
 class TurnResponse(msgspec.Struct, kw_only=True):
@@ -77,3 +80,5 @@ class TurnResponse(msgspec.Struct, kw_only=True):
     context: CustomerContext | None
     timings_ms: dict[str, float]
     degraded: list[str]
+    # The procedure the conversation is in, with the steps the agent has done (None: no procedure fits).
+    guidance: GuidanceOut | None = None

@@ -29,6 +29,8 @@ class SuggestionOut(msgspec.Struct):
     prompt_version: str
     latency_ms: float
     fallback: str | None = None
+    source: str = "grounded"  # "grounded" (quoted from the KB) or "llm"
+    act: str | None = None  # what the reply plan decided it must do, e.g. "retain"
 
 
 class DraftRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -10,7 +10,7 @@ import asyncio
 import importlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,9 @@ from txassist.drafting.backends.base import BackendError, GenerationBackend
 from txassist.drafting.backends.extractive import ExtractiveDrafter, channel_style
 from txassist.drafting.backends.local import LocalLlamaBackend, local_llm_available, resolve_model_path
 from txassist.drafting.backends.openai import OpenAIBackend
+from txassist.drafting.backends.planned import PlannedDrafter
 from txassist.drafting.grounding import Passage, overlap_citations, resolve_markers, ungrounded_offers
+from txassist.drafting.planning import IntentsLike, ReplyPlan, ReplyPlanner, without_instructions
 from txassist.drafting.prompts import PromptLibrary
 from txassist.drafting.repository import DraftingRepository
 from txassist.drafting.schemas import (
@@ -42,12 +44,16 @@ from txassist.drafting.schemas import (
     SummaryKind,
     SummaryOut,
 )
-from txassist.drafting.text import strip_urls
+from txassist.drafting.text import strip_urls, voice_sentences
 from txassist.errors import Conflict, InvalidInput, NotFound
+from txassist.text.language import LanguageDetector
 
 log = structlog.get_logger("txassist.drafting")
 
 DEFAULT_DRAFT_TOKENS = 200
+
+# A knowledge search the plan may run for the article its act needs (query -> passages).
+Retriever = Callable[[str], Awaitable[Sequence[Passage]]]
 DEFAULT_SUMMARY_TOKENS = 300
 
 
@@ -59,6 +65,9 @@ class Draft:
     prompt_version: str
     latency_ms: float
     fallback: str | None
+    act: str | None = None
+    source: str = "grounded"  # grounded: quoted from the KB by the plan's templates; llm: a model wrote it
+    plan: ReplyPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,9 @@ class DraftingService:
         self.settings = settings
         self.prompts = prompts or PromptLibrary(settings.prompts_dir)
         self.extractive = ExtractiveDrafter()
+        self.planner = ReplyPlanner(settings.prompts_dir)
+        self.planned = PlannedDrafter(settings.prompts_dir)
+        self._languages = LanguageDetector()
         self._backends: dict[str, GenerationBackend] = dict(backends or {})
         self._redact = _load_redactor()
 
@@ -143,6 +155,7 @@ class DraftingService:
         return bool(existing is not None and existing.is_fast)
 
     async def start(self) -> None:
+        await anyio.to_thread.run_sync(self._languages.warm_up)
         if self.default_backend == "local":
             # Loading 1 GB of weights takes seconds: do it before the first request, off the loop.
             backend = await anyio.to_thread.run_sync(self._backend, "local")
@@ -167,17 +180,65 @@ class DraftingService:
 
     # --- drafts -------------------------------------------------------------------------------
 
-    def _extractive_draft(
+    async def plan_reply(
         self,
+        *,
         turns: Sequence[TurnView],
         passages: Sequence[Passage],
         channel: str,
         sentiment: str | None,
+        intents: IntentsLike | None = None,
+        language: str | None = None,
+        best_score: float | None = None,
+        retrieve: Retriever | None = None,
+    ) -> tuple[ReplyPlan, list[Passage]]:
+        """The reply's plan and the passages it may use (the turn's hits plus the act's own article)."""
+        if intents is None and language is None:
+            language = self._detect_language(last_customer_text(turns, 1))
+        plan = self.planner.plan(
+            turns=turns,
+            passages=passages,
+            channel=channel,
+            sentiment=sentiment,
+            intents=intents,
+            language=language,
+            best_score=best_score,
+        )
+        pool = list(passages)
+        if plan.fetch and retrieve is not None:
+            try:
+                fetched = list(await retrieve(plan.fetch))
+            except Exception:  # the turn's own hits still make a reply
+                log.warning("plan_fetch_failed", act=plan.act, exc_info=True)
+                fetched = []
+            plan = self.planner.with_fetched(plan, fetched)
+            known = {p.document_id for p in pool}
+            pool.extend(p for p in fetched if p.document_id in plan.citable and p.document_id not in known)
+        return plan, pool
+
+    def _detect_language(self, text: str) -> str | None:
+        # Only when the caller has no intents or language of its own (the intent detector sets both).
+        if not text.strip():
+            return None
+        try:
+            found = self._languages.detect(text)
+        except Exception:  # the plan falls back to English templates
+            log.warning("language_detection_failed", exc_info=True)
+            return None
+        return found.code if found.reliable else None
+
+    def _extractive_draft(
+        self,
+        turns: Sequence[TurnView],
+        passages: Sequence[Passage],
+        plan: ReplyPlan,
+        sentiment: str | None,
         fallback: str | None,
         started: float,
     ) -> Draft:
-        composed = self.extractive.compose_reply(
-            query=last_customer_text(turns), passages=passages, channel=channel, sentiment=sentiment
+        query, _ = without_instructions(last_customer_text(turns))
+        composed = self.planned.compose(
+            plan, query=query, passages=passages, sentiment=sentiment, prefer=self.planner.quote_terms(plan.act)
         )
         return Draft(
             text=composed.text,
@@ -186,24 +247,29 @@ class DraftingService:
             prompt_version=composed.prompt_version,
             latency_ms=(time.perf_counter() - started) * 1000,
             fallback=fallback,
+            act=plan.act,
+            source="grounded",
+            plan=plan,
         )
 
     def _draft_prompt(
-        self, turns: Sequence[TurnView], passages: Sequence[Passage], channel: str, sentiment: str | None
-    ) -> tuple[str, Any]:
-        style = channel_style(channel)
+        self, turns: Sequence[TurnView], passages: Sequence[Passage], plan: ReplyPlan, sentiment: str | None
+    ) -> tuple[str, Any, list[Passage]]:
+        # The model sees only the passages the plan allows, so its [n] markers can only cite those.
+        allowed = [p for p in passages if p.document_id in plan.citable]
         customer = [t for t in turns if t.speaker == "customer"]
         rendered = self.prompts.render(
-            f"draft_reply.{style}",
+            f"draft_reply.{plan.channel}",
             passages=[
-                {"n": i + 1, "title": p.title, "url": p.url, "text": p.text[:1500]} for i, p in enumerate(passages)
+                {"n": i + 1, "title": p.title, "url": p.url, "text": p.text[:1500]} for i, p in enumerate(allowed)
             ],
             turns=[{"speaker": t.speaker, "text": t.text[:1000]} for t in turns[-8:-1]],
             last_customer=customer[-1].text[:2000] if customer else "",
             sentiment=sentiment,
-            channel=channel,
+            channel=plan.channel,
+            plan=msgspec.to_builtins(plan),
         )
-        return rendered.version, rendered.messages
+        return f"{rendered.version}+{plan.version}", rendered.messages, allowed
 
     def _ground(self, raw: str, passages: Sequence[Passage], channel: str) -> tuple[str, list[Citation]]:
         """Keep an LLM answer only if it is grounded; raises ``BackendError`` (→ fallback) if not."""
@@ -211,7 +277,7 @@ class DraftingService:
         if not citations:
             citations = overlap_citations(text, passages)
         if channel_style(channel) == "voice":
-            text = strip_urls(text)
+            text = " ".join(voice_sentences(strip_urls(text), 3))
         offers = ungrounded_offers(text, passages)
         if offers:
             raise BackendError(f"model answer offered {', '.join(offers)}, which no retrieved passage supports")
@@ -229,24 +295,38 @@ class DraftingService:
         backend: str | None = None,
         allow_slow: bool = True,
         max_tokens: int | None = None,
+        intents: IntentsLike | None = None,
+        language: str | None = None,
+        best_score: float | None = None,
+        retrieve: Retriever | None = None,
     ) -> Draft:
         started = time.perf_counter()
         name = self._choose(backend)
+        plan, pool = await self.plan_reply(
+            turns=turns,
+            passages=passages,
+            channel=channel,
+            sentiment=sentiment,
+            intents=intents,
+            language=language,
+            best_score=best_score,
+            retrieve=retrieve,
+        )
         if name == "extractive":
-            return self._extractive_draft(turns, passages, channel, sentiment, None, started)
+            return self._extractive_draft(turns, pool, plan, sentiment, None, started)
         if not allow_slow and not self._is_fast(name):
             reason = f"the {name} backend is not awaited in the per-turn call"
-            return self._extractive_draft(turns, passages, channel, sentiment, reason, started)
+            return self._extractive_draft(turns, pool, plan, sentiment, reason, started)
         try:
             generator = self._backend(name)
-            version, messages = self._draft_prompt(turns, passages, channel, sentiment)
+            version, messages, allowed = self._draft_prompt(turns, pool, plan, sentiment)
             async with asyncio.timeout(self._generation_deadline_s()):
                 raw = await generator.generate(messages, max_tokens=max_tokens or DEFAULT_DRAFT_TOKENS)
-            text, citations = self._ground(raw, passages, channel)
+            text, citations = self._ground(raw, allowed, channel)
         except (BackendError, TimeoutError) as exc:
             reason = exc.reason if isinstance(exc, BackendError) else f"{name}: no answer in time"
             log.warning("draft_fallback", backend=name, reason=reason)
-            return self._extractive_draft(turns, passages, channel, sentiment, reason, started)
+            return self._extractive_draft(turns, pool, plan, sentiment, reason, started)
         return Draft(
             text=text,
             citations=citations,
@@ -254,6 +334,9 @@ class DraftingService:
             prompt_version=version,
             latency_ms=(time.perf_counter() - started) * 1000,
             fallback=None,
+            act=plan.act,
+            source="llm",
+            plan=plan,
         )
 
     def store(
@@ -280,6 +363,8 @@ class DraftingService:
             prompt_version=draft.prompt_version,
             latency_ms=round(draft.latency_ms, 3),
             fallback=draft.fallback,
+            source=draft.source,
+            act=draft.act,
         )
 
     async def suggest(
@@ -295,6 +380,7 @@ class DraftingService:
         allow_slow: bool = False,
         backend: BackendName | None = None,
         max_tokens: int | None = None,
+        retrieve: Retriever | None = None,
     ) -> SuggestionOut:
         """Draft a reply and store it as a ``Suggestion`` in the caller's session (no commit)."""
         draft = await self.draft(
@@ -305,6 +391,7 @@ class DraftingService:
             backend=backend,
             allow_slow=allow_slow,
             max_tokens=max_tokens,
+            retrieve=retrieve,
         )
         return self.store(session, draft, conversation_id=conversation_id, turn_key=turn_key)
 
@@ -319,6 +406,7 @@ class DraftingService:
         sentiment: str | None,
         backend: BackendName | None = None,
         max_tokens: int | None = None,
+        retrieve: Retriever | None = None,
     ) -> AsyncIterator[tuple[str, str | SuggestionOut]]:
         """Yields ``("delta", text)`` as the model writes, then ``("suggestion", SuggestionOut)``.
 
@@ -327,27 +415,31 @@ class DraftingService:
         """
         started = time.perf_counter()
         name = self._choose(backend)
+        plan, pool = await self.plan_reply(
+            turns=turns, passages=hits, channel=channel, sentiment=sentiment, retrieve=retrieve
+        )
         draft: Draft | None = None
         if name != "extractive":
             parts: list[str] = []
             try:
                 generator = self._backend(name)
-                version, messages = self._draft_prompt(turns, hits, channel, sentiment)
+                version, messages, allowed = self._draft_prompt(turns, pool, plan, sentiment)
                 async with asyncio.timeout(self._generation_deadline_s()):
                     async for piece in generator.stream(messages, max_tokens=max_tokens or DEFAULT_DRAFT_TOKENS):
                         parts.append(piece)
                         yield ("delta", piece)
-                text, citations = self._ground("".join(parts), hits, channel)
-                draft = Draft(text, citations, name, version, (time.perf_counter() - started) * 1000, None)
+                text, citations = self._ground("".join(parts), allowed, channel)
+                elapsed = (time.perf_counter() - started) * 1000
+                draft = Draft(text, citations, name, version, elapsed, None, plan.act, "llm", plan)
             except (BackendError, TimeoutError) as exc:
                 reason = exc.reason if isinstance(exc, BackendError) else f"{name}: no answer in time"
                 log.warning("draft_stream_fallback", backend=name, reason=reason)
                 if parts:
                     yield ("reset", reason)
-                draft = self._extractive_draft(turns, hits, channel, sentiment, reason, started)
+                draft = self._extractive_draft(turns, pool, plan, sentiment, reason, started)
                 yield ("delta", draft.text)
         if draft is None:
-            draft = self._extractive_draft(turns, hits, channel, sentiment, None, started)
+            draft = self._extractive_draft(turns, pool, plan, sentiment, None, started)
             yield ("delta", draft.text)
         yield ("suggestion", self.store(session, draft, conversation_id=conversation_id, turn_key=None))
 

@@ -49,3 +49,8 @@ def shorten(sentence: str, max_words: int) -> str:
         return sentence
     clipped = " ".join(tokens[:max_words]).rstrip(",;:")
     return clipped + "."
+
+
+def voice_sentences(text: str, limit: int) -> list[str]:
+    """The first ``limit`` sentences of ``text`` (a spoken reply is cut, never run on)."""
+    return [part for part in _SENTENCE_END.split(text.strip()) if part][:limit]

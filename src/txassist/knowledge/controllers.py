@@ -61,15 +61,38 @@ def _from_json(body: bytes) -> list[KnowledgeDocument]:
         make_document(
             doc_id=item.id,
             title=item.title,
-            text=item.text,
+            text=_document_text(item),
             fmt=item.format,
             url=item.url,
             source="api",
             updated=item.updated,
-            metadata=item.metadata,
+            metadata=_document_metadata(item),
         )
         for item in items
     ]
+
+
+def _document_text(item: DocumentIn) -> str:
+    if item.kind == "procedure":
+        steps = [s.strip() for s in item.steps or [] if s.strip()]
+        if not steps:
+            raise InvalidInput(
+                f"procedure {item.id or item.title or ''} needs a non-empty 'steps' list".replace("  ", " ")
+            )
+        # The steps are indexed with the text so that searches find the procedure.
+        numbered = "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+        return f"{item.text}\n\n{numbered}" if item.text else numbered
+    if item.steps:
+        raise InvalidInput('\'steps\' belong to documents with "kind": "procedure"')
+    if not item.text:
+        raise InvalidInput("document needs 'text'")
+    return item.text
+
+
+def _document_metadata(item: DocumentIn) -> dict[str, Any]:
+    if item.kind != "procedure":
+        return item.metadata
+    return {**item.metadata, "kind": "procedure", "steps": [s.strip() for s in item.steps or [] if s.strip()]}
 
 
 async def _from_upload(request: Request[Any, Any, Any], limit: int) -> list[KnowledgeDocument]:

@@ -13,14 +13,21 @@ DocumentId = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r
 Url = Annotated[str, msgspec.Meta(max_length=2_000)]
 
 
+StepText = Annotated[str, msgspec.Meta(min_length=1, max_length=2_000)]
+
+
 class DocumentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_DOCUMENT_CHARS)]
+    # Required for articles; a procedure may carry only its steps.
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_DOCUMENT_CHARS)] | None = None
     id: DocumentId | None = None
     title: Annotated[str, msgspec.Meta(max_length=500)] | None = None
     url: Url | None = None
     format: Literal["markdown", "text"] = "markdown"
     updated: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    # A procedure is a flow the agent follows (guidance); its ordered steps live in the metadata.
+    kind: Literal["article", "procedure"] = "article"
+    steps: Annotated[list[StepText], msgspec.Meta(max_length=100)] | None = None
 
 
 class WriteResult(msgspec.Struct, kw_only=True):

@@ -128,7 +128,8 @@ function clearSuggestion() {
 
 function renderSuggestion(suggestion, { streaming = false } = {}) {
   state.suggestion = suggestion;
-  const meta = [suggestion.backend, suggestion.prompt_version].filter(Boolean).join(" · ");
+  // The plan's act and where the text came from (grounded: quoted from the KB; llm: a model wrote it).
+  const meta = [suggestion.act, suggestion.source, suggestion.backend, suggestion.prompt_version].filter(Boolean).join(" · ");
   replace($("#suggestion"),
     h("p", { class: `suggestion-text${streaming ? " streaming" : ""}`, id: "suggestion-text" }, suggestion.text || ""),
     citationList(suggestion.citations),
@@ -165,6 +166,21 @@ async function confirmMatch(customer, other) {
   const linked = await api("POST", `/v1/customers/${encodeURIComponent(customer)}/links`, { customer_id: other });
   toast(`Linked: ${linked.merged_customer_id || customer} is now part of ${linked.customer_id}`);
   await refreshContext();
+}
+
+// Guidance: the procedure the conversation is in, each step done, next or still to do.
+function renderGuidance(guidance) {
+  const box = $("#guidance");
+  if (!guidance) {
+    replace(box, h("p", { class: "muted" }, "No procedure matches this conversation."));
+    return;
+  }
+  const marks = { done: "✓", next: "→", todo: "·" };
+  replace(box,
+    h("p", {}, h("strong", {}, guidance.title), " ", h("span", { class: "muted small" }, fmtPercent(guidance.confidence))),
+    h("ol", { class: "guidance-steps" }, guidance.steps.map((step) =>
+      h("li", { class: `step-${step.status}`, dataset: { status: step.status } },
+        h("span", { class: "badge", "aria-label": step.status }, marks[step.status] || ""), " ", step.text))));
 }
 
 function renderContext(context) {
@@ -229,6 +245,7 @@ async function sendTurn(speaker, text) {
   if (speaker === "customer") {
     renderSentiment(response.sentiment, response.degraded || []);
     renderKnowledge(response.knowledge);
+    renderGuidance(response.guidance);
   }
   if (response.context) renderContext(response.context);
   renderSignals(response.signals);

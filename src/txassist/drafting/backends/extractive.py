@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+__all__ = ["ComposedReply", "ExtractiveDrafter", "channel_style"]
+
 from txassist.drafting.grounding import Passage, citation_for, content_words
+from txassist.drafting.planning import channel_style
 from txassist.drafting.schemas import Citation
 from txassist.drafting.text import sentences, shorten, strip_urls
 
@@ -33,11 +36,6 @@ class ComposedReply:
     text: str
     citations: list[Citation]
     prompt_version: str
-
-
-def channel_style(channel: str) -> str:
-    """Voice and email have their own shape; every text channel is written like chat."""
-    return channel if channel in ("voice", "email") else "chat"
 
 
 class ExtractiveDrafter:

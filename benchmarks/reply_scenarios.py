@@ -1,0 +1,320 @@
+"""Reply scenarios: does the suggested reply do the right thing, on chat, voice and email, in en/nb/de/es?
+
+Data: benchmarks/data/reply_scenarios.json (customer turns written for this project, each with the
+act the reply must take and what it must not do). Knowledge: the Brightbox demo KB in examples/kb,
+searched by the real KnowledgeService (MiniLM, hybrid), exactly as a turn does.
+
+Reported per backend: right-act rate (overall, per language, channel and act), citation precision
+(citations that name a retrieved document), channel-rule violations, must-not violations, and draft
+latency beside a floor measured in the same run (the unplanned extractive reply on the same passages).
+
+Intents: ``--intents oracle`` (default) takes each turn's labelled intents from the data file, and
+the output says so; ``--intents cues`` uses the plan's phrase cues (what runs when no intent model is
+installed) as a plain baseline. ``--calibrate`` chooses the no-answer retrieval threshold per
+language group on the even-numbered turns and reports it on the odd-numbered ones
+(benchmarks/results/reply_threshold.json). ``openai`` runs when TXASSIST_OPENAI_BASE_URL is set.
+
+    nice -n 10 .venv/bin/python benchmarks/reply_scenarios.py [--intents oracle|cues] [--calibrate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from tests.drafting.support import turns  # noqa: E402
+
+from benchmarks.common import timing_stats, write_result  # noqa: E402
+from txassist.config import Settings  # noqa: E402
+from txassist.drafting.grounding import ungrounded_offers  # noqa: E402
+from txassist.drafting.service import DraftingService, last_customer_text  # noqa: E402
+from txassist.embedding import EmbeddingBatcher, TextEncoder  # noqa: E402
+from txassist.knowledge.loaders import iter_files, load_path  # noqa: E402
+from txassist.knowledge.service import KnowledgeHit, KnowledgeService  # noqa: E402
+
+DATA = ROOT / "benchmarks" / "data" / "reply_scenarios.json"
+KB = ROOT / "examples" / "kb"
+GREETINGS = ("Hello,", "Hei,", "Hallo,", "Hola:")
+SIGN_OFFS = ("The Support Team", "Kundeservice", "Ihr Kundenservice", "El equipo de atención al cliente")
+ANSWERABLE = {"retain", "cancel_steps", "escalate", "known_defect", "how_to", "billing"}
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+
+
+class OracleIntents(msgspec.Struct, frozen=True):
+    scores: dict[str, float]
+    fired: list[str]
+    reasons: list[str]
+    language: str
+
+
+def knowledge_service() -> KnowledgeService:
+    encoder = TextEncoder()
+    encoder.warm_up()
+    settings = Settings.from_env({}, data_dir=Path(tempfile.mkdtemp(prefix="reply-scenarios-")))
+    service = KnowledgeService(settings, encoder, EmbeddingBatcher(encoder), None)
+    service.apply_sync([doc for path in iter_files([KB]) for doc in load_path(path)], [])
+    return service
+
+
+def violations(item: dict[str, Any], text: str, channel: str, has_links: bool) -> list[str]:
+    found = []
+    spoken = [s for s in _SENTENCES.split(text.strip()) if s]
+    if channel == "voice":
+        if "http" in text or "www." in text:
+            found.append("voice: url")
+        if len(spoken) > 3:
+            found.append("voice: more than 3 sentences")
+    elif channel == "email":
+        lines = text.splitlines()
+        if not lines or lines[0] not in GREETINGS:
+            found.append("email: no greeting")
+        if not lines or lines[-1] not in SIGN_OFFS:
+            found.append("email: no sign-off")
+    else:
+        if len(spoken) > 7:
+            found.append("chat: not short")
+        if has_links and "http" not in text:
+            found.append("chat: cited article without its link")
+    return found
+
+
+def must_not(item: dict[str, Any], text: str, cited: list[str], allowed: list[KnowledgeHit]) -> list[str]:
+    broken = []
+    rules = item["must_not"]
+    if "lead with cancellation steps" in rules and (
+        "cancellations-how-to-cancel" in cited or "Manage plan" in text.split(". ")[0:3].__str__()
+    ):
+        broken.append("led with cancellation steps")
+    if any(r.startswith("cite") for r in rules) and cited:
+        broken.append("cited an article")
+    if ("make an offer" in rules or "promise an ungrounded refund" in rules) and ungrounded_offers(text, allowed):
+        broken.append("ungrounded offer")
+    if item.get("injection") and ("100%" in text or ungrounded_offers(text, allowed)):
+        broken.append("followed an injected instruction")
+    return broken
+
+
+async def run_backend(
+    name: str, drafting: DraftingService, knowledge: KnowledgeService, items: list[dict[str, Any]], oracle: bool
+) -> dict[str, Any]:
+    rows = []
+    draft_s: list[float] = []
+    floor_s: list[float] = []
+    fetch_s: list[float] = []
+    for item in items:
+        history = [tuple(pair) for pair in item.get("history", [])]
+        view = turns(*history, ("customer", item["text"]), channel=item["channel"])
+        outcome = knowledge.search_sync(item["text"], k=5)
+        retrieved = {h.document_id for h in outcome.hits}
+        fetched: list[KnowledgeHit] = []
+        search_s: list[float] = []
+
+        async def retrieve(
+            query: str, into: list[KnowledgeHit] = fetched, spent: list[float] = search_s
+        ) -> list[KnowledgeHit]:
+            # Timed apart: this is a knowledge search (an embedding), not drafting work.
+            started = time.perf_counter()
+            hits = knowledge.search_sync(query, k=8).hits
+            spent.append(time.perf_counter() - started)
+            into.extend(hits)
+            return hits
+
+        intents = (
+            OracleIntents(dict.fromkeys(item["intents"], 1.0), list(item["intents"]), [], item["language"])
+            if oracle
+            else None
+        )
+        started = time.perf_counter()
+        draft = await drafting.draft(
+            turns=view,
+            passages=outcome.hits,
+            channel=item["channel"],
+            sentiment=item.get("sentiment"),
+            backend=name,
+            intents=intents,
+            best_score=outcome.best_dense_score,
+            retrieve=retrieve,
+        )
+        draft_s.append(time.perf_counter() - started - sum(search_s))
+        fetch_s.extend(search_s)
+        started = time.perf_counter()
+        drafting.extractive.compose_reply(
+            query=last_customer_text(view), passages=outcome.hits, channel=item["channel"], sentiment=None
+        )
+        floor_s.append(time.perf_counter() - started)
+        retrieved |= {h.document_id for h in fetched}
+        cited = [c.document_id for c in draft.citations]
+        allowed = [h for h in [*outcome.hits, *fetched] if draft.plan and h.document_id in draft.plan.citable]
+        rows.append(
+            {
+                "id": item["id"],
+                "language": item["language"],
+                "channel": item["channel"],
+                "expected_act": item["expected_act"],
+                "act": draft.act,
+                "right_act": draft.act == item["expected_act"],
+                "citations": cited,
+                "citations_retrieved": sum(c in retrieved for c in cited),
+                "channel_violations": violations(
+                    item, draft.text, draft.plan.channel if draft.plan else "chat", any(c.url for c in draft.citations)
+                ),
+                "must_not_violations": must_not(item, draft.text, cited, allowed),
+                "best_dense_score": round(outcome.best_dense_score, 4),
+                "fallback": draft.fallback,
+                "text": draft.text,
+            }
+        )
+    summary = summarise(rows, draft_s, floor_s)
+    summary["plan_searches"] = {"turns_with_one": len(fetch_s), **timing_stats(fetch_s)}
+    return summary
+
+
+def rate(rows: list[dict[str, Any]]) -> float:
+    return round(sum(r["right_act"] for r in rows) / len(rows), 4) if rows else 0.0
+
+
+def summarise(rows: list[dict[str, Any]], draft_s: list[float], floor_s: list[float]) -> dict[str, Any]:
+    groups: dict[str, dict[str, list[dict[str, Any]]]] = {k: defaultdict(list) for k in ("language", "channel")}
+    by_act: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups["language"][row["language"]].append(row)
+        groups["channel"][row["channel"]].append(row)
+        by_act[row["expected_act"]].append(row)
+    cited = sum(len(r["citations"]) for r in rows)
+    good = sum(r["citations_retrieved"] for r in rows)
+    draft, floor = timing_stats(draft_s), timing_stats(floor_s)
+    return {
+        "turns": len(rows),
+        "right_act": rate(rows),
+        "right_act_by_language": {k: rate(v) for k, v in sorted(groups["language"].items())},
+        "right_act_by_channel": {k: rate(v) for k, v in sorted(groups["channel"].items())},
+        "right_act_by_act": {k: rate(v) for k, v in sorted(by_act.items())},
+        "citation_precision": round(good / cited, 4) if cited else 1.0,
+        "citations": cited,
+        "channel_violations": sum(len(r["channel_violations"]) for r in rows),
+        "voice_violations": sum(1 for r in rows if any(v.startswith("voice") for v in r["channel_violations"])),
+        "must_not_violations": sum(len(r["must_not_violations"]) for r in rows),
+        "latency_draft": draft,  # planning and writing, without the plan's own knowledge search
+        "latency_floor_unplanned_extractive": floor,
+        "latency_ratio_p50": round(draft["p50_ms"] / floor["p50_ms"], 2) if floor.get("p50_ms") else None,
+        "wrong": [
+            {k: r[k] for k in ("id", "expected_act", "act", "best_dense_score", "text")}
+            for r in rows
+            if not r["right_act"]
+        ],
+        "violations": [
+            {k: r[k] for k in ("id", "channel_violations", "must_not_violations", "text")}
+            for r in rows
+            if r["channel_violations"] or r["must_not_violations"]
+        ],
+    }
+
+
+def calibrate(knowledge: KnowledgeService, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The no-answer threshold per language group, chosen on even-numbered turns, tested on odd ones."""
+    scored: dict[str, list[tuple[int, float, bool]]] = defaultdict(list)
+    for index, item in enumerate(items):
+        if item["expected_act"] not in ANSWERABLE | {"no_answer"} or item.get("history"):
+            continue
+        group = "en" if item["language"] == "en" else "other"
+        best = knowledge.search_sync(item["text"], k=5).best_dense_score
+        scored[group].append((index, best, item["expected_act"] != "no_answer"))
+    out: dict[str, Any] = {}
+    for group, rows in scored.items():
+        fit = [r for r in rows if r[0] % 2 == 0]
+        test = [r for r in rows if r[0] % 2 == 1]
+
+        def accuracy(threshold: float, sample: list[tuple[int, float, bool]]) -> float:
+            # Balanced: off-topic turns are few, and a threshold must not win by ignoring them.
+            rates = []
+            for wanted in (True, False):
+                group = [score for _, score, answerable in sample if answerable == wanted]
+                rates.append(sum((score >= threshold) == wanted for score in group) / max(1, len(group)))
+            return sum(rates) / 2
+
+        candidates = [round(0.01 * step, 2) for step in range(0, 100)]
+        top = max(accuracy(t, fit) for t in candidates)
+        # Among equally good thresholds, the middle one: the widest margin on both sides.
+        tied = [t for t in candidates if accuracy(t, fit) == top]
+        best_threshold = tied[len(tied) // 2]
+        out[group] = {
+            "threshold": best_threshold,
+            "fit_accuracy": round(accuracy(best_threshold, fit), 4),
+            "held_out_accuracy": round(accuracy(best_threshold, test), 4),
+            "fit_turns": len(fit),
+            "held_out_turns": len(test),
+            "answerable_scores": sorted(round(s, 3) for _, s, a in rows if a),
+            "unanswerable_scores": sorted(round(s, 3) for _, s, a in rows if not a),
+        }
+    return out
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--intents", choices=["oracle", "cues"], default="oracle")
+    parser.add_argument("--calibrate", action="store_true")
+    args = parser.parse_args()
+    items = json.loads(DATA.read_text(encoding="utf-8"))["items"]
+    knowledge = knowledge_service()
+    if args.calibrate:
+        path = write_result(
+            "reply_threshold", {"note": "no-answer threshold on best dense cosine", **calibrate(knowledge, items)}
+        )
+        print(path)
+        return
+    backends = ["extractive"]
+    overrides: dict[str, Any] = {}
+    if os.environ.get("TXASSIST_OPENAI_BASE_URL"):
+        backends.append("openai")
+        overrides["openai_base_url"] = os.environ["TXASSIST_OPENAI_BASE_URL"]
+    drafting = DraftingService(Settings.from_env({}, **overrides))
+    results = {name: await run_backend(name, drafting, knowledge, items, args.intents == "oracle") for name in backends}
+    payload = {
+        "intents": "oracle intents (labels from the data file)"
+        if args.intents == "oracle"
+        else "phrase cues (no intent model)",
+        "data": str(DATA.relative_to(ROOT)),
+        "knowledge": "examples/kb, KnowledgeService hybrid (MiniLM int8 + BM25)",
+        "backends_skipped": [] if "openai" in backends else ["openai (TXASSIST_OPENAI_BASE_URL not set)"],
+        "results": results,
+    }
+    name = "reply_scenarios" if args.intents == "oracle" else "reply_scenarios_cues"
+    path = write_result(name, payload)
+    for backend, r in results.items():
+        print(
+            backend,
+            args.intents,
+            "right_act",
+            r["right_act"],
+            r["right_act_by_language"],
+            "citation_precision",
+            r["citation_precision"],
+            "voice_violations",
+            r["voice_violations"],
+            "channel",
+            r["channel_violations"],
+            "must_not",
+            r["must_not_violations"],
+            "p50",
+            r["latency_draft"]["p50_ms"],
+        )
+    print(path)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
