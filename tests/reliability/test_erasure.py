@@ -34,6 +34,8 @@ async def test_erasure_removes_everything_of_one_customer(client: AsyncTestClien
         "suggestion_feedback": 2,
         "signals": 2,
         "outbox_events": 3,
+        "learned_reply_sources": 0,  # learned replies have tests of their own (tests/replies)
+        "learned_replies": 0,
     }
 
     async with own_session(client.app.state.settings) as session:

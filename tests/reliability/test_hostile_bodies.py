@@ -47,7 +47,8 @@ def hostile_bodies() -> st.SearchStrategy[bytes]:
         [b"1e999999", b"-1e999999", b"9" * 4000, b"-" + b"9" * 4000, b"1" + b"0" * 400 + b".5", b"NaN", b"Infinity"]
     )
     numeric = st.tuples(field, numbers).map(lambda pair: b'{"' + pair[0].encode() + b'": ' + pair[1] + b"}")
-    escapes = st.sampled_from([b"\\ud800", b"\\udfff", b"\\ud83d", b"\\u0000", b"\\uZZZZ", b"\\", b"\\x41"])
+    # Invalid escapes only: an escaped NUL is valid JSON (test_input_hardening covers what routes do with it).
+    escapes = st.sampled_from([b"\\ud800", b"\\udfff", b"\\ud83d", b"\\uZZZZ", b"\\", b"\\x41"])
     texts = st.tuples(field, escapes).map(lambda pair: b'{"' + pair[0].encode() + b'": "a' + pair[1] + b'b"}')
     return st.one_of(arrays, objects, in_field, numeric, texts)
 
