@@ -9,6 +9,7 @@ import msgspec
 
 from txassist.conversations.schemas import CustomerContext
 from txassist.drafting.schemas import Citation
+from txassist.intent.schemas import Intents
 from txassist.knowledge.schemas import SearchHitOut
 
 Channel = Literal["chat", "voice", "email", "sms", "social"]
@@ -47,6 +48,8 @@ class SentimentOut(msgspec.Struct, kw_only=True):
     direction: str
     escalation: bool
     reasons: list[str]
+    language: str = "en"  # BCP 47 the label was read in
+    reliable: bool = True  # False: a language or script the models were not built for (scores flattened)
 
 
 class SuggestionOut(msgspec.Struct, kw_only=True):
@@ -67,3 +70,5 @@ class TurnResponse(msgspec.Struct, kw_only=True):
     context: CustomerContext | None
     timings_ms: dict[str, float]
     degraded: list[str]
+    language: str | None = None  # BCP 47 of a customer turn (``None`` for agent and bot turns)
+    intents: Intents | None = None  # the customer turn's intents; escalation and churn signals read them
