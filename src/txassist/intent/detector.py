@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from txassist.intent.head import IntentHead, default_intent_dir
-from txassist.intent.rules import negated_cancellation
+from txassist.intent.rules import negated_cancellation, weighing_cancellation
 from txassist.intent.schemas import INTENT_LABELS, Intents
 
 if TYPE_CHECKING:
@@ -86,7 +86,10 @@ class IntentDetector:
         scores = {label: round(float(p), 4) for label, p in zip(INTENT_LABELS, probs, strict=True)}
         reasons: list[str] = []
         cancel_threshold = head.thresholds["cancel_service"]
-        if scores["cancel_service"] >= cancel_threshold and negated_cancellation(text):
+        if scores["cancel_service"] < cancel_threshold and weighing_cancellation(text):
+            scores["cancel_service"] = round(max(scores["cancel_service"], cancel_threshold), 4)
+            reasons.append("rule: 'should I just cancel' counts as cancellation intent")
+        elif scores["cancel_service"] >= cancel_threshold and negated_cancellation(text):
             # The rule lowers the score too, so a reader of ``scores`` sees the same decision.
             scores["cancel_service"] = round(min(scores["cancel_service"], cancel_threshold / 2), 4)
             reasons.append("rule: negated 'cancel' ignored")

@@ -30,3 +30,17 @@ def negated_cancellation(text: str) -> bool:
 def _bare_cancel_outside_negation(text: str) -> bool:
     stripped = _NEGATED_CANCEL.sub(" ", text)
     return bool(re.search(r"\b" + _CANCEL_WORD + r"\b", stripped, re.IGNORECASE))
+
+
+# "Should I just cancel?", "I might as well leave": a customer weighing up leaving is churn risk even as
+# a question; the model reads such turns mostly as the complaint around them.
+_WEIGHING_CANCELLATION = re.compile(
+    r"\b(?:should|shall|do|might as well|may as well|maybe)\s+(?:i|we)\s+(?:just\s+|simply\s+)?"
+    r"(?:cancel|leave you|quit|switch provider|close (?:my|the) account)\b(?!\s+(?:the|my|this|that|an?|it)\b)"
+    r"|\b(?:i|we)\s+(?:might|may) as well (?:just )?(?:cancel|leave|quit)\b(?!\s+(?:the|my|this|that|an?|it)\b)",
+    re.IGNORECASE,
+)
+
+
+def weighing_cancellation(text: str) -> bool:
+    return bool(_WEIGHING_CANCELLATION.search(text)) and not negated_cancellation(text)

@@ -28,7 +28,9 @@ from txassist.sentiment.sources import (
 from txassist.sentiment.training import HeadTrainingConfig, SourceSplit, TrainedHead, TrainingSource, fit_sources
 
 Encode = Callable[[list[str]], npt.NDArray[np.float32]]
-EFFECTIVE_ROWS = 4000  # what each source weighs after balancing
+EFFECTIVE_ROWS = 2500  # what each source weighs after balancing (English head)
+# The e5 head's sources hold a few hundred rows each: repeating them to 4,000 only costs epochs.
+E5_EFFECTIVE_ROWS = 1000
 CONTACT_CENTRE_FACTOR = 2.0  # the domain weighs double
 SEED = 13
 
@@ -55,13 +57,17 @@ def multilingual_sources(encode: Encode, cache: Path | None) -> list[Embedded]:
 
 
 def source_weight(source: Source, effective_rows: int = EFFECTIVE_ROWS) -> float:
+    """How many times a source's rows repeat (under 1: a seeded share) to weigh ``effective_rows``."""
     factor = CONTACT_CENTRE_FACTOR if source.name == "contact-centre" else 1.0
     return round(factor * effective_rows / len(source), 4)
 
 
 def fit_balanced(
-    embedded: list[Embedded], config: HeadTrainingConfig, *, effective_rows: int = EFFECTIVE_ROWS
+    embedded: list[Embedded], config: HeadTrainingConfig, *, effective_rows: int | None = None
 ) -> tuple[TrainedHead, list[SourceSplit]]:
+    if effective_rows is None:
+        multilingual = any(e.source.language != "en" for e in embedded)
+        effective_rows = E5_EFFECTIVE_ROWS if multilingual else EFFECTIVE_ROWS
     training = [
         TrainingSource(e.source.name, e.vectors, e.source.labels, source_weight(e.source, effective_rows))
         for e in embedded

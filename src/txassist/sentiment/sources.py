@@ -39,7 +39,7 @@ DEFAULT_CAP = 12_000
 E5_CAP_OTHER = 400
 E5_CAP_ENGLISH = 300
 # The English head's share of each English source, for the same reason (MiniLM is faster, not free).
-MINILM_CAP = 5000
+MINILM_CAP = 3000
 
 
 def shared_data_dir() -> Path:
@@ -203,3 +203,11 @@ def cached_vectors(
         np.save(tmp, vectors)
         tmp.replace(path)
     return vectors
+
+
+def cached_blocks(
+    texts: list[str], encoder_name: str, encode: Encode, cache_dir: Path | None, *, block: int = 64
+) -> npt.NDArray[np.float32]:
+    """``cached_vectors`` in fixed blocks of rows: appending to a hand-written set re-embeds its tail only."""
+    parts = [cached_vectors(texts[i : i + block], encoder_name, encode, cache_dir) for i in range(0, len(texts), block)]
+    return np.concatenate(parts) if parts else np.zeros((0, 384), dtype=np.float32)
