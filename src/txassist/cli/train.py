@@ -358,7 +358,9 @@ def run_sentiment_shipped(args: argparse.Namespace) -> int:
                 "seed": args.seed,
                 "encoder": name,
                 "held_out_by_source": held_out,
-                "command": f"txassist train sentiment --shipped --heads {name} --epochs {args.epochs} --seed {args.seed}",
+                "command": (
+                    f"txassist train sentiment --shipped --heads {name} --epochs {args.epochs} --seed {args.seed}"
+                ),
                 **extra,
             },
             **extra,
