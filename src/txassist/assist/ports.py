@@ -94,6 +94,8 @@ class Drafting(Protocol):
         allow_slow: bool = True,
         best_score: float | None = None,
         retrieve: Callable[[str], Awaitable[Sequence[Any]]] | None = None,
+        intents: Any = None,
+        language: str | None = None,
     ) -> Any: ...
 
     def store(self, session: AsyncSession, draft: Any, *, conversation_id: str, turn_key: str | None) -> SuggestionLike:

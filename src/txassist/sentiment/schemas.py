@@ -21,6 +21,10 @@ class SentimentResult(msgspec.Struct):
     label: Literal["negative", "neutral", "positive"]
     score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]  # probability of ``label``
     scores: dict[str, float]  # calibrated probability for each of negative, neutral, positive
+    language: str = "en"  # BCP 47 of the text, as detected
+    # False: a language or script the models were not built for, or too short to tell; the scores are
+    # then flattened towards neutral so no confident label is given on guesswork.
+    reliable: bool = True
 
 
 class SentimentResponse(msgspec.Struct):

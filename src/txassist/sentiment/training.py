@@ -225,7 +225,9 @@ def macro_f1(truth: npt.NDArray[np.integer[Any]], predicted: npt.NDArray[np.inte
     return float(np.mean(scores))
 
 
-def save_head(trained: TrainedHead, out_dir: str | Path, *, manifest: dict[str, Any]) -> Path:
+def save_head(
+    trained: TrainedHead, out_dir: str | Path, *, manifest: dict[str, Any], embedding_model: str = EMBEDDING_MODEL
+) -> Path:
     """Writes ``N_Dense/`` modules (sentence-transformers format), ``config.json`` and ``manifest.json``."""
     import torch
     from sentence_transformers.sentence_transformer.modules import Dense
@@ -254,7 +256,7 @@ def save_head(trained: TrainedHead, out_dir: str | Path, *, manifest: dict[str, 
         "architecture": HEAD_ARCHITECTURE,
         "labels": list(LABELS),
         "layers": names,
-        "embedding_model": EMBEDDING_MODEL,
+        "embedding_model": embedding_model,
         "embedding_dimension": head.dimension,
         "normalized_embeddings": True,
         "temperature_folded": trained.temperature,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -92,8 +92,31 @@ def matched_rules(text: str) -> list[str]:
     return found
 
 
-def conversation_trend(history: Sequence[Mapping[str, float]], current: SentimentResult, text: str) -> SentimentTrend:
-    """``history``: earlier customer turns' score maps, oldest first; ``current``: this turn."""
+# Intents that flag a conversation for escalation, under the reason names the phrase rules use.
+ESCALATING_INTENTS = {
+    "cancel_service": "cancellation",
+    "human_agent": "asked_for_manager",
+    "complaint": "complaint",
+    "abuse": "abuse",
+}
+
+
+def intent_reasons(fired: Sequence[str]) -> list[str]:
+    return [ESCALATING_INTENTS[name] for name in fired if name in ESCALATING_INTENTS]
+
+
+def conversation_trend(
+    history: Sequence[Mapping[str, float]],
+    current: SentimentResult,
+    text: str,
+    *,
+    intents: Any = None,
+) -> SentimentTrend:
+    """``history``: earlier customer turns' score maps, oldest first; ``current``: this turn.
+
+    ``intents`` (the turn's ``Intents``) replaces the phrase rules when given, so the escalation flag
+    and the churn signals read one decision and cannot disagree.
+    """
     earlier = [polarity(scores) for scores in history]
     now = polarity(current.scores)
     value = weighted_value([*earlier, now])
@@ -108,7 +131,7 @@ def conversation_trend(history: Sequence[Mapping[str, float]], current: Sentimen
         negative = current.scores.get("negative", 0.0)
         if current.label == "negative" and negative >= SHARP_MIN_NEGATIVE and before - now >= SHARP_DROP:
             reasons.append("sharp_negative_turn")
-    reasons.extend(matched_rules(text))
+    reasons.extend(matched_rules(text) if intents is None else intent_reasons(intents.fired))
     return SentimentTrend(
         value=round(max(-1.0, min(1.0, value)), 4),
         direction=direction,

@@ -123,6 +123,19 @@ CLOSE_SCHEMA: dict[str, Any] = {
 }
 
 
+def _cancellation_from(intents: Any) -> list[extractors.Candidate]:
+    if "cancel_service" not in intents.fired:
+        return []
+    reasons = [r for r in intents.reasons if "cancel_service" in r or "cancel" in r]
+    return [
+        extractors.Candidate(
+            type="cancellation_intent",
+            confidence=round(float(intents.scores["cancel_service"]), 3),
+            details={"intent": "cancel_service", "reasons": reasons, "language": intents.language},
+        )
+    ]
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -188,8 +201,13 @@ class SignalService:
         best_dense_score: float | None,
         sentiment_history: list[float],
         customer_recent_topics: list[str],
+        intents: Any = None,
     ) -> list[SignalOut]:
-        """Signals in one customer turn. Pure: no database writes; agent turns yield none."""
+        """Signals in one customer turn. Pure: no database writes; agent turns yield none.
+
+        ``intents`` (the turn's ``txassist.intent.Intents``) decides cancellation intent when given:
+        the phrase and prototype rules defer to it, so the churn signal and the escalation flag agree.
+        """
         del hits  # the retrieval score carries what we need; hits stay in the contract for richer rules
         if turn.speaker in NON_CUSTOMER_SPEAKERS or not turn.text.strip():
             return []
@@ -198,6 +216,8 @@ class SignalService:
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         area = self.taxonomy.area_for(turn.text, vector)
         found = self.candidates_for_text(turn.text, vector, best_dense_score=best_dense_score)
+        if intents is not None:
+            found = [c for c in found if c.type != "cancellation_intent"] + _cancellation_from(intents)
         found += extractors.worsening_sentiment(sentiment_history)
         if customer_recent_topics:
             topic_vectors = await self.embeddings.encode([t[:1000] for t in customer_recent_topics[:20]])

@@ -1,0 +1,138 @@
+"""Intent quality: cancellation intent (and the other labels) on queries the heads never trained on.
+
+- BANKING77: the 30 % of ``../shared/data/banking77/train.csv`` that ``txassist train intent`` holds
+  out (stratified by banking intent, seed 13); positives for cancel_service are ``terminate_account``,
+  every other banking intent (cancel_transfer, lost card, ...) is a negative. English: MiniLM head.
+- Written held-out turns (``tests/intent/data/intent_eval.csv``), in en/nb/de/es/fr, written apart
+  from the training examples: each language through the route the service takes (English on the
+  MiniLM head, the rest on the e5 head).
+- Baseline on the same texts: the phrase rules the service used before (the trend's cancellation
+  pattern or the signals' cancel phrase).
+
+    .venv/bin/python benchmarks/intent_quality.py      # after `txassist train intent --cache-dir ...`
+
+Writes benchmarks/results/intent_quality.json.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import timing_stats, write_result
+from txassist.cli.train import e5_encoder, minilm_encoder
+from txassist.config import Settings
+from txassist.intent import INTENT_LABELS, IntentDetector
+from txassist.intent.training import banking_split, read_banking77, read_examples
+from txassist.sentiment.sources import cached_vectors, shared_data_dir
+from txassist.sentiment.trend import _CANCELLATION
+from txassist.signals.extractors import _CANCEL_RE
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / "benchmarks" / ".cache" / "sentiment"
+EVAL_CSV = REPO / "tests" / "intent" / "data" / "intent_eval.csv"
+
+
+def pr(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    tp = int(np.sum(truth & predicted))
+    fp = int(np.sum(~truth & predicted))
+    fn = int(np.sum(truth & ~predicted))
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "positives": int(truth.sum()),
+        "n": len(truth),
+    }
+
+
+def rules_cancel(texts: list[str]) -> np.ndarray:
+    return np.asarray([bool(_CANCELLATION.search(t) or _CANCEL_RE.search(t)) for t in texts])
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    minilm, e5 = minilm_encoder(settings), e5_encoder()
+    detector = IntentDetector()
+    detector.warm_up()
+    cancel = INTENT_LABELS.index("cancel_service")
+    report: dict[str, Any] = {}
+
+    banking, categories = read_banking77(shared_data_dir() / "banking77" / "train.csv")
+    _, test_rows = banking_split(categories)
+    x_bank = cached_vectors(banking.texts, "minilm", minilm, CACHE)[test_rows]
+    texts = [banking.texts[i] for i in test_rows]
+    truth = banking.targets[test_rows, cancel] == 1
+    found = detector.detect(texts, x_bank, None, ["en"] * len(texts))
+    predicted = np.asarray(["cancel_service" in f.fired for f in found])
+    hard = {"cancel_transfer", "lost_or_stolen_card", "compromised_card", "terminate_account"}
+    report["banking77_held_out"] = {
+        "intent_model": pr(truth, predicted),
+        "phrase_rules_before": pr(truth, rules_cancel(texts)),
+        "false_positives_by_banking_intent": _count(
+            [categories[i] for i, p, t in zip(test_rows, predicted, truth, strict=True) if p and not t]
+        ),
+        "hard_negative_intents_fired": {
+            name: int(sum(p for i, p in zip(test_rows, predicted, strict=True) if categories[i] == name))
+            for name in sorted(hard)
+        },
+    }
+
+    written = read_examples(EVAL_CSV)
+    x_minilm = cached_vectors(written.texts, "minilm", minilm, CACHE)
+    x_e5 = cached_vectors(written.texts, "e5", e5, CACHE)
+    found = detector.detect(written.texts, x_minilm, x_e5_rows(written.languages, x_e5), written.languages)
+    fired = np.asarray([[label in f.fired for label in INTENT_LABELS] for f in found])
+    per_language: dict[str, Any] = {}
+    for language in sorted(set(written.languages)):
+        rows = np.asarray([i for i, lang in enumerate(written.languages) if lang == language])
+        truth_rows = written.targets[rows, cancel] == 1
+        per_language[language] = {
+            "cancel_service": pr(truth_rows, fired[rows, cancel]),
+            "cancel_service_phrase_rules_before": pr(truth_rows, rules_cancel([written.texts[i] for i in rows])),
+        }
+    all_truth = written.targets == 1
+    report["written_held_out"] = {
+        "per_language": per_language,
+        "all_languages": {label: pr(all_truth[:, j], fired[:, j]) for j, label in enumerate(INTENT_LABELS)},
+        "mistakes": [
+            {"text": t, "expected": [name for j, name in enumerate(INTENT_LABELS) if all_truth[i, j]], "fired": f.fired}
+            for i, (t, f) in enumerate(zip(written.texts, found, strict=True))
+            if set(f.fired) != {name for j, name in enumerate(INTENT_LABELS) if all_truth[i, j]}
+        ],
+    }
+
+    samples = []
+    one = x_bank[:1]
+    for _ in range(2000):
+        started = time.perf_counter()
+        detector.detect([texts[0]], one, None, ["en"])
+        samples.append(time.perf_counter() - started)
+    report["detect_latency_one_turn"] = timing_stats(samples)
+    report["thresholds"] = {name: head.thresholds for name, head in detector._heads.items()}
+    path = write_result("intent_quality", report)
+    print(path)
+    for key in ("banking77_held_out", "written_held_out"):
+        print(key, {k: v for k, v in report[key].items() if k not in ("mistakes", "false_positives_by_banking_intent")})
+
+
+def x_e5_rows(languages: list[str], x_e5: np.ndarray) -> np.ndarray:
+    del languages  # every row has its e5 vector; the detector uses it only for non-English rows
+    return x_e5
+
+
+def _count(names: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name in names:
+        out[name] = out.get(name, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+if __name__ == "__main__":
+    main()

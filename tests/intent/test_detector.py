@@ -1,0 +1,103 @@
+"""The shipped intent heads on real vectors: MiniLM for English, e5 for other languages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from txassist.embedding import TextEncoder
+from txassist.embedding.multilingual import MultilingualEncoder
+from txassist.intent import INTENT_LABELS, IntentDetector, Intents
+from txassist.intent.head import IntentHead
+from txassist.intent.training import fit_heads, read_examples
+
+
+@pytest.fixture(scope="module")
+def encoder() -> TextEncoder:
+    return TextEncoder()
+
+
+@pytest.fixture(scope="module")
+def e5() -> MultilingualEncoder:
+    return MultilingualEncoder()
+
+
+@pytest.fixture(scope="module")
+def detector(e5: MultilingualEncoder) -> IntentDetector:
+    found = IntentDetector(multilingual=e5)
+    found.warm_up()
+    return found
+
+
+def english(detector: IntentDetector, encoder: TextEncoder, text: str) -> Intents:
+    return detector.detect([text], encoder.encode([text]), None, ["en"])[0]
+
+
+def other(detector: IntentDetector, e5: MultilingualEncoder, text: str, language: str) -> Intents:
+    return detector.detect([text], None, e5.queries([text]), [language])[0]
+
+
+def test_cancelling_a_transfer_is_not_leaving(detector: IntentDetector, encoder: TextEncoder) -> None:
+    intents = english(detector, encoder, "How do I cancel the transfer I just made?")
+    assert "cancel_service" not in intents.fired
+    assert intents.scores["cancel_service"] < 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I want to cancel my subscription.", "Please close my account, I'm moving to another provider."],
+)
+def test_leaving_is_cancel_service(detector: IntentDetector, encoder: TextEncoder, text: str) -> None:
+    intents = english(detector, encoder, text)
+    assert intents.fired[0] == "cancel_service" or "cancel_service" in intents.fired
+    assert any(r.startswith("intent model (minilm): cancel_service") for r in intents.reasons)
+    assert intents.language == "en"
+
+
+def test_spanish_subscription_cancellation(detector: IntentDetector, e5: MultilingualEncoder) -> None:
+    intents = other(detector, e5, "Quiero cancelar mi suscripción", "es")
+    assert "cancel_service" in intents.fired
+    assert any(r.startswith("intent model (e5): cancel_service") for r in intents.reasons)
+
+
+def test_norwegian_cancellation_with_complaint(detector: IntentDetector, e5: MultilingualEncoder) -> None:
+    intents = other(detector, e5, "Jeg vil si opp abonnementet mitt, dette er helt uakseptabelt!", "nb")
+    assert "cancel_service" in intents.fired
+    assert intents.language == "nb"
+
+
+def test_manager_request_and_thanks(detector: IntentDetector, encoder: TextEncoder) -> None:
+    assert "human_agent" in english(detector, encoder, "I need to talk to your supervisor right now.").fired
+    assert english(detector, encoder, "Brilliant, that sorted it, thank you!").fired[:1] == ["thanks_resolved"]
+
+
+def test_negation_rule_withdraws_the_label_and_says_so(detector: IntentDetector, encoder: TextEncoder) -> None:
+    text = "I don't want to cancel my subscription, I just want a cheaper plan."
+    intents = english(detector, encoder, text)
+    assert "cancel_service" not in intents.fired
+    head = detector._heads["minilm"]
+    raw = float(head.predict_proba(encoder.encode([text]))[0][INTENT_LABELS.index("cancel_service")])
+    if raw >= head.thresholds["cancel_service"]:
+        assert "rule: negated 'cancel' ignored" in intents.reasons
+        assert intents.scores["cancel_service"] < head.thresholds["cancel_service"]
+
+
+def test_without_any_vector_it_refuses(detector: IntentDetector) -> None:
+    plain = IntentDetector(detector.model_dir)
+    with pytest.raises(ValueError, match="needs a MiniLM or an e5 vector"):
+        plain.detect(["hello"], None, None, ["de"])
+
+
+def test_head_round_trip_and_training_reproduces(tmp_path: Path) -> None:
+    examples = read_examples()
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((len(examples), 16)).astype(np.float32)
+    first = fit_heads(examples, vectors, encoder="test")
+    second = fit_heads(examples, vectors, encoder="test")
+    np.testing.assert_array_equal(first.weight_t, second.weight_t)
+    first.save(tmp_path / "head")
+    loaded = IntentHead.load(tmp_path / "head")
+    np.testing.assert_allclose(loaded.predict_proba(vectors[:3]), first.predict_proba(vectors[:3]), rtol=1e-6)
+    assert loaded.thresholds == pytest.approx(first.thresholds)
