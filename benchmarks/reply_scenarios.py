@@ -8,13 +8,14 @@ Reported per backend: right-act rate (overall, per language, channel and act), c
 (citations that name a retrieved document), channel-rule violations, must-not violations, and draft
 latency beside a floor measured in the same run (the unplanned extractive reply on the same passages).
 
-Intents: ``--intents oracle`` (default) takes each turn's labelled intents from the data file, and
-the output says so; ``--intents cues`` uses the plan's phrase cues (what runs when no intent model is
+Intents: ``--intents model`` (default) runs the shipped intent detector as a turn does;
+``--intents oracle`` takes each turn's labelled intents from the data file, and the output says so
+(``reply_scenarios_oracle.json``); ``--intents cues`` uses the plan's phrase cues (what runs when no intent model is
 installed) as a plain baseline. ``--calibrate`` chooses the no-answer retrieval threshold per
 language group on the even-numbered turns and reports it on the odd-numbered ones
 (benchmarks/results/reply_threshold.json). ``openai`` runs when TXASSIST_OPENAI_BASE_URL is set.
 
-    nice -n 10 .venv/bin/python benchmarks/reply_scenarios.py [--intents oracle|cues] [--calibrate]
+    nice -n 10 .venv/bin/python benchmarks/reply_scenarios.py [--intents model|oracle|cues] [--calibrate]
 """
 
 from __future__ import annotations
@@ -109,9 +110,32 @@ def must_not(item: dict[str, Any], text: str, cited: list[str], allowed: list[Kn
     return broken
 
 
+class ModelIntents:
+    """What a turn runs: language detection, the MiniLM or e5 vector, the intent detector."""
+
+    def __init__(self) -> None:
+        from txassist.embedding import TextEncoder
+        from txassist.embedding.multilingual import MultilingualEncoder
+        from txassist.intent import IntentDetector
+        from txassist.text.language import LanguageDetector
+
+        self.language = LanguageDetector()
+        self.encoder = TextEncoder.from_settings(Settings.from_env({}))
+        self.multilingual = MultilingualEncoder()
+        self.detector = IntentDetector(multilingual=self.multilingual)
+
+    def __call__(self, text: str) -> tuple[Any, str]:
+        found = self.language.detect(text)
+        code = found.code if found.reliable else "en"
+        vectors = self.encoder.encode([text]) if code == "en" else None
+        e5 = self.multilingual.queries([text]) if code != "en" else None
+        return self.detector.detect([text], vectors, e5, [code])[0], code
+
+
 async def run_backend(
-    name: str, drafting: DraftingService, knowledge: KnowledgeService, items: list[dict[str, Any]], oracle: bool
+    name: str, drafting: DraftingService, knowledge: KnowledgeService, items: list[dict[str, Any]], mode: str
 ) -> dict[str, Any]:
+    model = ModelIntents() if mode == "model" else None
     rows = []
     draft_s: list[float] = []
     floor_s: list[float] = []
@@ -134,11 +158,12 @@ async def run_backend(
             into.extend(hits)
             return hits
 
-        intents = (
-            OracleIntents(dict.fromkeys(item["intents"], 1.0), list(item["intents"]), [], item["language"])
-            if oracle
-            else None
-        )
+        language = None
+        intents: Any = None
+        if mode == "oracle":
+            intents = OracleIntents(dict.fromkeys(item["intents"], 1.0), list(item["intents"]), [], item["language"])
+        elif model is not None:
+            intents, language = model(item["text"])
         started = time.perf_counter()
         draft = await drafting.draft(
             turns=view,
@@ -147,6 +172,7 @@ async def run_backend(
             sentiment=item.get("sentiment"),
             backend=name,
             intents=intents,
+            language=language,
             best_score=outcome.best_dense_score,
             retrieve=retrieve,
         )
@@ -264,9 +290,16 @@ def calibrate(knowledge: KnowledgeService, items: list[dict[str, Any]]) -> dict[
     return out
 
 
+INTENT_MODES = {
+    "model": "the shipped intent detector, as a turn runs it (language detection, MiniLM or e5 vector)",
+    "oracle": "oracle intents (labels from the data file)",
+    "cues": "phrase cues (no intent model)",
+}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--intents", choices=["oracle", "cues"], default="oracle")
+    parser.add_argument("--intents", choices=["model", "oracle", "cues"], default="model")
     parser.add_argument("--calibrate", action="store_true")
     args = parser.parse_args()
     items = json.loads(DATA.read_text(encoding="utf-8"))["items"]
@@ -283,17 +316,17 @@ async def main() -> None:
         backends.append("openai")
         overrides["openai_base_url"] = os.environ["TXASSIST_OPENAI_BASE_URL"]
     drafting = DraftingService(Settings.from_env({}, **overrides))
-    results = {name: await run_backend(name, drafting, knowledge, items, args.intents == "oracle") for name in backends}
+    results = {name: await run_backend(name, drafting, knowledge, items, args.intents) for name in backends}
     payload = {
-        "intents": "oracle intents (labels from the data file)"
-        if args.intents == "oracle"
-        else "phrase cues (no intent model)",
+        "intents": INTENT_MODES[args.intents],
         "data": str(DATA.relative_to(ROOT)),
         "knowledge": "examples/kb, KnowledgeService hybrid (MiniLM int8 + BM25)",
         "backends_skipped": [] if "openai" in backends else ["openai (TXASSIST_OPENAI_BASE_URL not set)"],
         "results": results,
     }
-    name = "reply_scenarios" if args.intents == "oracle" else "reply_scenarios_cues"
+    name = {"model": "reply_scenarios", "oracle": "reply_scenarios_oracle", "cues": "reply_scenarios_cues"}[
+        args.intents
+    ]
     path = write_result(name, payload)
     for backend, r in results.items():
         print(
