@@ -3,6 +3,11 @@
 Lean by design: the customer's text is embedded once and the vector feeds sentiment, retrieval and
 signals; agent and bot turns are stored and summarised but skip every model. A part that fails or runs
 out of time is named in ``degraded`` and the rest of the answer still goes out.
+
+Time limits wrap model calls and CPU work only, never a database call: a cancellation that lands inside
+a query leaves the session unusable and would cost the turn its write. CPU work on the customer's text
+(the trend rules, the rolling summary, signal extraction) runs in worker threads, so the event loop
+keeps answering other requests while a long or hostile turn is worked on.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import anyio
+import anyio.to_thread
 import msgspec
 import numpy as np
 import structlog
@@ -59,6 +65,7 @@ from txassist.conversations.views import TurnView, turn_view
 from txassist.drafting.schemas import Citation
 from txassist.errors import Conflict, InvalidInput
 from txassist.knowledge.schemas import SearchHitOut
+from txassist.text.normalize import normalize_text
 
 log = structlog.get_logger("txassist.assist")
 
@@ -129,7 +136,8 @@ class TurnPipeline:
 
     async def handle(self, conversation_id: str, request: TurnRequest) -> dict[str, Any]:
         """The turn's response as stored (a replay of the same turn returns it unchanged)."""
-        text = request.text.strip()
+        # Normalised once, here: every rule, model and the redaction after this sees the same text.
+        text = normalize_text(request.text).strip()
         if not text:
             raise InvalidInput("text must not be empty")
         if len(text) > self.settings.max_text_chars:
@@ -176,7 +184,7 @@ class TurnPipeline:
         want_context = "context" in features or first_turn
         # The context is read while the text is embedded: a database round trip beside the model call.
         context_task = asyncio.ensure_future(
-            run.maybe(
+            run.read(
                 "context",
                 self._context_fn(
                     want_context or (customer_spoke and "signals" in features),
@@ -197,13 +205,19 @@ class TurnPipeline:
             context_task,
         )
         label: SentimentLabel | None = sentiment_result[0] if sentiment_result else None
-        trend = self._trend(history, label, text) if label is not None else None
+        trend = await run.maybe("trend", self._trend_fn(history, label, text), timing="sentiment")
         hits: list[Hit] = list(search.hits) if search is not None else []
 
         turn = _new_turn(conversation_id, turn_key, request_hash, request, text, occurred_at, label)
         views = [turn_view(t) for t in history] + [turn_view(turn)]
         record = conversation or self._new_conversation(conversation_id, request, resolution, occurred_at)
-        _update_conversation(record, turn, occurred_at, label, trend, hits, self._rolling_summary(views))
+        summary = await run(
+            "summary",
+            lambda: anyio.to_thread.run_sync(self._rolling_summary, views, abandon_on_cancel=True),
+        )
+        _update_conversation(
+            record, turn, occurred_at, label, trend, hits, summary if summary is not None else fallback_summary(views)
+        )
 
         # Everything that reads or computes happens before the write phase, so no model call or read
         # holds a database lock: the draft, the signals and the stored signals they would merge into.
@@ -212,6 +226,9 @@ class TurnPipeline:
         found = await run.maybe(
             "signals", self._signals_fn(wants_signals, record, turn, vector, search, history, label, recent)
         )
+        if found is not None and found.signals:
+            # The stored signals these merge into: a read, so outside the part's time limit.
+            found = await run.read("signals", self._duplicates_fn(found, record))
 
         async with self.services.write_lock or contextlib.nullcontext():
             store_started = time.perf_counter()
@@ -300,17 +317,29 @@ class TurnPipeline:
             return None
         return lambda: build_context(self.repo, self.settings, customer_id, exclude_conversation_id=conversation_id)
 
-    def _trend(self, history: list[TurnRecord], label: SentimentLabel, text: str) -> Trend | None:
+    def _trend_fn(
+        self, history: list[TurnRecord], label: SentimentLabel | None, text: str
+    ) -> Callable[[], Awaitable[Trend]] | None:
+        # A part of its own: a broken or slow trend must not cost the turn its sentiment label.
+        trend = self.services.trend
+        if trend is None or label is None:
+            return None
         scores: list[Mapping[str, float]] = [
             t.sentiment_scores for t in history if t.speaker == "customer" and t.sentiment_scores
         ]
-        if self.services.trend is None:
-            return None
-        try:
-            return self.services.trend(scores, label, text)
-        except Exception:  # a broken trend must not cost the turn its sentiment label
-            log.warning("sentiment_trend_failed", exc_info=True)
-            return None
+        return lambda: anyio.to_thread.run_sync(trend, scores, label, text, abandon_on_cancel=True)
+
+    def _duplicates_fn(
+        self, found: _FoundSignals, conversation: ConversationRecord
+    ) -> Callable[[], Awaitable[_FoundSignals]]:
+        signals = self.services.signals
+        assert signals is not None
+
+        async def read() -> _FoundSignals:
+            duplicates = await signals.stored_duplicates(self.session, conversation.id, found.signals)
+            return _FoundSignals(found.signals, duplicates)
+
+        return read
 
     def _rolling_summary(self, views: list[TurnView]) -> str:
         drafting = self.services.drafting
@@ -353,9 +382,7 @@ class TurnPipeline:
             sentiment_history=polarity,
             customer_recent_topics=recent_topics,
         )
-        if not found:
-            return _FoundSignals([], {})
-        return _FoundSignals(found, await signals.stored_duplicates(self.session, conversation.id, found))
+        return _FoundSignals(list(found), {})
 
     async def _record_signals(
         self, found: _FoundSignals, conversation: ConversationRecord, turn: NewTurn
@@ -426,17 +453,29 @@ class TurnPipeline:
 
 
 class _PartRunner:
-    """Runs one part with a time limit; records its time and, on failure, its name in ``degraded``."""
+    """Runs one part; records its time and, on failure, its name in ``degraded``.
+
+    ``__call__`` puts model and CPU work under the part time limit. ``read`` runs a database read
+    without one: cancelling a query midway would break the session the write phase needs.
+    """
 
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         self.timings: dict[str, float] = {}
         self.degraded: list[str] = []
 
-    async def __call__(self, name: str, work: Callable[[], Awaitable[T]]) -> T | None:
+    async def __call__(self, name: str, work: Callable[[], Awaitable[T]], *, timing: str = "") -> T | None:
+        return await self._run(name, work, self.timeout_s, timing or name)
+
+    async def read(self, name: str, work: Callable[[], Awaitable[T]] | None) -> T | None:
+        if work is None:
+            return None
+        return await self._run(name, work, None, name)
+
+    async def _run(self, name: str, work: Callable[[], Awaitable[T]], timeout_s: float | None, timing: str) -> T | None:
         started = time.perf_counter()
         try:
-            with anyio.fail_after(self.timeout_s):
+            with anyio.fail_after(timeout_s):
                 return await work()
         except Exception as exc:  # each part may fail alone; the turn still answers
             log.warning("turn_part_failed", part=name, error=type(exc).__name__, detail=str(exc)[:200])
@@ -444,17 +483,17 @@ class _PartRunner:
                 self.degraded.append(name)
             return None
         finally:
-            self.timings[name] = self.timings.get(name, 0.0) + _ms(started)
+            self.timings[timing] = self.timings.get(timing, 0.0) + _ms(started)
 
     def timings_ms(self, started: float) -> dict[str, float]:
         timings = {key: round(self.timings.get(key, 0.0), 3) for key in TIMING_KEYS}
         timings["total"] = round(_ms(started), 3)
         return timings
 
-    async def maybe(self, name: str, work: Callable[[], Awaitable[T]] | None) -> T | None:
+    async def maybe(self, name: str, work: Callable[[], Awaitable[T]] | None, *, timing: str = "") -> T | None:
         if work is None:
             return None
-        return await self(name, work)
+        return await self(name, work, timing=timing)
 
 
 def _update_conversation(

@@ -46,7 +46,7 @@ TERMINATORS = frozenset(
         "he", "she", "they", "they're", "it", "it's",
         "men", "fordi", "og", "eller", "hvis", "jeg", "vi", "du", "han", "hun",
         "aber", "sondern", "weil", "und", "oder", "wenn", "ich", "wir", "er",
-        "pero", "sino", "porque", "y", "o", "si", "yo",
+        "pero", "sino", "porque", "y", "o", "yo",
     }
 )  # fmt: skip
 PSEUDO_NEGATIONS = frozenset(
