@@ -74,6 +74,7 @@ T = TypeVar("T")
 HISTORY_TURNS = 20  # what the trend, the rolling summary and the draft look back over
 MAX_TOPICS = 8
 TOPICS_PER_TURN = 2
+EMBED_CHARS = 4_096  # well past 256 word pieces of any ordinary text
 TIMING_KEYS = ("embedding", "sentiment", "knowledge", "context", "draft", "signals", "store", "total")
 
 
@@ -196,7 +197,8 @@ class TurnPipeline:
         vector = None
         if customer_spoke and features & {"sentiment", "knowledge", "signals"} and self.services.embeddings:
             embeddings = self.services.embeddings
-            vector = await run("embedding", lambda: embeddings.encode_one(text))
+            # The model reads its first 256 word pieces; tokenising the rest of a long text is waste.
+            vector = await run("embedding", lambda: embeddings.encode_one(text[:EMBED_CHARS]))
         sentiment_result, search, recent = await asyncio.gather(
             run.maybe("sentiment", self._sentiment_fn(customer_spoke and "sentiment" in features, text, vector)),
             run.maybe(

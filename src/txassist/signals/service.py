@@ -133,7 +133,7 @@ def evidence_of(text: str) -> str:
     The window grows only when redaction shortened it so much (many placeholders) that the kept part
     could reach the window's cut edge.
     """
-    window = EVIDENCE_MAX_CHARS + EVIDENCE_MARGIN_CHARS
+    window = EVIDENCE_MAX_CHARS + 2 * EVIDENCE_MARGIN_CHARS  # room for placeholders shorter than their PII
     while True:
         piece = text[:window]
         redacted = redact(piece)
