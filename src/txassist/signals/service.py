@@ -50,6 +50,7 @@ EVIDENCE_MAX_CHARS = 500
 # Redaction sees the evidence's window plus this much: a card, phone, IBAN or address cut at the
 # window's edge then falls beyond the part that is kept.
 EVIDENCE_MARGIN_CHARS = 320
+CLOSE_TRANSCRIPT_CHARS = 8_000  # the end of the conversation the close-time LLM extraction reads
 NON_CUSTOMER_SPEAKERS = frozenset({"agent", "system", "bot", "assistant"})
 SENTIMENT_VALUES = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}
 CSV_COLUMNS = (
@@ -128,17 +129,22 @@ CLOSE_SCHEMA: dict[str, Any] = {
 
 
 def evidence_of(text: str) -> str:
-    """The first ``EVIDENCE_MAX_CHARS`` of ``text``, redacted; redaction runs on that window, not the text.
+    """The first ``EVIDENCE_MAX_CHARS`` of ``text``, redacted; redaction runs on that window, not the text."""
+    return redacted_window(text, EVIDENCE_MAX_CHARS)
 
-    The window grows only when redaction shortened it so much (many placeholders) that the kept part
-    could reach the window's cut edge.
+
+def redacted_window(text: str, keep: int, *, tail: bool = False) -> str:
+    """The first (or, with ``tail``, the last) ``keep`` characters of ``redact(text)``, redacting a window only.
+
+    The window starts at ``keep`` plus twice the margin and grows only when redaction shortened it so much
+    (many placeholders) that the kept part could reach the window's cut edge, where an item may be cut.
     """
-    window = EVIDENCE_MAX_CHARS + 2 * EVIDENCE_MARGIN_CHARS  # room for placeholders shorter than their PII
+    window = keep + 2 * EVIDENCE_MARGIN_CHARS
     while True:
-        piece = text[:window]
+        piece = text[-window:] if tail else text[:window]
         redacted = redact(piece)
-        if len(piece) == len(text) or len(redacted) >= EVIDENCE_MAX_CHARS + EVIDENCE_MARGIN_CHARS:
-            return redacted[:EVIDENCE_MAX_CHARS]
+        if len(piece) == len(text) or len(redacted) >= keep + EVIDENCE_MARGIN_CHARS:
+            return redacted[-keep:] if tail else redacted[:keep]
         window *= 2
 
 
@@ -329,7 +335,7 @@ class SignalService:
     async def _llm_close_signals(self, conversation: Conversation, turns: Sequence[TurnLike]) -> list[SignalOut]:
         assert self.generator is not None
         # The prompt lives in prompts/signal_extraction; the customer's words go in fenced and redacted.
-        transcript = "\n".join(redact(t.text) for t in turns)[-8000:]
+        transcript = redacted_window("\n".join(t.text for t in turns), CLOSE_TRANSCRIPT_CHARS, tail=True)
         try:
             raw = await self.generator.generate_json(transcript, CLOSE_SCHEMA)
             if raw is None:
