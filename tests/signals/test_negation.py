@@ -60,3 +60,22 @@ def test_a_negated_cue_beside_a_real_one_still_raises() -> None:
     assert [c.type for c in extractors.from_phrase_rules(text)] == ["defect"]
     votes = {"defect": 0.9, "none": 0.1}
     assert [c.type for c in extractors.from_similarities(votes, text=text)] == ["defect"]
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("I can't cancel my account online", "cancel"),
+        ("I cannot afford this any more", "afford"),
+        ("I couldn't find the setting", "find"),
+    ],
+)
+def test_inability_is_not_negation(text: str, cue: str) -> None:
+    # "can't cancel" still wants to cancel: inability states the problem.
+    assert not _cue(text, cue)
+
+
+def test_words_whose_negation_is_the_signal_keep_the_embedding_vote() -> None:
+    votes = {"defect": 0.9, "usability_friction": 0.9, "none": 0.1}
+    found = {c.type for c in extractors.from_similarities(votes, text="It doesn't work and I can't find the menu")}
+    assert found == {"defect", "usability_friction"}

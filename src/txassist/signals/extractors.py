@@ -109,7 +109,8 @@ _QUESTION_START_RE = re.compile(
 )
 # The words that name each embedding-detected type. When the text names a type only in negated form
 # ("I will not cancel", "nothing is broken"), the embedding's vote for that type is withdrawn: the
-# sentence embedding does not see negation.
+# sentence embedding does not see negation. Words whose negation *is* the signal ("it doesn't work",
+# "I can't find it", "not cheap") are left out.
 _TYPE_CUES: dict[str, re.Pattern[str]] = {
     "cancellation_intent": re.compile(
         r"\b(?:cancel\w*|terminat\w*|clos(?:e|ing)|end(?:ing)?|leav(?:e|ing)|quit\w*|unsubscrib\w*|delet\w*"
@@ -117,17 +118,15 @@ _TYPE_CUES: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "price_complaint": re.compile(
-        r"\b(?:expensive|pricey|costly|overpriced|pric(?:e|es|ing)|cost\w*|afford\w*|fees?|cheap\w*|rip[- ]?off)\b",
+        r"\b(?:expensive|pricey|costly|overpriced|pric(?:e|es|ing)|cost\w*|fees?|rip[- ]?off)\b",
         re.IGNORECASE,
     ),
     "defect": re.compile(
-        r"\b(?:broken|faulty|defective|crash\w*|freez\w*|froze|errors?|fail\w*|bugs?|buggy|work\w*|glitch\w*)\b",
+        r"\b(?:broken|faulty|defective|crash\w*|freez\w*|froze|errors?|fail\w*|bugs?|buggy|glitch\w*)\b",
         re.IGNORECASE,
     ),
     "feature_request": re.compile(r"\b(?:add|wish|feature|option|support)\b", re.IGNORECASE),
-    "usability_friction": re.compile(
-        r"\b(?:confus\w*|hard|difficult|find|navigat\w*|complicated|figure)\b", re.IGNORECASE
-    ),
+    "usability_friction": re.compile(r"\b(?:confus\w*|hard|difficult|navigat\w*|complicated)\b", re.IGNORECASE),
 }
 # A question is told by its first words; looking further than this into a long text adds nothing.
 _OPENING_CHARS = 200

@@ -23,9 +23,9 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)?|[^\w\s]|\d+")
 NEGATORS = frozenset(
     {
         # English
-        "not", "no", "never", "nothing", "none", "nobody", "neither", "nor", "without", "cannot",
-        "hardly", "nowhere", "dont", "doesnt", "didnt", "wont", "cant", "isnt", "arent", "wasnt",
-        "werent", "aint", "couldnt", "wouldnt", "shouldnt", "havent", "hasnt", "hadnt",
+        "not", "no", "never", "nothing", "none", "nobody", "neither", "nor", "without",
+        "hardly", "nowhere", "dont", "doesnt", "didnt", "wont", "isnt", "arent", "wasnt",
+        "werent", "aint", "wouldnt", "shouldnt", "havent", "hasnt", "hadnt",
         # Norwegian (bokmål)
         "ikke", "ingen", "intet", "ingenting", "aldri", "uten",
         # German
@@ -57,8 +57,15 @@ PSEUDO_NEGATIONS = frozenset(
 )  # fmt: skip
 
 
+# "I can't cancel online", "can't log in", "can't afford it": inability states the problem, it does not
+# withdraw it. These are not negators here.
+INABILITY = frozenset({"can't", "cannot", "cant", "couldn't", "couldnt", "unable"})
+
+
 def is_negator(token: str) -> bool:
     token = token.lower().replace("\u2019", "'")
+    if token in INABILITY:
+        return False
     return token in NEGATORS or token.endswith("n't")
 
 
