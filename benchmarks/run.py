@@ -66,6 +66,8 @@ SUITE: tuple[Benchmark, ...] = (
     ),
     Benchmark("soak", args=["--duration", "60", "--backend", "auto", "--trim"], quick_args=["--duration", "15"]),
     Benchmark("heap_growth", quick_args=["--warmup", "50", "--turns", "100"]),
+    # Issue 19: hostile customer texts against a real server while /health/live is polled.
+    Benchmark("adversarial", quick_args=["--quick"]),
 )
 
 

@@ -11,12 +11,23 @@ from typing import Any
 
 import msgspec
 import numpy as np
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.conversations.repository import ConversationRecord, NewTurn
 from txassist.conversations.views import TurnView
 from txassist.db.models import Suggestion
 from txassist.signals.schemas import SignalOut
+
+
+def slow_query(session: AsyncSession, seconds: float) -> Any:
+    """A statement that keeps the database busy for about ``seconds``."""
+    if session.bind.dialect.name == "postgresql":
+        return sql_text(f"SELECT pg_sleep({seconds})")
+    rows = int(seconds * 1_000_000)  # SQLite counts about a million rows a second
+    return sql_text(
+        f"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT {rows}) SELECT count(*) FROM c"
+    )
 
 
 class FakeEmbeddings:
@@ -180,6 +191,9 @@ class FakeDrafting:
 class FakeSignals:
     fail: bool = False
     histories: list[list[float]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    delay_s: float = 0.0  # time the extraction takes
+    read_s: float = 0.0  # time the stored-duplicates query takes, spent in the database
 
     async def extract_for_turn(
         self,
@@ -193,6 +207,9 @@ class FakeSignals:
         customer_recent_topics: list[str],
     ) -> list[SignalOut]:
         self.histories.append(sentiment_history)
+        self.texts.append(turn.text)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         if self.fail:
             raise RuntimeError("signals broke")
         if "cancel" not in turn.text.lower():
@@ -217,6 +234,8 @@ class FakeSignals:
     async def stored_duplicates(
         self, session: AsyncSession, conversation_id: str, signals: list[SignalOut]
     ) -> dict[str, Any]:
+        if self.read_s:
+            await session.execute(slow_query(session, self.read_s))
         return {}
 
     async def record(

@@ -24,7 +24,9 @@ from txassist.assist.schemas import TurnRequest
 from txassist.config import Settings
 from txassist.db import migrate
 from txassist.db.models import Conversation, Customer, CustomerIdentity, Suggestion, Turn
+from txassist.drafting import summaries
 from txassist.errors import Conflict, InvalidInput
+from txassist.sentiment.trend import conversation_trend
 
 
 @pytest.fixture
@@ -50,6 +52,7 @@ class Kit:
         self.settings = settings
         self.sessions = sessions
         self.part_timeout_s = 5.0
+        self.services_trend: Any = fake_trend
 
     def services(self) -> TurnServices:
         return TurnServices(
@@ -59,7 +62,7 @@ class Kit:
             knowledge=self.knowledge,
             drafting=self.drafting,
             signals=self.signals,
-            trend=fake_trend,
+            trend=self.services_trend,
             part_timeout_s=self.part_timeout_s,
         )
 
@@ -270,3 +273,81 @@ async def test_context_is_bounded_by_count(kit: Kit) -> None:
         await kit.turn(f"c-{i}", text=f"question {i}")
     body = await kit.turn("c-new", text="again")
     assert [c["conversation_id"] for c in body["context"]["conversations"]] == ["c-3", "c-2"]
+
+
+async def test_a_part_timeout_never_cancels_a_database_read(kit: Kit) -> None:
+    # Issue 19: the signals part's timeout landed inside its stored-duplicates query; the write phase
+    # then failed (PendingRollbackError), the turn answered 500 and was lost.
+    kit.part_timeout_s = 0.4
+    kit.signals.delay_s = 0.2
+    kit.signals.read_s = 0.6
+    body = await kit.turn("conv-slow-read", text="I will cancel my account")
+    assert [s["type"] for s in body["signals"]] == ["cancellation_intent"]
+    assert "signals" not in body["degraded"]
+    assert await kit.count(Turn) == 1
+
+
+async def test_slow_signal_extraction_degrades_and_the_turn_is_stored(kit: Kit) -> None:
+    kit.part_timeout_s = 0.1
+    kit.signals.delay_s = 1.0
+    body = await kit.turn("conv-slow-signals", text="I will cancel my account")
+    assert body["degraded"] == ["signals"] and body["signals"] == []
+    assert await kit.count(Turn) == 1
+    kit.signals.delay_s = 0.0
+    again = await kit.turn("conv-slow-signals", text="and another turn")
+    assert again["degraded"] == []
+
+
+async def test_text_is_normalised_before_any_part_sees_it(kit: Kit) -> None:
+    body = await kit.turn("conv-zw", text="I'm off to Hello\u200bFresh, I don\u2019t\u00a0care\x07", turn_id="zw-1")
+    clean = "I'm off to HelloFresh, I don't care"
+    assert kit.embeddings.calls[-1] == clean
+    assert kit.signals.texts[-1] == clean
+    async with kit.sessions() as session:
+        stored = (await session.execute(select(Turn.text))).scalar_one()
+    assert stored == clean
+    # A retry with the same raw text is the same turn.
+    again = await kit.turn("conv-zw", text="I'm off to Hello\u200bFresh, I don\u2019t\u00a0care\x07", turn_id="zw-1")
+    assert again == body
+
+
+async def test_text_that_is_only_invisible_characters_is_refused(kit: Kit) -> None:
+    with pytest.raises(InvalidInput):
+        await kit.turn("conv-empty", text="\u200b\u200d\ufeff \u00ad")
+    assert await kit.count(Conversation) == 0
+
+
+class _RealSummaries(FakeDrafting):
+    def rolling_summary(self, turns: list[Any]) -> str:
+        return summaries.rolling_summary(turns)
+
+
+async def test_a_hostile_turn_leaves_the_event_loop_free(
+    make_settings: Callable[..., Settings], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # Issue 19: one 20,000-character turn froze every caller for 12 s (the complaint rule ran on the
+    # loop). The real trend rules and rolling summary run here; the loop's longest stall is measured.
+    kit = Kit(make_settings(max_text_chars=20_000), sessions)
+    kit.drafting = _RealSummaries()
+    kit.services_trend = conversation_trend
+    hostile = ("file" + " " * 9_000 + "x ") * 2 + "[" * 1_900
+    stalls: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        loop = asyncio.get_running_loop()
+        while not done.is_set():
+            before = loop.time()
+            await asyncio.sleep(0.005)
+            stalls.append(loop.time() - before - 0.005)
+
+    watcher = asyncio.ensure_future(ticker())
+    try:
+        for n in range(2):
+            body = await kit.turn("conv-hostile", text=hostile + str(n))
+            assert body["sentiment"] is not None
+    finally:
+        done.set()
+        await watcher
+    assert max(stalls) < 0.25, f"the event loop stalled {max(stalls) * 1000:.0f} ms"
+    assert await kit.count(Turn) == 2

@@ -92,3 +92,15 @@ async def test_a_missing_model_directory_fails_readiness(make_settings: Callable
         assert ready.json()["components"]["sentiment_model"]["state"] == "failed"
         response = await client.post("/v1/sentiment", json={"texts": ["hello"]}, headers=auth())
         assert response.status_code == 503
+
+
+async def test_texts_are_normalised_before_the_model_sees_them(sentiment_client: AsyncTestClient[Litestar]) -> None:
+    clean = "This is terrible, the box arrived broken and nobody answers."
+    hidden = "T\u200bhis is ter\u00adrible, the box arr\u2060ived bro\ufeffken and nobody answers.\x07"
+    response = await sentiment_client.post("/v1/sentiment", json={"texts": [clean, hidden]}, headers=auth())
+    assert response.status_code == 200, response.text
+    first, second = response.json()["results"]
+    assert first == second
+    # Nothing left once the invisible characters are gone: a clear 4xx, as for a blank text.
+    empty = await sentiment_client.post("/v1/sentiment", json={"texts": ["\u200b\u200d\ufeff"]}, headers=auth())
+    assert empty.status_code == 422, empty.text

@@ -11,6 +11,7 @@ from txassist.config import Settings
 from txassist.db.models import Conversation, Turn
 from txassist.embedding import EmbeddingBatcher, TextEncoder
 from txassist.signals.service import SignalService
+from txassist.text.normalize import normalize_text
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +142,36 @@ async def test_product_area_from_the_taxonomy(service: SignalService) -> None:
 )
 async def test_bare_cancel_as_the_customers_next_step(service: SignalService, text: str, expected: bool) -> None:
     assert ("cancellation_intent" in await _types(service, text)) is expected
+
+
+async def test_negated_cues_raise_no_signal(service: SignalService) -> None:
+    # Issue 19: this raised cancellation, price and defect signals (rules and embedding alike).
+    assert await _types(service, "I will not cancel, it is not too expensive, nothing is broken") == set()
+    assert "cancellation_intent" not in await _types(service, "I don't want to cancel my subscription")
+    # Negation is scoped: a cue in its own clause still counts.
+    assert "defect" in await _types(service, "The app is not slow, but it keeps crashing")
+
+
+async def test_a_zero_width_space_no_longer_hides_a_competitor(service: SignalService) -> None:
+    text = normalize_text("Honestly I'm switching to Hello\u200bFresh, Marley\u00a0Spoon was cheaper too")
+    assert "competitor_mention" in await _types(service, text)
+
+
+async def test_evidence_is_redacted_once_on_a_bounded_window(
+    service: SignalService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 19: the whole text was redacted once per candidate signal, then truncated.
+    from txassist.signals import service as service_module
+
+    seen: list[int] = []
+    real = service_module.redact
+
+    def counting(text: str) -> str:
+        seen.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(service_module, "redact", counting)
+    text = "I will cancel, it is too expensive, the app crashes, call +44 20 7946 0958. " + "1/2 " * 4000
+    found = await _types(service, text)
+    assert len(found) >= 3
+    assert len(seen) == 1 and seen[0] < 3 * service_module.EVIDENCE_MAX_CHARS

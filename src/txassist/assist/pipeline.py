@@ -3,12 +3,18 @@
 Lean by design: the customer's text is embedded once and the vector feeds sentiment, retrieval and
 signals; agent and bot turns are stored and summarised but skip every model. A part that fails or runs
 out of time is named in ``degraded`` and the rest of the answer still goes out.
+
+Time limits wrap model calls and CPU work only, never a database call: a cancellation that lands inside
+a query leaves the session unusable and would cost the turn its write. CPU work on the customer's text
+(the trend rules, the rolling summary, signal extraction) runs in worker threads, so the event loop
+keeps answering other requests while a long or hostile turn is worked on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import importlib
 import inspect
@@ -19,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import anyio
+import anyio.to_thread
 import msgspec
 import numpy as np
 import structlog
@@ -61,6 +68,7 @@ from txassist.drafting.guidance import GuidanceOut, find_guidance
 from txassist.drafting.schemas import Citation
 from txassist.errors import Conflict, InvalidInput
 from txassist.knowledge.schemas import SearchHitOut
+from txassist.text.normalize import normalize_text
 
 log = structlog.get_logger("txassist.assist")
 
@@ -70,6 +78,7 @@ HISTORY_TURNS = 20  # what the trend, the rolling summary and the draft look bac
 MAX_TOPICS = 8
 TOPICS_PER_TURN = 2
 PLAN_FETCH_K = 8  # chunks the reply plan's own search reads (an article's key section may rank below its intro)
+EMBED_CHARS = 4_096  # well past 256 word pieces of any ordinary text
 TIMING_KEYS = ("embedding", "sentiment", "knowledge", "context", "draft", "signals", "store", "total")
 
 
@@ -146,7 +155,8 @@ class TurnPipeline:
 
     async def handle(self, conversation_id: str, request: TurnRequest) -> dict[str, Any]:
         """The turn's response as stored (a replay of the same turn returns it unchanged)."""
-        text = request.text.strip()
+        # Normalised once, here: every rule, model and the redaction after this sees the same text.
+        text = normalize_text(request.text).strip()
         if not text:
             raise InvalidInput("text must not be empty")
         if len(text) > self.settings.max_text_chars:
@@ -195,7 +205,7 @@ class TurnPipeline:
         want_context = "context" in features or first_turn
         # The context is read while the text is embedded: a database round trip beside the model call.
         context_task = asyncio.ensure_future(
-            run.maybe(
+            run.read(
                 "context",
                 self._context_fn(
                     want_context or (customer_spoke and "signals" in features),
@@ -210,13 +220,15 @@ class TurnPipeline:
         language = self._language(text) if modelled else None
         if modelled and self.services.embeddings:
             embeddings = self.services.embeddings
-            vector = await run("embedding", lambda: embeddings.encode_one(text))
+            # The model reads its first 256 word pieces; tokenising the rest of a long text is waste.
+            vector = await run("embedding", lambda: embeddings.encode_one(text[:EMBED_CHARS]))
         multilingual_vector = None
         if modelled and language is not None and self.services.multilingual is not None and _needs_e5(language, text):
             # Once per non-English turn, off the loop: sentiment, intents and search all read it.
             encoder = self.services.multilingual
             multilingual_vector = await run(
-                "embedding", lambda: anyio.to_thread.run_sync(encoder.queries, [text], abandon_on_cancel=True)
+                "embedding",
+                lambda: anyio.to_thread.run_sync(encoder.queries, [text[:EMBED_CHARS]], abandon_on_cancel=True),
             )
         intents = await run.maybe(
             "intents",
@@ -244,13 +256,19 @@ class TurnPipeline:
             context_task,
         )
         label: SentimentLabel | None = sentiment_result[0] if sentiment_result else None
-        trend = self._trend(history, label, text, intents) if label is not None else None
+        trend = await run.maybe("trend", self._trend_fn(history, label, text, intents), timing="sentiment")
         hits: list[Hit] = list(search.hits) if search is not None else []
 
         turn = _new_turn(conversation_id, turn_key, request_hash, request, text, occurred_at, label)
         views = [turn_view(t) for t in history] + [turn_view(turn)]
         record = conversation or self._new_conversation(conversation_id, request, resolution, occurred_at)
-        _update_conversation(record, turn, occurred_at, label, trend, hits, self._rolling_summary(views))
+        summary = await run(
+            "summary",
+            lambda: anyio.to_thread.run_sync(self._rolling_summary, views, abandon_on_cancel=True),
+        )
+        _update_conversation(
+            record, turn, occurred_at, label, trend, hits, summary if summary is not None else fallback_summary(views)
+        )
 
         # Everything that reads or computes happens before the write phase, so no model call or read
         # holds a database lock: the draft, the signals and the stored signals they would merge into.
@@ -263,6 +281,9 @@ class TurnPipeline:
         found = await run.maybe(
             "signals", self._signals_fn(wants_signals, record, turn, vector, search, history, label, recent, intents)
         )
+        if found is not None and found.signals:
+            # The stored signals these merge into: a read, so outside the part's time limit.
+            found = await run.read("signals", self._duplicates_fn(found, record))
 
         async with self.services.write_lock or contextlib.nullcontext():
             store_started = time.perf_counter()
@@ -428,20 +449,31 @@ class TurnPipeline:
             pending_matches=pending_matches,
         )
 
-    def _trend(self, history: list[TurnRecord], label: SentimentLabel, text: str, intents: Any = None) -> Trend | None:
+    def _trend_fn(
+        self, history: list[TurnRecord], label: SentimentLabel | None, text: str, intents: Any = None
+    ) -> Callable[[], Awaitable[Trend]] | None:
+        # A part of its own: a broken or slow trend must not cost the turn its sentiment label.
+        trend = self.services.trend
+        if trend is None or label is None:
+            return None
         scores: list[Mapping[str, float]] = [
             t.sentiment_scores for t in history if t.speaker == "customer" and t.sentiment_scores
         ]
-        if self.services.trend is None:
-            return None
-        try:
-            if intents is not None:
-                # The escalation flag reads the same intents as the churn signals.
-                return cast("Any", self.services.trend)(scores, label, text, intents=intents)  # type: ignore[no-any-return]
-            return self.services.trend(scores, label, text)
-        except Exception:  # a broken trend must not cost the turn its sentiment label
-            log.warning("sentiment_trend_failed", exc_info=True)
-            return None
+        # The escalation flag reads the same intents as the churn signals.
+        work = trend if intents is None else functools.partial(cast("Any", trend), intents=intents)
+        return lambda: anyio.to_thread.run_sync(work, scores, label, text, abandon_on_cancel=True)
+
+    def _duplicates_fn(
+        self, found: _FoundSignals, conversation: ConversationRecord
+    ) -> Callable[[], Awaitable[_FoundSignals]]:
+        signals = self.services.signals
+        assert signals is not None
+
+        async def read() -> _FoundSignals:
+            duplicates = await signals.stored_duplicates(self.session, conversation.id, found.signals)
+            return _FoundSignals(found.signals, duplicates)
+
+        return read
 
     def _rolling_summary(self, views: list[TurnView]) -> str:
         drafting = self.services.drafting
@@ -487,9 +519,7 @@ class TurnPipeline:
             customer_recent_topics=recent_topics,
             **({} if intents is None else {"intents": intents}),
         )
-        if not found:
-            return _FoundSignals([], {})
-        return _FoundSignals(found, await signals.stored_duplicates(self.session, conversation.id, found))
+        return _FoundSignals(list(found), {})
 
     async def _record_signals(
         self, found: _FoundSignals, conversation: ConversationRecord, turn: NewTurn
@@ -522,17 +552,29 @@ class TurnPipeline:
 
 
 class _PartRunner:
-    """Runs one part with a time limit; records its time and, on failure, its name in ``degraded``."""
+    """Runs one part; records its time and, on failure, its name in ``degraded``.
+
+    ``__call__`` puts model and CPU work under the part time limit. ``read`` runs a database read
+    without one: cancelling a query midway would break the session the write phase needs.
+    """
 
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         self.timings: dict[str, float] = {}
         self.degraded: list[str] = []
 
-    async def __call__(self, name: str, work: Callable[[], Awaitable[T]]) -> T | None:
+    async def __call__(self, name: str, work: Callable[[], Awaitable[T]], *, timing: str = "") -> T | None:
+        return await self._run(name, work, self.timeout_s, timing or name)
+
+    async def read(self, name: str, work: Callable[[], Awaitable[T]] | None) -> T | None:
+        if work is None:
+            return None
+        return await self._run(name, work, None, name)
+
+    async def _run(self, name: str, work: Callable[[], Awaitable[T]], timeout_s: float | None, timing: str) -> T | None:
         started = time.perf_counter()
         try:
-            with anyio.fail_after(self.timeout_s):
+            with anyio.fail_after(timeout_s):
                 return await work()
         except Exception as exc:  # each part may fail alone; the turn still answers
             log.warning("turn_part_failed", part=name, error=type(exc).__name__, detail=str(exc)[:200])
@@ -540,17 +582,17 @@ class _PartRunner:
                 self.degraded.append(name)
             return None
         finally:
-            self.timings[name] = self.timings.get(name, 0.0) + _ms(started)
+            self.timings[timing] = self.timings.get(timing, 0.0) + _ms(started)
 
     def timings_ms(self, started: float) -> dict[str, float]:
         timings = {key: round(self.timings.get(key, 0.0), 3) for key in TIMING_KEYS}
         timings["total"] = round(_ms(started), 3)
         return timings
 
-    async def maybe(self, name: str, work: Callable[[], Awaitable[T]] | None) -> T | None:
+    async def maybe(self, name: str, work: Callable[[], Awaitable[T]] | None, *, timing: str = "") -> T | None:
         if work is None:
             return None
-        return await self(name, work)
+        return await self(name, work, timing=timing)
 
 
 def _update_conversation(

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)]+)\)")
+# Neither part of a link may cross a bracket of its own kind: with ``[^\]]+`` every ``[`` of a run of
+# ``[[[[…`` scanned to the end of the line, quadratic in its length.
+_LINK = re.compile(r"\[([^\[\]]{1,500})\]\([^()\s]{1,2000}\)")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_SPACE = re.compile(r"\s")
+# A "sentence" longer than this is cut at a space: text without sentence ends (a paste, a flood) must
+# not make every later per-sentence rule scan it whole.
+MAX_SENTENCE_CHARS = 1_000
 
 
 def plain_lines(markdown: str) -> list[str]:
@@ -24,15 +31,33 @@ def plain_lines(markdown: str) -> list[str]:
 
 
 def sentences(text: str) -> list[str]:
+    return list(_sentences(text))
+
+
+@lru_cache(maxsize=256)
+def _sentences(text: str) -> tuple[str, ...]:
+    # Cached: the rolling summary reads the same earlier turns again on every turn.
     out: list[str] = []
     for line in plain_lines(text):
-        for part in _SENTENCE_END.split(line):
-            part = part.strip()
-            if len(part) >= 3:
-                if part[-1] not in ".!?":
-                    part += "."
-                out.append(part)
-    return out
+        for sentence in _SENTENCE_END.split(line):
+            for part in _bounded(sentence):
+                part = part.strip()
+                if len(part) >= 3:
+                    if part[-1] not in ".!?":
+                        part += "."
+                    out.append(part)
+    return tuple(out)
+
+
+def _bounded(sentence: str, limit: int = MAX_SENTENCE_CHARS) -> list[str]:
+    pieces: list[str] = []
+    while len(sentence) > limit:
+        space = _SPACE.search(sentence, limit // 2, limit)
+        cut = space.start() if space else limit
+        pieces.append(sentence[:cut])
+        sentence = sentence[cut:]
+    pieces.append(sentence)
+    return pieces
 
 
 def strip_urls(text: str) -> str:

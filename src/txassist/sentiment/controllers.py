@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import anyio.to_thread
 from litestar import Controller, post
 
 from txassist.http.auth import requires
 from txassist.http.openapi import BODY, GUARDED, problem_responses
 from txassist.sentiment.schemas import SentimentRequest, SentimentResponse
 from txassist.services import Services
+from txassist.text.normalize import normalize_text
 
 
 class SentimentController(Controller):
@@ -23,5 +25,8 @@ class SentimentController(Controller):
     )
     async def classify(self, data: SentimentRequest, services: Services) -> SentimentResponse:
         sentiment = services.sentiment
-        results = await sentiment.classify(data.texts)
+        sentiment.check_texts(data.texts)  # the limits first, so normalising has a bounded cost
+        # The same normal form as a turn's text; a batch may be large, so off the event loop.
+        texts = await anyio.to_thread.run_sync(lambda: [normalize_text(text) for text in data.texts])
+        results = await sentiment.classify(texts)
         return SentimentResponse(results=results, model=sentiment.model_name)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import msgspec
 
 from txassist.sentiment.schemas import SentimentResult
+from txassist.text import windows
 
 DECAY = 0.7  # weight of a turn relative to the one after it
 WINDOW = 12  # turns that still count; older ones weigh under 2% anyway
@@ -55,8 +56,10 @@ _MANAGER = re.compile(
     re.IGNORECASE,
 )
 _COMPLAINT = re.compile(
-    r"\b(?:file|make|lodge|raise|submit|log|register|open|put in|filing|making|lodging)\s+(?:a|an|my)?\s*"
-    r"(?:formal |official |written )?complaint\b"
+    # Each optional word brings its own following space: ``\s+(?:a )?\s*`` could split one run of spaces
+    # in quadratically many ways before failing.
+    r"\b(?:file|make|lodge|raise|submit|log|register|open|put in|filing|making|lodging)\s+(?:(?:a|an|my)\s+)?"
+    r"(?:(?:formal|official|written)\s+)?complaint\b"
     r"|\bformal complaint\b"
     r"|\bcomplaints? (?:department|team|procedure|process)\b"
     r"|\bi (?:want|wish|would like|need|am going|'m going|intend) to complain\b"
@@ -85,7 +88,7 @@ def matched_rules(text: str) -> list[str]:
     """Names of the escalation phrases in ``text`` that are not negated just before."""
     found = []
     for name, pattern in _RULES:
-        for match in pattern.finditer(text):
+        for match in windows.finditer(pattern, text):
             if not _NEGATION.search(text[max(0, match.start() - 30) : match.start()]):
                 found.append(name)
                 break

@@ -15,7 +15,9 @@ from typing import Literal
 import msgspec
 import numpy as np
 
+from txassist.signals.negation import first_unnegated, is_negated
 from txassist.signals.prototypes import NONE
+from txassist.text import windows
 
 SignalKind = Literal["product", "churn"]
 
@@ -102,10 +104,32 @@ _FEATURE_RE = re.compile(
     r"|\bfeature request\b",
     re.IGNORECASE,
 )
-_QUESTION_RE = re.compile(
-    r"\?|^\s*(?:how|what|why|when|where|which|who|can|could|do|does|is|are|will|would|should)\b",
-    re.IGNORECASE,
+_QUESTION_START_RE = re.compile(
+    r"(?:how|what|why|when|where|which|who|can|could|do|does|is|are|will|would|should)\b", re.IGNORECASE
 )
+# The words that name each embedding-detected type. When the text names a type only in negated form
+# ("I will not cancel", "nothing is broken"), the embedding's vote for that type is withdrawn: the
+# sentence embedding does not see negation. Words whose negation *is* the signal ("it doesn't work",
+# "I can't find it", "not cheap") are left out.
+_TYPE_CUES: dict[str, re.Pattern[str]] = {
+    "cancellation_intent": re.compile(
+        r"\b(?:cancel\w*|terminat\w*|clos(?:e|ing)|end(?:ing)?|leav(?:e|ing)|quit\w*|unsubscrib\w*|delet\w*"
+        r"|switch\w*|stop\w*)\b",
+        re.IGNORECASE,
+    ),
+    "price_complaint": re.compile(
+        r"\b(?:expensive|pricey|costly|overpriced|pric(?:e|es|ing)|cost\w*|fees?|rip[- ]?off)\b",
+        re.IGNORECASE,
+    ),
+    "defect": re.compile(
+        r"\b(?:broken|faulty|defective|crash\w*|freez\w*|froze|errors?|fail\w*|bugs?|buggy|glitch\w*)\b",
+        re.IGNORECASE,
+    ),
+    "feature_request": re.compile(r"\b(?:add|wish|feature|option|support)\b", re.IGNORECASE),
+    "usability_friction": re.compile(r"\b(?:confus\w*|hard|difficult|navigat\w*|complicated)\b", re.IGNORECASE),
+}
+# A question is told by its first words; looking further than this into a long text adds nothing.
+_OPENING_CHARS = 200
 
 
 class Candidate(msgspec.Struct, kw_only=True):
@@ -125,40 +149,63 @@ def _clip(value: float, low: float = 0.5, high: float = 0.99) -> float:
     return float(min(high, max(low, value)))
 
 
-_HOW_TO_RE = re.compile(r"^\s*(?:how|where|when|what) (?:do|can|does|should|is|are) (?:i|we|you)\b", re.IGNORECASE)
+_HOW_TO_RE = re.compile(r"(?:how|where|when|what) (?:do|can|does|should|is|are) (?:i|we|you)\b", re.IGNORECASE)
+
+
+def _opening(text: str) -> str:
+    return text[: _OPENING_CHARS * 2].lstrip()[:_OPENING_CHARS]
+
+
+def negated_types(text: str) -> set[str]:
+    """Types whose cue words the text uses, every time in negated form."""
+    out = set()
+    for name, cue in _TYPE_CUES.items():
+        said = False
+        for found in windows.finditer(cue, text):
+            said = True
+            if not is_negated(text, found.start(), found.end()):
+                break
+        else:
+            if said:
+                out.add(name)
+    return out
 
 
 def from_similarities(
     similarities: dict[str, float], thresholds: dict[str, float] | None = None, *, text: str = ""
 ) -> list[Candidate]:
-    if _HOW_TO_RE.match(text):
+    if _HOW_TO_RE.match(_opening(text)):
         # A plain how-to question sits close to every prototype that shares its topic; on its own it
         # is a question for the knowledge base (documentation gap), not a defect or a request.
         return []
     limits = thresholds or EMBEDDING_THRESHOLDS
     baseline = similarities.get(NONE, 0.0)
+    withdrawn = negated_types(text) if text else set()
     found: list[Candidate] = []
     for name, threshold in limits.items():
         score = similarities.get(name)
-        if score is None or score < threshold or score - baseline < MARGIN:
+        if score is None or score < threshold or score - baseline < MARGIN or name in withdrawn:
             continue
         confidence = _clip(0.55 + (score - threshold) + (score - baseline))
         found.append(Candidate(type=name, confidence=round(confidence, 3), details={"similarity": round(score, 4)}))
     return found
 
 
+_PHRASE_RULES: tuple[tuple[str, re.Pattern[str], float, str], ...] = (
+    ("cancellation_intent", _CANCEL_RE, 0.9, "cancel_phrase"),
+    ("price_complaint", _PRICE_RE, 0.85, "price_phrase"),
+    ("defect", _DEFECT_RE, 0.8, "defect_phrase"),
+    ("feature_request", _FEATURE_RE, 0.85, "feature_phrase"),
+    ("repeat_contact", _REPEAT_RE, 0.85, "repeat_phrase"),
+)
+
+
 def from_phrase_rules(text: str) -> list[Candidate]:
+    """A candidate per rule with a match that is not negated ("I will not cancel" raises none)."""
     found: list[Candidate] = []
-    if _CANCEL_RE.search(text):
-        found.append(Candidate(type="cancellation_intent", confidence=0.9, details={"rule": "cancel_phrase"}))
-    if _PRICE_RE.search(text):
-        found.append(Candidate(type="price_complaint", confidence=0.85, details={"rule": "price_phrase"}))
-    if _DEFECT_RE.search(text):
-        found.append(Candidate(type="defect", confidence=0.8, details={"rule": "defect_phrase"}))
-    if _FEATURE_RE.search(text):
-        found.append(Candidate(type="feature_request", confidence=0.85, details={"rule": "feature_phrase"}))
-    if _REPEAT_RE.search(text):
-        found.append(Candidate(type="repeat_contact", confidence=0.85, details={"rule": "repeat_phrase"}))
+    for name, pattern, confidence, rule in _PHRASE_RULES:
+        if first_unnegated(windows.finditer(pattern, text)) is not None:
+            found.append(Candidate(type=name, confidence=confidence, details={"rule": rule}))
     return found
 
 
@@ -170,7 +217,8 @@ def competitor_pattern(names: Sequence[str]) -> re.Pattern[str]:
 
 def competitor_mentions(text: str, pattern: re.Pattern[str], canonical: dict[str, str]) -> list[Candidate]:
     seen: dict[str, Candidate] = {}
-    for match in pattern.finditer(text):
+    # A competitor named in a negation ("I'd never go to Gousto") is still a competitor on their mind.
+    for match in windows.finditer(pattern, text):
         name = canonical.get(re.sub(r"\s+", " ", match.group(0)).lower(), match.group(0))
         seen.setdefault(
             name, Candidate(type="competitor_mention", confidence=0.95, key=name, details={"competitor": name})
@@ -179,7 +227,9 @@ def competitor_mentions(text: str, pattern: re.Pattern[str], canonical: dict[str
 
 
 def documentation_gap(text: str, best_dense_score: float | None, threshold: float) -> list[Candidate]:
-    if best_dense_score is None or best_dense_score >= threshold or not _QUESTION_RE.search(text):
+    if best_dense_score is None or best_dense_score >= threshold:
+        return []
+    if "?" not in text and not _QUESTION_START_RE.match(_opening(text)):
         return []
     confidence = _clip(0.6 + (threshold - best_dense_score))
     return [

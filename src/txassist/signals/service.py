@@ -7,6 +7,7 @@ written together with the turn or not at all.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import uuid
 from collections import Counter
@@ -46,6 +47,10 @@ log = structlog.get_logger("txassist.signals")
 
 EXTRACTOR_VERSION = "signals-2026.11-minilm-proto1"
 EVIDENCE_MAX_CHARS = 500
+# Redaction sees the evidence's window plus this much: a card, phone, IBAN or address cut at the
+# window's edge then falls beyond the part that is kept.
+EVIDENCE_MARGIN_CHARS = 320
+CLOSE_TRANSCRIPT_CHARS = 8_000  # the end of the conversation the close-time LLM extraction reads
 NON_CUSTOMER_SPEAKERS = frozenset({"agent", "system", "bot", "assistant"})
 SENTIMENT_VALUES = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}
 CSV_COLUMNS = (
@@ -136,6 +141,26 @@ def _cancellation_from(intents: Any) -> list[extractors.Candidate]:
     ]
 
 
+def evidence_of(text: str) -> str:
+    """The first ``EVIDENCE_MAX_CHARS`` of ``text``, redacted; redaction runs on that window, not the text."""
+    return redacted_window(text, EVIDENCE_MAX_CHARS)
+
+
+def redacted_window(text: str, keep: int, *, tail: bool = False) -> str:
+    """The first (or, with ``tail``, the last) ``keep`` characters of ``redact(text)``, redacting a window only.
+
+    The window starts at ``keep`` plus twice the margin and grows only when redaction shortened it so much
+    (many placeholders) that the kept part could reach the window's cut edge, where an item may be cut.
+    """
+    window = keep + 2 * EVIDENCE_MARGIN_CHARS
+    while True:
+        piece = text[-window:] if tail else text[:window]
+        redacted = redact(piece)
+        if len(piece) == len(text) or len(redacted) >= keep + EVIDENCE_MARGIN_CHARS:
+            return redacted[-keep:] if tail else redacted[:keep]
+        window *= 2
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -214,17 +239,48 @@ class SignalService:
         if vector is None:
             vector = await self.embeddings.encode_one(turn.text)
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        topics = customer_recent_topics[:20]
+        topic_vectors = await self.embeddings.encode([t[:1000] for t in topics]) if topics else None
+        # The rules, the taxonomy and the redaction are CPU work on the customer's text: a worker thread,
+        # left to finish on its own (not waited for) when the caller's time limit cancels the part.
+        work = functools.partial(
+            self._turn_signals,
+            conversation,
+            turn,
+            vector,
+            best_dense_score,
+            sentiment_history,
+            topics,
+            topic_vectors,
+            intents,
+        )
+        return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+
+    def _turn_signals(
+        self,
+        conversation: ConversationRef,
+        turn: KeyedTurn,
+        vector: np.ndarray,
+        best_dense_score: float | None,
+        sentiment_history: list[float],
+        topics: list[str],
+        topic_vectors: np.ndarray | None,
+        intents: Any = None,
+    ) -> list[SignalOut]:
         area = self.taxonomy.area_for(turn.text, vector)
         found = self.candidates_for_text(turn.text, vector, best_dense_score=best_dense_score)
         if intents is not None:
             found = [c for c in found if c.type != "cancellation_intent"] + _cancellation_from(intents)
         found += extractors.worsening_sentiment(sentiment_history)
-        if customer_recent_topics:
-            topic_vectors = await self.embeddings.encode([t[:1000] for t in customer_recent_topics[:20]])
-            found += extractors.repeat_contact_by_topic(area, vector, customer_recent_topics[:20], topic_vectors)
+        if topics:
+            found += extractors.repeat_contact_by_topic(area, vector, topics, topic_vectors)
+        merged = extractors.merge_candidates(found)
+        if not merged:
+            return []
+        evidence = evidence_of(turn.text)  # once per turn, whatever the number of signals
         return [
-            self._signal_out(candidate, conversation=conversation, turn=turn, area=area, text=turn.text)
-            for candidate in extractors.merge_candidates(found)
+            self._signal_out(candidate, conversation=conversation, turn=turn, area=area, evidence=evidence)
+            for candidate in merged
         ]
 
     def _signal_out(
@@ -234,8 +290,9 @@ class SignalService:
         conversation: ConversationRef,
         turn: TurnLike | None,
         area: str,
-        text: str,
+        evidence: str,
     ) -> SignalOut:
+        """``evidence`` is already redacted and bounded (``evidence_of``)."""
         turn_id = getattr(turn, "id", None) or getattr(turn, "turn_id", None)
         details = dict(candidate.details)
         if candidate.key:
@@ -249,7 +306,7 @@ class SignalService:
             type=candidate.type,
             confidence=float(candidate.confidence),
             product_area=area,
-            evidence=redact(text)[:EVIDENCE_MAX_CHARS],
+            evidence=evidence,
             conversation_id=conversation.id,
             turn_id=str(turn_id) if turn_id is not None else None,
             customer_ref=customer_ref(conversation.customer_id, self.settings.pseudonym_secret),
@@ -275,27 +332,39 @@ class SignalService:
             found = await self._llm_close_signals(conversation, customer_turns)
         if not found:
             vectors = await self.embeddings.encode([t.text for t in customer_turns])
-            for turn, vector in zip(customer_turns, vectors, strict=True):
-                area = self.taxonomy.area_for(turn.text, vector)
-                for candidate in extractors.merge_candidates(self.candidates_for_text(turn.text, vector)):
-                    found.append(
-                        self._signal_out(candidate, conversation=conversation, turn=turn, area=area, text=turn.text)
-                    )
-            history = [
-                SENTIMENT_VALUES[s] for t in customer_turns if (s := getattr(t, "sentiment", None)) in SENTIMENT_VALUES
-            ]
-            for candidate in extractors.worsening_sentiment(history):
-                last = customer_turns[-1]
-                area = self.taxonomy.area_for(" ".join(t.text for t in customer_turns))
-                found.append(
-                    self._signal_out(candidate, conversation=conversation, turn=last, area=area, text=last.text)
-                )
+            work = functools.partial(self._close_signals, conversation, customer_turns, vectors)
+            found = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
         return await self.record(session, found, conversation=conversation, turn=None)
+
+    def _close_signals(
+        self, conversation: Conversation, customer_turns: Sequence[TurnLike], vectors: np.ndarray
+    ) -> list[SignalOut]:
+        found: list[SignalOut] = []
+        for turn, vector in zip(customer_turns, vectors, strict=True):
+            area = self.taxonomy.area_for(turn.text, vector)
+            candidates = extractors.merge_candidates(self.candidates_for_text(turn.text, vector))
+            evidence = evidence_of(turn.text) if candidates else ""
+            found.extend(
+                self._signal_out(candidate, conversation=conversation, turn=turn, area=area, evidence=evidence)
+                for candidate in candidates
+            )
+        history = [
+            SENTIMENT_VALUES[s] for t in customer_turns if (s := getattr(t, "sentiment", None)) in SENTIMENT_VALUES
+        ]
+        for candidate in extractors.worsening_sentiment(history):
+            last = customer_turns[-1]
+            area = self.taxonomy.area_for(" ".join(t.text for t in customer_turns))
+            found.append(
+                self._signal_out(
+                    candidate, conversation=conversation, turn=last, area=area, evidence=evidence_of(last.text)
+                )
+            )
+        return found
 
     async def _llm_close_signals(self, conversation: Conversation, turns: Sequence[TurnLike]) -> list[SignalOut]:
         assert self.generator is not None
         # The prompt lives in prompts/signal_extraction; the customer's words go in fenced and redacted.
-        transcript = "\n".join(redact(t.text) for t in turns)[-8000:]
+        transcript = redacted_window("\n".join(t.text for t in turns), CLOSE_TRANSCRIPT_CHARS, tail=True)
         try:
             raw = await self.generator.generate_json(transcript, CLOSE_SCHEMA)
             if raw is None:
@@ -312,8 +381,9 @@ class SignalService:
                 type=item.type, confidence=min(0.99, max(0.0, item.confidence)), details={"rule": "llm_close"}
             )
             area = self.taxonomy.area_for(item.evidence)
+            evidence = evidence_of(item.evidence)
             out.append(
-                self._signal_out(candidate, conversation=conversation, turn=turns[-1], area=area, text=item.evidence)
+                self._signal_out(candidate, conversation=conversation, turn=turns[-1], area=area, evidence=evidence)
             )
         return out
 
@@ -361,7 +431,8 @@ class SignalService:
         pending_events: list[tuple[Signal, str]] = []
         now = datetime.now(UTC)
         for slot, signal in best.items():
-            evidence = redact(signal.evidence)[:EVIDENCE_MAX_CHARS]
+            # Redacted and bounded when the signal was made (``evidence_of``): not a second time.
+            evidence = signal.evidence[:EVIDENCE_MAX_CHARS]
             turn_key = signal.details.get("turn_key") or (turn.turn_key if turn is not None else None)
             details = {**signal.details, "turn_id": signal.turn_id}
             existing = duplicates.get(slot)

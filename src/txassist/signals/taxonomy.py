@@ -18,6 +18,7 @@ import msgspec
 import numpy as np
 
 from txassist.errors import InvalidInput
+from txassist.text import windows
 
 GENERAL = "general"
 
@@ -138,7 +139,7 @@ class ProductTaxonomy:
         self._phrase_vectors = vectors
 
     def area_for(self, text: str, vector: np.ndarray | None = None, *, min_similarity: float = 0.35) -> str:
-        votes = {name: len(pattern.findall(text)) for name, pattern in self._patterns.items()}
+        votes = {name: windows.count(pattern, text) for name, pattern in self._patterns.items()}
         best = max(votes.items(), key=lambda item: item[1], default=(GENERAL, 0))
         if best[1] > 0:
             return best[0]
