@@ -1,35 +1,30 @@
 """Precise overrides on top of the model, each one explainable in a ``reasons`` line.
 
-Negation is checked here until the shared negation helper (branch ``textwork``, ``signals/``) is
-merged; then this module should call it instead.
+Negation is the signal rules' own check (``txassist.signals.negation``), so the intent detector and
+the phrase rules withdraw a negated cue the same way.
 """
 
 from __future__ import annotations
 
 import re
 
-# "I don't want to cancel", "jeg vil ikke si opp", "ich will nicht kündigen", "no quiero darme de baja".
+from txassist.signals.negation import first_unnegated
+
+# Cancel-like words the negation check looks at, in the languages the intent heads read.
 _CANCEL_WORD = (
     r"(?:cancel\w*|terminat\w*|clos(?:e|ing)|leav(?:e|ing)|quit\w*|switch\w*|"
     r"si opp|avslutt\w*|slutte|kündig\w*|beenden|wechseln|"
     r"cancelar|dar(?:me)? de baja|irme|résilier|partir|quitter)"
 )
-_NEGATED_CANCEL = re.compile(
-    r"\b(?:(?:do|did|will|would)\s*n[o']t|don'?t|won'?t|not|never|no need to|"
-    r"ikke|nicht|kein\w*|no|ne\s+\w+\s+pas|pas)\b"
-    r"(?:\s+\w+){0,3}?\s+" + _CANCEL_WORD + r"\b",
-    re.IGNORECASE,
-)
+_CANCEL = re.compile(r"\b" + _CANCEL_WORD + r"\b", re.IGNORECASE)
+# Long texts: the cues that matter sit near the start of a turn; the scan stays bounded.
+_SCAN_CHARS = 4_000
 
 
 def negated_cancellation(text: str) -> bool:
-    """True when every cancel-like word in ``text`` sits under a negation just before it."""
-    return bool(_NEGATED_CANCEL.search(text)) and not _bare_cancel_outside_negation(text)
-
-
-def _bare_cancel_outside_negation(text: str) -> bool:
-    stripped = _NEGATED_CANCEL.sub(" ", text)
-    return bool(re.search(r"\b" + _CANCEL_WORD + r"\b", stripped, re.IGNORECASE))
+    """True when there is a cancel-like word and every one sits under a negation ("I won't cancel")."""
+    matches = list(_CANCEL.finditer(text[:_SCAN_CHARS]))
+    return bool(matches) and first_unnegated(matches) is None
 
 
 # "Should I just cancel?", "I might as well leave": a customer weighing up leaving is churn risk even as
@@ -43,4 +38,4 @@ _WEIGHING_CANCELLATION = re.compile(
 
 
 def weighing_cancellation(text: str) -> bool:
-    return bool(_WEIGHING_CANCELLATION.search(text)) and not negated_cancellation(text)
+    return bool(_WEIGHING_CANCELLATION.search(text[:_SCAN_CHARS])) and not negated_cancellation(text)

@@ -2,7 +2,7 @@
 
 "I will not cancel" and "nothing is broken" name a signal's cue and withdraw it in the same breath.
 The check is lexical and small on purpose: a negator (``not``, ``never``, ``nothing``, any ``n't``, and
-the same words in Norwegian, German and Spanish) among the last ``SCOPE_TOKENS`` tokens before the cue,
+the same words in Norwegian, German, Spanish and French) among the last ``SCOPE_TOKENS`` tokens before the cue,
 stopping at punctuation or a word that opens a new clause ("but", "why", "because"). Norwegian and
 German put the negation after the verb ("ich kündige nicht"), so theirs are also looked for just after
 the cue. A few fixed phrases look like negation and are not ("not only", "no doubt", "no matter").
@@ -32,6 +32,8 @@ NEGATORS = frozenset(
         "nicht", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie", "niemals", "nichts", "ohne",
         # Spanish ("no" is shared with English)
         "nunca", "jamás", "jamas", "nada", "ningún", "ningun", "ninguna", "ninguno", "ni", "tampoco", "sin",
+        # French ("ne … pas": the "pas" is what stands before the verb's infinitive)
+        "pas", "jamais", "rien", "aucun", "aucune", "sans",
     }
 )  # fmt: skip
 # Negators that follow the verb they negate.
