@@ -89,6 +89,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     llm_max_retries: int = 2
     local_model_path: str = ""  # empty: models/*.gguf, else the packaged Qwen2.5-Coder-1.5B
     prompts_dir: Path = REPO_ROOT / "prompts"
+    learned_replies: bool = True  # agents' proven replies offered beside the grounded one; False: off
+    learned_reply_min_similarity: float = 0.7  # cosine between this turn and a question the reply answered
 
     # --- context ---
     context_max_conversations: int = 5

@@ -23,6 +23,7 @@ from txassist.intent import IntentDetector
 from txassist.knowledge.service import KnowledgeService
 from txassist.outbox.forwarder import SignalForwarder
 from txassist.privacy.retention import RetentionJob
+from txassist.replies.service import LearnedReplyLibrary
 from txassist.sentiment.service import SentimentService
 from txassist.signals.service import SignalService
 from txassist.text.language import LanguageDetector
@@ -50,7 +51,12 @@ class Services:
         self.forwarder: SignalForwarder | None = (
             SignalForwarder(settings, db.get_session) if settings.tx_store_url else None
         )
-        self.drafting: DraftingService | None = DraftingService.create(settings)
+        self.replies = LearnedReplyLibrary(
+            embed=embeddings.encode_one,
+            enabled=settings.learned_replies,
+            min_similarity=settings.learned_reply_min_similarity,
+        )
+        self.drafting: DraftingService | None = DraftingService.create(settings, replies=self.replies)
         # Language routing: non-English turns take the e5 vector (one model per process, shared).
         self.language = LanguageDetector()
         self.multilingual = MultilingualEncoder(threads=1)

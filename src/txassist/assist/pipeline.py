@@ -68,6 +68,7 @@ from txassist.drafting.guidance import GuidanceOut, find_guidance
 from txassist.drafting.schemas import Citation
 from txassist.errors import Conflict, InvalidInput
 from txassist.knowledge.schemas import SearchHitOut
+from txassist.replies.service import LearnedReplyLibrary, LearnedReplyMatch
 from txassist.text.normalize import normalize_text
 
 log = structlog.get_logger("txassist.assist")
@@ -97,6 +98,7 @@ class TurnServices(msgspec.Struct, kw_only=True):
     multilingual: Any = None  # txassist.embedding.multilingual.MultilingualEncoder
     intents: Any = None  # txassist.intent.IntentDetector
     knowledge_multilingual: bool = False  # the knowledge search takes language= and multilingual_vector=
+    replies: LearnedReplyLibrary | None = None  # agents' proven replies (off: ``TXASSIST_LEARNED_REPLIES``)
     part_timeout_s: float = 5.0
     write_lock: asyncio.Lock | None = None  # SQLite: one turn at a time in the write phase
 
@@ -113,6 +115,7 @@ class TurnServices(msgspec.Struct, kw_only=True):
             language=getattr(services, "language", None),
             multilingual=getattr(services, "multilingual", None),
             intents=getattr(services, "intents", None),
+            replies=getattr(services, "replies", None),
             knowledge_multilingual=_accepts(getattr(knowledge, "search", None), "multilingual_vector"),
             drafting=getattr(services, "drafting", None),
             signals=getattr(services, "signals", None),
@@ -285,6 +288,8 @@ class TurnPipeline:
             # The stored signals these merge into: a read, so outside the part's time limit.
             found = await run.read("signals", self._duplicates_fn(found, record))
 
+        learned = await run.read("draft", self._learned_fn(customer_spoke and "draft" in features, vector))
+
         async with self.services.write_lock or contextlib.nullcontext():
             store_started = time.perf_counter()
             await self.identities.store(resolution)
@@ -292,6 +297,9 @@ class TurnPipeline:
                 await self.repo.insert_conversation(record)
             turn.seq = await self.repo.bump_conversation(record)
             suggestions = [self._store_draft(draft, conversation_id, turn_key)] if draft is not None else []
+            if learned is not None:
+                # A reply agents accepted for this question before ranks first, beside the grounded one.
+                suggestions.insert(0, await self._store_learned(learned, conversation_id, turn_key))
             signals_out = await self._record_signals(found, record, turn) if found else []
             run.timings["store"] = _ms(store_started)
             # Timed up to here: the stored response is the one every retry gets, byte for byte.
@@ -315,6 +323,8 @@ class TurnPipeline:
             # Committed inside the write lock so that SQLite's write transaction is only as long as the
             # statements above; the response is sent after it.
             await self.repo.commit()
+            if request.speaker == "agent" and conversation is not None:
+                await self._learn_from_agent(conversation_id, text)
         return body
 
     def _store_draft(self, draft: Any, conversation_id: str, turn_key: str) -> SuggestionOut:
@@ -322,7 +332,36 @@ class TurnPipeline:
         assert drafting is not None
         return _suggestion_out(drafting.store(self.session, draft, conversation_id=conversation_id, turn_key=turn_key))
 
+    async def _store_learned(self, learned: LearnedReplyMatch, conversation_id: str, turn_key: str) -> SuggestionOut:
+        drafting, replies = self.services.drafting, self.services.replies
+        assert drafting is not None and replies is not None
+        await replies.record(self.session, learned.reply_id, "offered")
+        return _suggestion_out(
+            drafting.store_learned(self.session, learned, conversation_id=conversation_id, turn_key=turn_key)
+        )
+
+    async def _learn_from_agent(self, conversation_id: str, text: str) -> None:
+        replies = self.services.replies
+        if replies is None:
+            return
+        # After the turn's commit, in a transaction of its own: the agent's turn is stored whatever
+        # happens to this side effect.
+        try:
+            await replies.learn_from_agent_turn(self.session, conversation_id=conversation_id, text=text)
+            await self.repo.commit()
+        except Exception:
+            await self.repo.rollback()
+            log.warning("learned_reply_failed", exc_info=True)
+
     # --- parts ---
+
+    def _learned_fn(
+        self, wanted: bool, vector: Vector | None
+    ) -> Callable[[], Awaitable[LearnedReplyMatch | None]] | None:
+        replies = self.services.replies
+        if not wanted or vector is None or replies is None or not replies.enabled:
+            return None
+        return lambda: replies.match(self.session, vector)
 
     def _language(self, text: str) -> Any:
         detector = self.services.language

@@ -102,6 +102,12 @@ class Drafting(Protocol):
         """Adds the draft's ``Suggestion`` row to ``session`` (written with the turn)."""
         ...
 
+    def store_learned(
+        self, session: AsyncSession, match: Any, *, conversation_id: str, turn_key: str | None
+    ) -> SuggestionLike:
+        """Adds a learned reply offered on this turn as a ``Suggestion`` row."""
+        ...
+
     def rolling_summary(self, turns: list[TurnView]) -> str: ...
 
 

@@ -49,6 +49,7 @@ class DraftingRepository:
         prompt_version: str,
         latency_ms: float,
         fallback_reason: str | None,
+        learned_reply_id: uuid.UUID | None = None,
     ) -> Suggestion:
         row = Suggestion(
             id=uuid.uuid4(),
@@ -60,6 +61,7 @@ class DraftingRepository:
             prompt_version=prompt_version,
             latency_ms=latency_ms,
             fallback_reason=fallback_reason,
+            learned_reply_id=learned_reply_id,
         )
         self.session.add(row)
         return row

@@ -46,8 +46,11 @@ from txassist.drafting.schemas import (
 )
 from txassist.drafting.text import strip_urls, voice_sentences
 from txassist.errors import Conflict, InvalidInput, NotFound
+from txassist.replies.service import LearnedReplyLibrary, LearnedReplyMatch
 from txassist.text.language import LanguageDetector
 
+LEARNED_BACKEND = "learned"  # a learned reply is offered as it was sent: no backend wrote it
+LEARNED_VERSION = "learned.v1"
 log = structlog.get_logger("txassist.drafting")
 
 DEFAULT_DRAFT_TOKENS = 200
@@ -100,8 +103,10 @@ class DraftingService:
         *,
         prompts: PromptLibrary | None = None,
         backends: dict[str, GenerationBackend] | None = None,
+        replies: LearnedReplyLibrary | None = None,
     ) -> None:
         self.settings = settings
+        self.replies = replies
         self.prompts = prompts or PromptLibrary(settings.prompts_dir)
         self.extractive = ExtractiveDrafter()
         self.planner = ReplyPlanner(settings.prompts_dir)
@@ -111,8 +116,8 @@ class DraftingService:
         self._redact = _load_redactor()
 
     @classmethod
-    def create(cls, settings: Settings) -> DraftingService:
-        return cls(settings)
+    def create(cls, settings: Settings, *, replies: LearnedReplyLibrary | None = None) -> DraftingService:
+        return cls(settings, replies=replies)
 
     # --- backends -----------------------------------------------------------------------------
 
@@ -365,6 +370,33 @@ class DraftingService:
             fallback=draft.fallback,
             source=draft.source,
             act=draft.act,
+        )
+
+    def store_learned(
+        self, session: AsyncSession, match: LearnedReplyMatch, *, conversation_id: str, turn_key: str | None
+    ) -> SuggestionOut:
+        """Add a learned reply offered on this turn as a ``Suggestion`` row; its feedback counts for it."""
+        row = DraftingRepository(session).add_suggestion(
+            conversation_id=conversation_id,
+            turn_key=turn_key,
+            text=match.text,
+            citations=[],
+            backend=LEARNED_BACKEND,
+            prompt_version=LEARNED_VERSION,
+            latency_ms=0.0,
+            fallback_reason=None,
+            learned_reply_id=match.reply_id,
+        )
+        return SuggestionOut(
+            id=str(row.id),
+            text=match.text,
+            citations=[],
+            backend=LEARNED_BACKEND,
+            prompt_version=LEARNED_VERSION,
+            latency_ms=0.0,
+            fallback=None,
+            source="learned",
+            act=None,
         )
 
     async def suggest(
@@ -637,6 +669,17 @@ class DraftingService:
             distance = int(Levenshtein.distance(suggestion.text, text))
         row = repo.add_feedback(suggestion_id=key, action=action, text=text, reason=reason, edit_distance=distance)
         await session.flush()
+        if self.replies is not None:
+            # What agents accept, or edit and send, becomes this organisation's own reply library.
+            await self.replies.learn_from_feedback(
+                session,
+                conversation_id=suggestion.conversation_id,
+                turn_key=suggestion.turn_key,
+                suggested=suggestion.text,
+                action=action,
+                edited=text,
+                learned_reply_id=suggestion.learned_reply_id,
+            )
         metrics.FEEDBACK.labels(suggestion.backend, suggestion.prompt_version, action).inc()
         if distance is not None:
             metrics.EDIT_DISTANCE.labels(suggestion.backend, suggestion.prompt_version).observe(distance)

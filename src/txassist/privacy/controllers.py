@@ -37,4 +37,6 @@ class ErasureController(Controller):
         customer_id: Annotated[str, Parameter(min_length=1, max_length=128)],
     ) -> ErasureOut:
         report = await erase_customer(db_session, customer_id, pseudonym_secret=services.settings.pseudonym_secret)
+        if report.deleted.get("learned_replies"):
+            services.replies.invalidate()
         return ErasureOut(customer_id=report.customer_id, deleted=report.deleted)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.db.models import LearnedReply, LearnedReplySource
+from txassist.db.models import Conversation, LearnedReply, LearnedReplySource, Suggestion, Turn
 
 # A counter a caller may move: offered when shown, accepted or rejected through feedback.
 Counter = str
@@ -71,6 +71,27 @@ class LearnedReplyRepository:
             .limit(limit)
         )
         return [(reply, vector) for reply, vector in rows.tuples()]
+
+    async def question_for(self, conversation_id: str, turn_key: str) -> tuple[str, str, str] | None:
+        """(customer id, customer text, channel) of the turn a suggestion answered."""
+        row = (
+            await self.session.execute(
+                select(Conversation.customer_id, Turn.text, Turn.channel)
+                .join(Conversation, Conversation.id == Turn.conversation_id)
+                .where(Turn.conversation_id == conversation_id, Turn.turn_key == turn_key, Turn.speaker == "customer")
+            )
+        ).first()
+        return None if row is None else (row[0], row[1], row[2])
+
+    async def latest_suggestions(self, conversation_id: str, limit: int) -> list[tuple[str, str | None]]:
+        """(text, turn key) of the conversation's newest suggestions."""
+        rows = await self.session.execute(
+            select(Suggestion.text, Suggestion.turn_key)
+            .where(Suggestion.conversation_id == conversation_id)
+            .order_by(Suggestion.created_at.desc())
+            .limit(limit)
+        )
+        return [(text, key) for text, key in rows.tuples()]
 
     async def delete_orphans(self) -> int:
         """Replies no remaining conversation taught (their customers were erased): gone with them."""

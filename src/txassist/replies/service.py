@@ -16,6 +16,7 @@ import hashlib
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import msgspec
 import numpy as np
@@ -27,6 +28,9 @@ from txassist.privacy.redaction import redact
 from txassist.replies.repository import LearnedReplyRepository
 
 Vector = npt.NDArray[np.float32]
+Embed = Callable[[str], Awaitable[Vector]]
+# An agent turn is "the suggestion, sent unchanged" when it matches one of the newest few.
+RECENT_SUGGESTIONS = 3
 # Anything left that names one customer's case: redaction placeholders, 3+ digit runs (order and
 # account numbers, amounts, dates), or a template slot.
 _SPECIFIC = re.compile(r"\[[A-Z_]+\]|\d{3}|\d[.,:/-]\d|\{\{|\}\}")
@@ -73,17 +77,20 @@ class LearnedReplyLibrary:
     def __init__(
         self,
         *,
+        embed: Embed | None = None,
         enabled: bool = True,
         min_similarity: float = 0.7,
         max_candidates: int = 20_000,
         refresh_s: float = 2.0,
     ) -> None:
+        self.embed = embed
         self.enabled = enabled
         self.min_similarity = min_similarity
         self.max_candidates = max_candidates
         self.refresh_s = refresh_s
         self._cache: _Candidates | None = None
         self._checked_at = 0.0
+        self._recheck_until = 0.0
 
     async def learn(
         self,
@@ -116,6 +123,8 @@ class LearnedReplyLibrary:
             )
             repo.add(row)
             await session.flush()
+        # What this process learns it offers at once; other replicas see it within ``refresh_s``.
+        self._cache = None
         vector = np.asarray(question_vector, dtype=np.float32).reshape(-1).tobytes()
         if await repo.add_source(row.id, customer_id, conversation_id, redact(question)[:MAX_CHARS], vector):
             await repo.bump(row.id, "accepted")
@@ -145,6 +154,62 @@ class LearnedReplyLibrary:
             score=round(float(scores[best]), 6),
         )
 
+    async def learn_from_feedback(
+        self,
+        session: AsyncSession,
+        *,
+        conversation_id: str,
+        turn_key: str | None,
+        suggested: str,
+        action: str,
+        edited: str | None,
+        learned_reply_id: uuid.UUID | None,
+    ) -> uuid.UUID | None:
+        """Accepted: the suggestion is proven; edited: what the agent sent instead is; rejected counts
+        against a learned reply that was offered."""
+        if not self.enabled:
+            return None
+        repo = LearnedReplyRepository(session)
+        if action == "rejected":
+            if learned_reply_id is not None:
+                await repo.bump(learned_reply_id, "rejected")
+            return None
+        reply = edited if action == "edited" and edited else suggested
+        return await self._learn_for_turn(session, conversation_id, turn_key, reply)
+
+    async def learn_from_agent_turn(
+        self, session: AsyncSession, *, conversation_id: str, text: str
+    ) -> uuid.UUID | None:
+        """An agent turn that is one of the newest suggestions, sent unchanged, proves that suggestion."""
+        if not self.enabled:
+            return None
+        sent = text_hash(text)
+        for suggested, turn_key in await LearnedReplyRepository(session).latest_suggestions(
+            conversation_id, RECENT_SUGGESTIONS
+        ):
+            if text_hash(suggested) == sent:
+                return await self._learn_for_turn(session, conversation_id, turn_key, suggested)
+        return None
+
+    async def _learn_for_turn(
+        self, session: AsyncSession, conversation_id: str, turn_key: str | None, reply: str
+    ) -> uuid.UUID | None:
+        if turn_key is None or self.embed is None or learnable(reply) is None:
+            return None
+        found = await LearnedReplyRepository(session).question_for(conversation_id, turn_key)
+        if found is None:
+            return None
+        customer_id, question, channel = found
+        return await self.learn(
+            session,
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+            question=question,
+            question_vector=await self.embed(question),
+            reply=reply,
+            channel=channel,
+        )
+
     async def record(self, session: AsyncSession, reply_id: uuid.UUID, counter: str) -> None:
         """``offered`` when shown; ``rejected`` through feedback (acceptance comes through ``learn``)."""
         await LearnedReplyRepository(session).bump(reply_id, counter)
@@ -152,9 +217,16 @@ class LearnedReplyLibrary:
     async def forget_orphans(self, session: AsyncSession) -> int:
         return await LearnedReplyRepository(session).delete_orphans()
 
+    def invalidate(self) -> None:
+        """Rows were removed here (an erasure): every match re-reads the table's version for the next
+        ``refresh_s``, so the removal is seen as soon as it commits, not one refresh later."""
+        self._cache = None
+        self._recheck_until = time.monotonic() + max(self.refresh_s, 1.0)
+
     async def _candidates(self, session: AsyncSession) -> _Candidates | None:
         now = time.monotonic()
-        if self._cache is not None and now - self._checked_at < self.refresh_s:
+        fresh_enough = now - self._checked_at < self.refresh_s and now >= self._recheck_until
+        if self._cache is not None and fresh_enough:
             return self._cache
         repo = LearnedReplyRepository(session)
         version = await repo.version()
