@@ -125,6 +125,12 @@ class ReplyPlanner:
             fired = list(intents.fired)
             lang = normalise_language(language or intents.language)
             reasons.append("intents: " + (", ".join(fired) or "none"))
+            # The plan file's phrase cues are precise: where one names a label the model missed, it
+            # counts too, and the reasons say so.
+            added = [label for label in self.cue_intents(text) if label not in fired]
+            if added:
+                fired += added
+                reasons.append("phrase cues: " + ", ".join(added))
         else:
             fired = self.cue_intents(text)
             lang = normalise_language(language)
