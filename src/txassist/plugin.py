@@ -13,6 +13,7 @@ from litestar.plugins import InitPluginProtocol
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from txassist.assist.controllers import TurnController
+from txassist.assist.pipeline import TurnServices
 from txassist.config import Settings
 from txassist.console.controllers import console_routes, template_config
 from txassist.conversations.controllers import (
@@ -20,7 +21,10 @@ from txassist.conversations.controllers import (
     CustomerContextController,
     CustomerLinkController,
 )
+from txassist.db.engine import SessionFactory
+from txassist.drafting.closing import ConversationCloser
 from txassist.drafting.controllers import DraftingController, SuggestionController
+from txassist.drafting.service import DraftingService
 from txassist.health.controllers import HealthController
 from txassist.http.limits import LoadShedder
 from txassist.http.problems import EXCEPTION_HANDLERS
@@ -29,10 +33,14 @@ from txassist.knowledge.controllers import (
     KnowledgeSearchController,
     KnowledgeStatsController,
 )
+from txassist.knowledge.service import KnowledgeService
 from txassist.privacy.controllers import ErasureController
+from txassist.replies.service import LearnedReplyLibrary
 from txassist.sentiment.controllers import SentimentController
+from txassist.sentiment.service import SentimentService
 from txassist.services import Services
 from txassist.signals.controllers import OutboxController, SignalController
+from txassist.signals.service import SignalService
 
 
 class MetricsController(PrometheusController):
@@ -41,8 +49,61 @@ class MetricsController(PrometheusController):
 
 
 def provide_services(state: State) -> Services:
+    """The whole composition, for the health routes that report on all of it."""
     services: Services = state.services
     return services
+
+
+# One dependency per capability, so each controller names only what it uses.
+def provide_settings(state: State) -> Settings:
+    return provide_services(state).settings
+
+
+def provide_sentiment(state: State) -> SentimentService:
+    return provide_services(state).sentiment
+
+
+def provide_knowledge(state: State) -> KnowledgeService:
+    return provide_services(state).knowledge
+
+
+def provide_drafting(state: State) -> DraftingService:
+    return provide_services(state).drafting
+
+
+def provide_signals(state: State) -> SignalService:
+    return provide_services(state).signals
+
+
+def provide_replies(state: State) -> LearnedReplyLibrary:
+    return provide_services(state).replies
+
+
+def provide_turn_services(state: State) -> TurnServices:
+    return provide_services(state).turns
+
+
+def provide_closer(state: State) -> ConversationCloser:
+    return provide_services(state).closer
+
+
+def provide_session_factory(state: State) -> SessionFactory:
+    """Sessions for work that outlives the request's own (streamed bodies, background jobs)."""
+    return provide_services(state).db.get_session
+
+
+DEPENDENCIES = {
+    "services": provide_services,
+    "settings": provide_settings,
+    "sentiment": provide_sentiment,
+    "knowledge": provide_knowledge,
+    "drafting": provide_drafting,
+    "signals": provide_signals,
+    "replies": provide_replies,
+    "turn_services": provide_turn_services,
+    "session_factory": provide_session_factory,
+    "closer": provide_closer,
+}
 
 
 class TxAssistPlugin(InitPluginProtocol):
@@ -56,7 +117,9 @@ class TxAssistPlugin(InitPluginProtocol):
         app_config.route_handlers.append(MetricsController)
         app_config.template_config = template_config()
         app_config.plugins.append(SQLAlchemyPlugin(config=self.db))
-        app_config.dependencies["services"] = Provide(provide_services, sync_to_thread=False)
+        app_config.dependencies.update(
+            {name: Provide(provider, sync_to_thread=False) for name, provider in DEPENDENCIES.items()}
+        )
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.middleware.append(prometheus.middleware)
         # The request context (create_app) wraps all of this, so a 429 carries the request id and headers.

@@ -12,9 +12,11 @@ import anyio.to_thread
 import structlog
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
+from txassist.assist.pipeline import TurnServices, accepts
 from txassist.config import Settings
 from txassist.db import migrate
 from txassist.db.engine import is_sqlite
+from txassist.drafting.closing import ConversationCloser
 from txassist.drafting.service import DraftingService
 from txassist.embedding import EmbeddingBatcher, TextEncoder
 from txassist.embedding.multilingual import MultilingualEncoder
@@ -25,6 +27,7 @@ from txassist.outbox.forwarder import SignalForwarder
 from txassist.privacy.retention import RetentionJob
 from txassist.replies.service import LearnedReplyLibrary
 from txassist.sentiment.service import SentimentService
+from txassist.sentiment.trend import conversation_trend
 from txassist.signals.service import SignalService
 from txassist.text.language import LanguageDetector
 
@@ -46,8 +49,8 @@ class Services:
         self.embeddings = embeddings
         self.readiness = Readiness()
         self.started_at = time.time()
-        self.knowledge: KnowledgeService | None = KnowledgeService(settings, encoder, embeddings, self.readiness)
-        self.signals: SignalService | None = SignalService(settings, encoder, embeddings)
+        self.knowledge = KnowledgeService(settings, encoder, embeddings, self.readiness)
+        self.signals = SignalService(settings, encoder, embeddings)
         self.forwarder: SignalForwarder | None = (
             SignalForwarder(settings, db.get_session) if settings.tx_store_url else None
         )
@@ -56,16 +59,35 @@ class Services:
             enabled=settings.learned_replies,
             min_similarity=settings.learned_reply_min_similarity,
         )
-        self.drafting: DraftingService | None = DraftingService.create(settings, replies=self.replies)
+        self.drafting = DraftingService.create(settings, replies=self.replies)
         # Language routing: non-English turns take the e5 vector (one model per process, shared).
         self.language = LanguageDetector()
         self.multilingual = MultilingualEncoder(threads=1)
+        # None once its models fail to load: turns then run without intents (readiness says so).
         self.intents: IntentDetector | None = IntentDetector(multilingual=self.multilingual)
         self.sentiment = SentimentService(settings, embeddings, language=self.language, multilingual=self.multilingual)
         self.retention = RetentionJob.from_settings(settings, db)
         # SQLite has one writer: this process's turns queue here for their short write phase instead of
         # sleeping in SQLite's busy handler, whose back-off stretched the p99 at 16 clients to seconds.
         self.turn_write_lock = asyncio.Lock() if is_sqlite(settings.resolved_database_url) else None
+        # What the turn pipeline uses, built once; unit tests build a ``TurnServices`` of fakes instead.
+        self.turns = TurnServices(
+            settings=settings,
+            embeddings=embeddings,
+            sentiment=self.sentiment,
+            knowledge=self.knowledge,
+            language=self.language,
+            multilingual=self.multilingual,
+            intents=self.intents,
+            replies=self.replies,
+            knowledge_multilingual=accepts(self.knowledge.search, "multilingual_vector"),
+            drafting=self.drafting,
+            signals=self.signals,
+            trend=conversation_trend,
+            part_timeout_s=settings.turn_part_timeout_s,
+            write_lock=self.turn_write_lock,
+        )
+        self.closer = ConversationCloser(self.drafting, self.signals, db.get_session)
 
     @classmethod
     def create(cls, settings: Settings, db: SQLAlchemyAsyncConfig) -> Services:
@@ -86,8 +108,7 @@ class Services:
         await anyio.to_thread.run_sync(self.encoder.warm_up)
         await self.embeddings.start()
         self.readiness.set("embedding_model", "ok", self.encoder.model_path)
-        if self.knowledge is not None:
-            await self.knowledge.start()
+        await self.knowledge.start()
         await self._start_signals()
         await self._start_judgement()
         await self._start_sentiment()
@@ -118,13 +139,11 @@ class Services:
         except Exception as exc:
             log.error("intent_model_failed", error=repr(exc))
             self.readiness.set("intent_model", "degraded", f"{type(exc).__name__}: {exc}", required=False)
-            self.intents = None
+            self.intents = self.turns.intents = None
         else:
             self.readiness.set("intent_model", "ok", str(detector.model_dir), required=False)
 
     async def _start_drafting(self) -> None:
-        if self.drafting is None:
-            return
         # Not required for readiness: drafts fall back to the extractive backend when an LLM is missing.
         try:
             await self.drafting.start()
@@ -135,22 +154,19 @@ class Services:
             self.readiness.set("drafting", "ok", self.settings.llm_backend, required=False)
 
     async def _start_signals(self) -> None:
-        if self.signals is not None:
-            self.readiness.set("signals", "starting")
-            # Close-time extraction asks the drafting LLM for JSON when one is configured.
-            self.signals.generator = self.drafting
-            await self.signals.start()
-            self.readiness.set("signals", "ok", f"taxonomy areas: {len(self.signals.taxonomy.areas)}")
+        self.readiness.set("signals", "starting")
+        # Close-time extraction asks the drafting LLM for JSON when one is configured.
+        self.signals.generator = self.drafting
+        await self.signals.start()
+        self.readiness.set("signals", "ok", f"taxonomy areas: {len(self.signals.taxonomy.areas)}")
         if self.forwarder is not None:
             await self.forwarder.start()
             self.readiness.set("tx_store_forwarder", "ok", self.settings.tx_store_url, required=False)
 
     async def stop(self) -> None:
-        if self.knowledge is not None:
-            await self.knowledge.stop()
+        await self.knowledge.stop()
         if self.forwarder is not None:
             await self.forwarder.stop()
-        if self.drafting is not None:
-            await self.drafting.stop()
+        await self.drafting.stop()
         await self.retention.stop()
         await self.embeddings.stop()

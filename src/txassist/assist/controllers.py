@@ -14,7 +14,6 @@ from txassist.assist.pipeline import TurnPipeline, TurnServices
 from txassist.assist.schemas import TurnRequest, TurnResponse
 from txassist.http.auth import requires
 from txassist.http.openapi import BODY, GUARDED, problem_responses
-from txassist.services import Services
 
 PathId = Annotated[str, Parameter(min_length=1, max_length=128)]
 
@@ -34,9 +33,9 @@ class TurnController(Controller):
         status_code=200,
     )
     async def add_turn(
-        self, conversation_id: PathId, data: TurnRequest, db_session: AsyncSession, services: Services
+        self, conversation_id: PathId, data: TurnRequest, db_session: AsyncSession, turn_services: TurnServices
     ) -> Response[bytes]:
-        pipeline = TurnPipeline(TurnServices.from_services(services), db_session)
+        pipeline = TurnPipeline(turn_services, db_session)
         body = await pipeline.handle(conversation_id, data)
         # Keys sorted: PostgreSQL's JSONB does not keep key order, and a retried turn must get
         # byte-for-byte the answer the first attempt got.

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import functools
 import hashlib
-import importlib
 import inspect
 import time
 import uuid
@@ -102,45 +101,14 @@ class TurnServices(msgspec.Struct, kw_only=True):
     part_timeout_s: float = 5.0
     write_lock: asyncio.Lock | None = None  # SQLite: one turn at a time in the write phase
 
-    @classmethod
-    def from_services(cls, services: Any) -> TurnServices:
-        settings: Settings = services.settings
-        sentiment = getattr(services, "sentiment", None)
-        knowledge = getattr(services, "knowledge", None)
-        return cls(
-            settings=settings,
-            embeddings=getattr(services, "embeddings", None),
-            sentiment=sentiment,
-            knowledge=knowledge,
-            language=getattr(services, "language", None),
-            multilingual=getattr(services, "multilingual", None),
-            intents=getattr(services, "intents", None),
-            replies=getattr(services, "replies", None),
-            knowledge_multilingual=_accepts(getattr(knowledge, "search", None), "multilingual_vector"),
-            drafting=getattr(services, "drafting", None),
-            signals=getattr(services, "signals", None),
-            trend=_load_trend_function() if sentiment is not None else None,
-            part_timeout_s=settings.turn_part_timeout_s,
-            write_lock=getattr(services, "turn_write_lock", None),
-        )
 
-
-def _accepts(function: Any, parameter: str) -> bool:
+def accepts(function: Any, parameter: str) -> bool:
     if function is None:
         return False
     try:
         return parameter in inspect.signature(function).parameters
     except (TypeError, ValueError):
         return False
-
-
-def _load_trend_function() -> TrendFunction | None:
-    # Looked up at run time: the sentiment capability is optional and lands separately.
-    try:
-        module = importlib.import_module("txassist.sentiment.trend")
-    except ImportError:
-        return None
-    return cast("TrendFunction", module.conversation_trend)
 
 
 class _FoundSignals(msgspec.Struct):

@@ -46,38 +46,63 @@ class Knowledge(Protocol):
     async def search(self, query: str, *, k: int = 5, vector: Any = None) -> SearchResult: ...
 
 
+# Read-only members (properties): a Struct whose field is a narrower type (a Literal label, a list of
+# Citation structs) still satisfies them.
 class SentimentLabel(Protocol):
-    label: str
-    score: float
-    scores: dict[str, float]
+    @property
+    def label(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def scores(self) -> Mapping[str, float]: ...
 
 
 class Sentiment(Protocol):
-    async def classify(self, texts: list[str], vectors: Any = None) -> Sequence[SentimentLabel]: ...
+    async def classify(
+        self,
+        texts: list[str],
+        vectors: Any = None,
+        *,
+        languages: Any = None,
+        multilingual_vectors: Any = None,
+    ) -> Sequence[SentimentLabel]: ...
 
 
 class Trend(Protocol):
-    value: float
-    direction: str
-    escalation: bool
-    reasons: list[str]
+    @property
+    def value(self) -> float: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def escalation(self) -> bool: ...
+    @property
+    def reasons(self) -> Sequence[str]: ...
 
 
 class TrendFunction(Protocol):
-    def __call__(self, history: Sequence[Mapping[str, float]], current: Any, text: str) -> Trend: ...
+    def __call__(
+        self, history: Sequence[Mapping[str, float]], current: Any, text: str, *, intents: Any = None
+    ) -> Trend: ...
 
 
 class CitationLike(Protocol):
-    document_id: str
-    url: str | None
-    title: str
+    @property
+    def document_id(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def title(self) -> str: ...
 
 
 class SuggestionLike(Protocol):
-    id: str
-    text: str
-    backend: str
-    prompt_version: str
+    @property
+    def id(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def backend(self) -> str: ...
+    @property
+    def prompt_version(self) -> str: ...
 
     @property
     def citations(self) -> Sequence[CitationLike]: ...

@@ -8,12 +8,12 @@ from litestar import Controller, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from txassist.config import Settings
 from txassist.conversations.repository import ConversationRepository
 from txassist.conversations.schemas import ConversationOut, CustomerContext, LinkIn, LinkOut
 from txassist.conversations.service import ConversationQueries, CustomerLinks
 from txassist.http.auth import requires
 from txassist.http.openapi import BODY, GUARDED, PARAMS, problem_responses
-from txassist.services import Services
 
 PathId = Annotated[str, Parameter(min_length=1, max_length=128)]
 
@@ -29,9 +29,9 @@ class ConversationController(Controller):
         responses=problem_responses(*GUARDED, *PARAMS, 404),
     )
     async def get_conversation(
-        self, conversation_id: PathId, db_session: AsyncSession, services: Services
+        self, conversation_id: PathId, db_session: AsyncSession, settings: Settings
     ) -> ConversationOut:
-        queries = ConversationQueries(ConversationRepository(db_session), services.settings)
+        queries = ConversationQueries(ConversationRepository(db_session), settings)
         return await queries.conversation(conversation_id)
 
 
@@ -45,8 +45,8 @@ class CustomerContextController(Controller):
         summary="The customer's recent conversations on every channel",
         responses=problem_responses(*GUARDED, *PARAMS, 404),
     )
-    async def context(self, customer_id: PathId, db_session: AsyncSession, services: Services) -> CustomerContext:
-        queries = ConversationQueries(ConversationRepository(db_session), services.settings)
+    async def context(self, customer_id: PathId, db_session: AsyncSession, settings: Settings) -> CustomerContext:
+        queries = ConversationQueries(ConversationRepository(db_session), settings)
         return await queries.customer_context(customer_id)
 
 
@@ -65,5 +65,5 @@ class CustomerLinkController(Controller):
         "held by anyone else, 409.",
         responses=problem_responses(*GUARDED, *BODY, *PARAMS, 404, 409),
     )
-    async def link(self, customer_id: PathId, data: LinkIn, db_session: AsyncSession, services: Services) -> LinkOut:
-        return await CustomerLinks(ConversationRepository(db_session), services.settings).link(customer_id, data)
+    async def link(self, customer_id: PathId, data: LinkIn, db_session: AsyncSession, settings: Settings) -> LinkOut:
+        return await CustomerLinks(ConversationRepository(db_session), settings).link(customer_id, data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import (
@@ -11,9 +13,13 @@ from advanced_alchemy.extensions.litestar import (
 )
 from sqlalchemy import event
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from txassist.config import Settings
+
+# Sessions for work outside a request's own (jobs, streamed bodies): each commits what it does.
+SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 def is_sqlite(url: str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -18,6 +17,8 @@ from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.conversations.views import TurnView
+from txassist.db.engine import SessionFactory
+from txassist.drafting.closing import ConversationCloser
 from txassist.drafting.grounding import Passage
 from txassist.drafting.schemas import (
     CloseOut,
@@ -32,19 +33,11 @@ from txassist.drafting.schemas import (
     SummaryRequest,
 )
 from txassist.drafting.service import DraftingService, knowledge_hits
-from txassist.errors import Unavailable
 from txassist.http.auth import requires
 from txassist.http.openapi import BODY, GUARDED, problem_responses, with_media_types
-from txassist.services import Services
+from txassist.knowledge.service import KnowledgeService
 
 PathId = Annotated[str, Parameter(min_length=1, max_length=128)]
-
-
-def _drafting(services: Services) -> DraftingService:
-    drafting: DraftingService | None = getattr(services, "drafting", None)
-    if drafting is None:
-        raise Unavailable("drafting is not running")
-    return drafting
 
 
 log = structlog.get_logger("txassist.drafting")
@@ -70,15 +63,16 @@ class DraftingController(Controller):
         self,
         conversation_id: PathId,
         db_session: AsyncSession,
-        services: Services,
+        drafting: DraftingService,
+        knowledge: KnowledgeService,
+        session_factory: SessionFactory,
         request: Request[Any, Any, Any],
         data: Annotated[DraftRequest | None, Body()] = None,
         stream: bool = False,
     ) -> ASGIResponse:
-        drafting = _drafting(services)
         options = data or DraftRequest()
         conversation, turns = await drafting.conversation_turns(db_session, conversation_id)
-        hits = await knowledge_hits(getattr(services, "knowledge", None), turns)
+        hits = await knowledge_hits(knowledge, turns)
         customer = [t for t in turns if t.speaker == "customer"]
         sentiment = customer[-1].sentiment if customer else None
         channel = turns[-1].channel or conversation.channel
@@ -86,7 +80,7 @@ class DraftingController(Controller):
             # Validate the backend now, so a bad request is a 422 and not a broken stream.
             drafting.backend_is_slow(options.backend)
             events = ServerSentEvent(
-                _sse_events(services, drafting, conversation_id, channel, turns, hits, sentiment, options)
+                _sse_events(session_factory, drafting, conversation_id, channel, turns, hits, sentiment, options)
             )
             return events.to_asgi_response(request.app, request, media_type="text/event-stream")
         suggestion = await drafting.suggest(
@@ -111,9 +105,8 @@ class DraftingController(Controller):
         responses=problem_responses(*GUARDED, *BODY, 404, 409, 502, 504),
     )
     async def summary(
-        self, conversation_id: PathId, db_session: AsyncSession, services: Services, data: SummaryRequest
+        self, conversation_id: PathId, db_session: AsyncSession, drafting: DraftingService, data: SummaryRequest
     ) -> SummaryOut:
-        drafting = _drafting(services)
         conversation, turns = await drafting.conversation_turns(db_session, conversation_id)
         out = await drafting.summarize(
             turns, kind=data.kind, conversation_channel=conversation.channel, backend=data.backend
@@ -135,46 +128,16 @@ class DraftingController(Controller):
         self,
         conversation_id: PathId,
         db_session: AsyncSession,
-        services: Services,
+        closer: ConversationCloser,
         data: Annotated[CloseRequest | None, Body()] = None,
     ) -> Response[CloseOut]:
-        drafting = _drafting(services)
         backend = (data or CloseRequest()).backend
-        conversation, turns = await drafting.conversation_turns(db_session, conversation_id)
-        conversation.status = "closed"
-        conversation.closed_at = datetime.now(UTC)
-        if drafting.backend_is_slow(backend):
+        body = await closer.close(db_session, conversation_id, backend)
+        if body.pending:
             # The close itself commits now; the summary and close-time signals land when the model is done.
-            body = CloseOut(conversation_id=conversation_id, status="closed", pending=True)
-            task = BackgroundTask(_close_in_background, services, conversation_id, backend)
+            task = BackgroundTask(closer.finish_later, conversation_id, backend)
             return Response(body, status_code=202, background=task)
-        result = await drafting.write_after_contact(db_session, conversation_id, backend=backend)
-        if services.signals is not None:
-            await services.signals.extract_at_close(db_session, conversation, turns)
-        body = CloseOut(
-            conversation_id=conversation_id,
-            status="closed",
-            pending=False,
-            after_contact=result.summary,
-            backend=result.backend,
-            prompt_version=result.prompt_version,
-            fallback=result.fallback,
-        )
         return Response(body, status_code=200)
-
-
-async def _close_in_background(services: Services, conversation_id: str, backend: str | None) -> None:
-    drafting = _drafting(services)
-    await drafting.close_job(services.db.get_session, conversation_id, backend)
-    if services.signals is None:
-        return
-    try:
-        async with services.db.get_session() as session:
-            conversation, turns = await drafting.conversation_turns(session, conversation_id)
-            await services.signals.extract_at_close(session, conversation, turns)
-            await session.commit()
-    except Exception:  # a background job has no caller to raise to
-        log.exception("close_signals_failed", conversation_id=conversation_id)
 
 
 class SuggestionController(Controller):
@@ -188,9 +151,9 @@ class SuggestionController(Controller):
         responses=problem_responses(*GUARDED, *BODY, 404, 409),
     )
     async def feedback(
-        self, suggestion_id: PathId, db_session: AsyncSession, services: Services, data: FeedbackIn
+        self, suggestion_id: PathId, db_session: AsyncSession, drafting: DraftingService, data: FeedbackIn
     ) -> FeedbackOut:
-        return await _drafting(services).record_feedback(
+        return await drafting.record_feedback(
             db_session, suggestion_id, action=data.action, text=data.text, reason=data.reason
         )
 
@@ -200,12 +163,12 @@ class SuggestionController(Controller):
         summary="Acceptance rate and edit distance per backend and prompt version",
         responses=problem_responses(*GUARDED),
     )
-    async def stats(self, db_session: AsyncSession, services: Services) -> StatsOut:
-        return await _drafting(services).stats(db_session)
+    async def stats(self, db_session: AsyncSession, drafting: DraftingService) -> StatsOut:
+        return await drafting.stats(db_session)
 
 
 async def _sse_events(
-    services: Services,
+    session_factory: SessionFactory,
     drafting: DraftingService,
     conversation_id: str,
     channel: str,
@@ -215,7 +178,7 @@ async def _sse_events(
     request: DraftRequest,
 ) -> AsyncIterator[ServerSentEventMessage]:
     # The request's session is gone once streaming starts: the suggestion gets its own transaction.
-    async with services.db.get_session() as session:
+    async with session_factory() as session:
         async for kind, payload in drafting.stream_suggestion(
             session,
             conversation_id=conversation_id,

@@ -7,7 +7,6 @@ kept only when its citations name retrieved passages and it makes no offer that 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -46,6 +45,7 @@ from txassist.drafting.schemas import (
 )
 from txassist.drafting.text import strip_urls, voice_sentences
 from txassist.errors import Conflict, InvalidInput, NotFound
+from txassist.privacy.redaction import redact
 from txassist.replies.service import LearnedReplyLibrary, LearnedReplyMatch
 from txassist.text.language import LanguageDetector
 
@@ -82,15 +82,6 @@ class AfterContactResult:
     fallback: str | None
 
 
-def _load_redactor() -> Callable[[str], str]:
-    try:
-        module = importlib.import_module("txassist.privacy.redaction")
-    except ImportError:
-        return lambda text: text
-    redact: Callable[[str], str] = module.redact
-    return redact
-
-
 def last_customer_text(turns: Sequence[TurnView], count: int = 2) -> str:
     customer = [t.text for t in turns if t.speaker == "customer"]
     return " ".join(customer[-count:])
@@ -113,7 +104,7 @@ class DraftingService:
         self.planned = PlannedDrafter(settings.prompts_dir)
         self._languages = LanguageDetector()
         self._backends: dict[str, GenerationBackend] = dict(backends or {})
-        self._redact = _load_redactor()
+        self._redact = redact
 
     @classmethod
     def create(cls, settings: Settings, *, replies: LearnedReplyLibrary | None = None) -> DraftingService:

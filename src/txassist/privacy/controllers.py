@@ -8,11 +8,12 @@ from litestar import Controller, delete
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from txassist.config import Settings
 from txassist.http.auth import requires
 from txassist.http.openapi import GUARDED, PARAMS, problem_responses
 from txassist.privacy.erasure import erase_customer
 from txassist.privacy.schemas import ErasureOut
-from txassist.services import Services
+from txassist.replies.service import LearnedReplyLibrary
 
 
 class ErasureController(Controller):
@@ -33,10 +34,11 @@ class ErasureController(Controller):
     async def erase(
         self,
         db_session: AsyncSession,
-        services: Services,
+        settings: Settings,
+        replies: LearnedReplyLibrary,
         customer_id: Annotated[str, Parameter(min_length=1, max_length=128)],
     ) -> ErasureOut:
-        report = await erase_customer(db_session, customer_id, pseudonym_secret=services.settings.pseudonym_secret)
+        report = await erase_customer(db_session, customer_id, pseudonym_secret=settings.pseudonym_secret)
         if report.deleted.get("learned_replies"):
-            services.replies.invalidate()
+            replies.invalidate()
         return ErasureOut(customer_id=report.customer_id, deleted=report.deleted)

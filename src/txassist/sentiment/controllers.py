@@ -8,7 +8,7 @@ from litestar import Controller, post
 from txassist.http.auth import requires
 from txassist.http.openapi import BODY, GUARDED, problem_responses
 from txassist.sentiment.schemas import SentimentRequest, SentimentResponse
-from txassist.services import Services
+from txassist.sentiment.service import SentimentService
 from txassist.text.normalize import normalize_text
 
 
@@ -23,8 +23,7 @@ class SentimentController(Controller):
         summary="Sentiment of each text: label, score, and a calibrated probability per label",
         responses=problem_responses(*GUARDED, *BODY),
     )
-    async def classify(self, data: SentimentRequest, services: Services) -> SentimentResponse:
-        sentiment = services.sentiment
+    async def classify(self, data: SentimentRequest, sentiment: SentimentService) -> SentimentResponse:
         sentiment.check_texts(data.texts)  # the limits first, so normalising has a bounded cost
         # The same normal form as a turn's text; a batch may be large, so off the event loop.
         texts = await anyio.to_thread.run_sync(lambda: [normalize_text(text) for text in data.texts])

@@ -12,11 +12,11 @@ from litestar.params import Parameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.errors import InvalidInput, Unavailable
+from txassist.db.engine import SessionFactory
+from txassist.errors import InvalidInput
 from txassist.http.auth import requires
 from txassist.http.openapi import BODY, GUARDED, PARAMS, problem_responses, with_media_types
 from txassist.outbox.repository import PENDING, OutboxRepository
-from txassist.services import Services
 from txassist.signals.schemas import (
     OutboxEventOut,
     OutboxList,
@@ -29,13 +29,6 @@ from txassist.signals.schemas import (
     SignalTypeName,
 )
 from txassist.signals.service import SignalService
-
-
-def _service(services: Services) -> SignalService:
-    service: SignalService | None = getattr(services, "signals", None)
-    if service is None:
-        raise Unavailable("signals are not enabled on this service")
-    return service
 
 
 async def provide_filters(
@@ -92,13 +85,13 @@ class SignalController(Controller):
     )
     async def list_signals(
         self,
-        services: Services,
+        signals: SignalService,
         db_session: AsyncSession,
         filters: SignalFilters,
         cursor: Annotated[str | None, Parameter(max_length=512)] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> SignalPage:
-        return await _service(services).page(db_session, filters, cursor=cursor, limit=limit)
+        return await signals.page(db_session, filters, cursor=cursor, limit=limit)
 
     @get(
         "/summary",
@@ -107,12 +100,12 @@ class SignalController(Controller):
     )
     async def summary(
         self,
-        services: Services,
+        signals: SignalService,
         db_session: AsyncSession,
         filters: SignalFilters,
         days: Annotated[int, Parameter(ge=1, le=366)] = 7,
     ) -> SignalSummary:
-        return await _service(services).summary(db_session, filters, days=days)
+        return await signals.summary(db_session, filters, days=days)
 
     @get(
         "/export",
@@ -123,18 +116,18 @@ class SignalController(Controller):
     )
     async def export(
         self,
-        services: Services,
+        signals: SignalService,
+        session_factory: SessionFactory,
         filters: SignalFilters,
         format_: Annotated[Literal["ndjson", "csv"], Parameter(query="format")] = "ndjson",
     ) -> Stream:
-        service = _service(services)
         if filters.since and filters.until and filters.since >= filters.until:
             raise InvalidInput("since must be before until")
 
         async def body() -> AsyncIterator[bytes]:
             # Its own session: the request's session is closed before a streamed body is sent.
-            async with services.db.get_session() as session:
-                async for chunk in service.export(session, filters, format_):
+            async with session_factory() as session:
+                async for chunk in signals.export(session, filters, format_):
                     yield chunk
 
         media_type = "text/csv; charset=utf-8" if format_ == "csv" else "application/x-ndjson"
