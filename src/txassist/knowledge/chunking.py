@@ -21,7 +21,11 @@ DEFAULT_OVERLAP_TOKENS = 32
 # [CLS] and [SEP]; the "title > heading" outline is counted per section.
 _SPECIAL_TOKENS = 2
 
-_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# Only the opening hashes are matched by a pattern; the closing "###" is stripped with str methods.
+# The old single pattern (lazy text, then optional spaces, hashes, spaces) backtracked cubically on
+# a long heading line full of spaces.
+_HEADING_START_RE = re.compile(r"#{1,6}(?=\s)")
+_PARAGRAPH_BREAK_RE = re.compile(r"\n[^\S\n]*\n")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
@@ -59,12 +63,20 @@ def approx_tokens(texts: list[str]) -> list[int]:
 
 def split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
-    for block in re.split(r"\n\s*\n", text):
+    for block in _PARAGRAPH_BREAK_RE.split(text):
         lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
         for line in lines:
             # List items and table rows are units of their own; prose splits at sentence ends.
             sentences.extend(s.strip() for s in _SENTENCE_RE.split(line) if s.strip())
     return sentences
+
+
+def parse_heading(line: str) -> tuple[int, str] | None:
+    """(level, text) of an ATX heading line (``## Title ##``), else None; linear in the line."""
+    match = _HEADING_START_RE.match(line)
+    if match is None:
+        return None
+    return match.end(), line[match.end() :].strip().rstrip("#").rstrip()
 
 
 def _sections(doc: KnowledgeDocument) -> list[tuple[list[str], str]]:
@@ -84,12 +96,12 @@ def _sections(doc: KnowledgeDocument) -> list[tuple[list[str], str]]:
     for line in doc.text.splitlines():
         if line.strip().startswith("```"):
             in_code = not in_code
-        match = None if in_code else _HEADING_RE.match(line)
-        if match:
+        heading = None if in_code else parse_heading(line)
+        if heading is not None:
             flush()
-            level = len(match.group(1))
+            level, title = heading
             path = [(lvl, h) for lvl, h in path if lvl < level]
-            path.append((level, match.group(2)))
+            path.append((level, title))
         else:
             buffer.append(line)
     flush()
