@@ -28,7 +28,8 @@ def encoder() -> TextEncoder:
 
 
 def make_service(encoder: TextEncoder, data_dir: Path, readiness: Readiness | None = None) -> KnowledgeService:
-    settings = Settings.from_env({}, data_dir=data_dir, api_keys=API_KEYS)
+    # English-only here (no e5 index to build); cross-lingual search is tested in test_retrieval.
+    settings = Settings.from_env({}, data_dir=data_dir, api_keys=API_KEYS, multilingual_search=False)
     return KnowledgeService(settings, encoder, EmbeddingBatcher(encoder), readiness)
 
 

@@ -26,6 +26,8 @@ _SPECIAL_TOKENS = 2
 # a long heading line full of spaces.
 _HEADING_START_RE = re.compile(r"#{1,6}(?=\s)")
 _PARAGRAPH_BREAK_RE = re.compile(r"\n[^\S\n]*\n")
+_LIST_MARKER_RE = re.compile(r"[-*+][ \t]+|\d{1,3}[.)][ \t]+")
+MIN_UNIT_CHARS = 12
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
@@ -37,6 +39,7 @@ class Chunk(msgspec.Struct, kw_only=True):
     heading_path: list[str]
     text: str
     url: str | None = None
+    language: str = "en"  # BCP 47 of the document: which stemmer its BM25 terms went through
 
     @property
     def embed_text(self) -> str:
@@ -46,6 +49,25 @@ class Chunk(msgspec.Struct, kw_only=True):
     @property
     def content_hash(self) -> str:
         return hashlib.sha256(self.embed_text.encode("utf-8")).hexdigest()
+
+
+def units(chunk: Chunk) -> list[str]:
+    """The chunk's sentences and list lines, each with the outline, when it has more than one.
+
+    A FAQ article of eight example questions is one chunk whose vector is the blur of all eight;
+    embedded one by one, each question can be matched on its own (the chunk scores its best unit).
+    """
+    parts = [_without_list_marker(s) for s in split_sentences(chunk.text)]
+    parts = [p for p in parts if len(p) >= MIN_UNIT_CHARS]
+    if len(parts) < 2:
+        return []
+    head = outline(chunk.title, chunk.heading_path)
+    return [f"{head}\n{p}" for p in parts]
+
+
+def _without_list_marker(line: str) -> str:
+    marker = _LIST_MARKER_RE.match(line)
+    return line[marker.end() :] if marker else line
 
 
 def outline(title: str, heading_path: list[str]) -> str:
