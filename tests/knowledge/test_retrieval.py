@@ -144,9 +144,7 @@ def test_bm25_only_counts_between_texts_of_one_language(tmp_path: Path) -> None:
     loud = Fusion("score", 5.0)
 
     def top(language: str) -> str:
-        hits, _ = service._search_snapshot(
-            snapshot, "card", vector, 2, "hybrid", None, language=language, fusion=loud
-        )
+        hits, _ = service._search_snapshot(snapshot, "card", vector, 2, "hybrid", None, language=language, fusion=loud)
         return hits[0].document_id
 
     assert top("en") == "refunds"  # the shared word decides
