@@ -208,9 +208,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--test-per-intent", type=int, default=20)
     parser.add_argument("--parts", nargs="+", default=["demo", "banking77", "abcd"])
+    parser.add_argument("--keep", action="store_true", help="keep the other parts of the last result")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     payload: dict[str, Any] = {}
+    if args.keep:
+        # Parts not run this time keep their numbers from the previous result.
+        previous = json.loads((REPO_ROOT / "benchmarks" / "results" / "retrieval_quality.json").read_text())
+        payload = {k: v for k, v in previous.items() if k not in {"benchmark", "environment"}}
     # Written after each part, so a run cut short still leaves what it measured.
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)

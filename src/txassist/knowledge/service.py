@@ -74,7 +74,7 @@ class Fusion:
     """
 
     method: FusionMethod = "score"
-    lexical_weight: float = 0.1
+    lexical_weight: float = 0.2
     rrf_k: int = 60
 
 
