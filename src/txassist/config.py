@@ -79,6 +79,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     ann_threshold: int = 50_000
     search_min_score: float = 0.0
     index_reload_interval_s: float = 5.0
+    # Uploaded PDFs are parsed in a separate process, killed past these budgets (answer 422).
+    upload_parse_timeout_s: float = 10.0
+    upload_max_pages: int = 500
+    # Cross-lingual search: a second index of passages embedded with multilingual-e5-small, searched
+    # for queries that are not in English. False: English-only (no e5 at ingest or search).
+    multilingual_search: bool = True
 
     # --- drafting ---
     llm_backend: Literal["extractive", "openai", "local"] = "extractive"

@@ -6,16 +6,19 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import API_KEYS, auth
+from tests.knowledge.pdfs import shared_stream_pdf
 from txassist.app import create_app
 from txassist.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
+PARSE_BUDGET_S = 2.0
 ARTICLE = {
     "id": "pause-plan",
     "title": "Pause your plan",
@@ -30,7 +33,14 @@ async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Asyn
     # One app for the module: the knowledge API keeps no state in the database, and starting the
     # service (models, migrations) per test would dominate the run time.
     data_dir = tmp_path_factory.mktemp("kb-api")
-    settings = Settings.from_env({}, data_dir=data_dir, api_keys=API_KEYS, index_reload_interval_s=0.0)
+    settings = Settings.from_env(
+        {},
+        data_dir=data_dir,
+        api_keys=API_KEYS,
+        index_reload_interval_s=0.0,
+        upload_parse_timeout_s=PARSE_BUDGET_S,
+        upload_max_pages=20,
+    )
     async with AsyncTestClient(app=create_app(settings)) as test_client:
         yield test_client
 
@@ -100,11 +110,32 @@ async def test_file_upload_and_scopes(client: AsyncTestClient[Litestar]) -> None
     assert response.json()["results"] == []
 
 
+FRONT_MATTER_JS = b"---\nurl: JavaScript:alert(1)\n---\nx"
+FAQ_JS = b"question,answer,url\nq,a,javascript:x\n"
 BAD_WRITES: list[tuple[str, dict[str, Any], int]] = [
     ("empty json doc", {"json": {"id": "e", "text": ""}}, 422),
     ("whitespace doc", {"json": {"id": "e", "text": "   \n "}}, 422),
     ("empty list", {"json": []}, 422),
-    ("bad id", {"json": {"id": "../etc/passwd", "text": "x"}}, 422),
+    ("blank id", {"json": {"id": "   ", "text": "x"}}, 422),
+    ("control character id", {"json": {"id": "a\u0000b", "text": "x"}}, 422),
+    ("dot-dot id", {"json": {"id": "..", "text": "x"}}, 422),
+    ("257-character id", {"json": {"id": "x" * 257, "text": "x"}}, 422),
+    ("javascript url", {"json": {"id": "u", "text": "x", "url": "javascript:alert(1)"}}, 422),
+    ("data url", {"json": {"id": "u", "text": "x", "url": "data:text/html,<script>alert(1)</script>"}}, 422),
+    ("relative url", {"json": {"id": "u", "text": "x", "url": "/help/refunds"}}, 422),
+    ("ftp url", {"json": {"id": "u", "text": "x", "url": "ftp://files.example/a"}}, 422),
+    ("url with spaces", {"json": {"id": "u", "text": "x", "url": "https://help.example/a b"}}, 422),
+    (
+        "javascript url in front matter",
+        {"files": {"file": ("j.md", b"---\nurl: JavaScript:alert(1)\n---\nx", "text/markdown")}},
+        422,
+    ),
+    (
+        "javascript url in FAQ",
+        {"files": {"file": ("f.csv", b"question,answer,url\nq,a,javascript:x\n", "text/csv")}},
+        422,
+    ),
+    ("pdf over the page budget", {"files": {"file": ("many.pdf", shared_stream_pdf(21, 1), "application/pdf")}}, 422),
     ("unknown field", {"json": {"text": "x", "evil": 1}}, 422),
     ("malformed json", {"content": b"{", "headers": {"content-type": "application/json"}}, 422),
     ("plain text body", {"content": b"hello", "headers": {"content-type": "text/plain"}}, 415),
@@ -147,3 +178,42 @@ async def test_bad_searches(client: AsyncTestClient[Litestar], params: dict[str,
     response = await client.get("/v1/kb/search", params=params, headers=auth("agent-key"))
     assert response.status_code == status, response.text
     assert json.loads(response.text)["status"] == status
+
+
+ROUND_TRIP_IDS = [
+    "billing/refunds.md",
+    "reverted_card_payment?",
+    "how do I pay",
+    "ærlig talt/førstegangs-kjøp",
+    "100% refund & more #1",
+    "a//b/",
+    "%41 already encoded",
+    "x" * 256,
+]
+
+
+@pytest.mark.parametrize("doc_id", ROUND_TRIP_IDS, ids=range(len(ROUND_TRIP_IDS)))
+async def test_document_ids_round_trip_over_http(client: AsyncTestClient[Litestar], doc_id: str) -> None:
+    body = {"id": doc_id, "title": "Round trip", "text": "Refunds reach your card in five days."}
+    response = await client.post("/v1/kb/documents", json=body, headers=auth("admin-key"))
+    assert response.status_code == 201, response.text
+    assert response.json()["added"] == [doc_id]
+    path = "/v1/kb/documents/" + quote(doc_id, safe="")
+    response = await client.get(path, headers=auth("agent-key"))
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == doc_id
+    results = (await client.get("/v1/kb/search", params={"q": "refund to my card"}, headers=auth("agent-key"))).json()
+    assert doc_id in {r["document_id"] for r in results["results"]}
+    response = await client.delete(path, headers=auth("admin-key"))
+    assert response.status_code == 200 and response.json()["deleted"] == [doc_id]
+    assert (await client.get(path, headers=auth("agent-key"))).status_code == 404
+
+
+async def test_a_normal_pdf_upload_parses_in_the_worker(client: AsyncTestClient[Litestar]) -> None:
+    pdf = shared_stream_pdf(pages=2, ops=5)
+    response = await client.post(
+        "/v1/kb/documents", files={"file": ("small.pdf", pdf, "application/pdf")}, headers=auth("admin-key")
+    )
+    assert response.status_code == 201, response.text
+    doc = (await client.get("/v1/kb/documents/small", headers=auth("agent-key"))).json()
+    assert "xxxxx" in doc["text"].replace(" ", "")

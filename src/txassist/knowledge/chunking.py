@@ -21,7 +21,13 @@ DEFAULT_OVERLAP_TOKENS = 32
 # [CLS] and [SEP]; the "title > heading" outline is counted per section.
 _SPECIAL_TOKENS = 2
 
-_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# Only the opening hashes are matched by a pattern; the closing "###" is stripped with str methods.
+# The old single pattern (lazy text, then optional spaces, hashes, spaces) backtracked cubically on
+# a long heading line full of spaces.
+_HEADING_START_RE = re.compile(r"#{1,6}(?=\s)")
+_PARAGRAPH_BREAK_RE = re.compile(r"\n[^\S\n]*\n")
+_LIST_MARKER_RE = re.compile(r"[-*+][ \t]+|\d{1,3}[.)][ \t]+")
+MIN_UNIT_CHARS = 12
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
@@ -33,6 +39,7 @@ class Chunk(msgspec.Struct, kw_only=True):
     heading_path: list[str]
     text: str
     url: str | None = None
+    language: str = "en"  # BCP 47 of the document: which stemmer its BM25 terms went through
 
     @property
     def embed_text(self) -> str:
@@ -42,6 +49,25 @@ class Chunk(msgspec.Struct, kw_only=True):
     @property
     def content_hash(self) -> str:
         return hashlib.sha256(self.embed_text.encode("utf-8")).hexdigest()
+
+
+def units(chunk: Chunk) -> list[str]:
+    """The chunk's sentences and list lines, each with the outline, when it has more than one.
+
+    A FAQ article of eight example questions is one chunk whose vector is the blur of all eight;
+    embedded one by one, each question can be matched on its own (the chunk scores its best unit).
+    """
+    parts = [_without_list_marker(s) for s in split_sentences(chunk.text)]
+    parts = [p for p in parts if len(p) >= MIN_UNIT_CHARS]
+    if len(parts) < 2:
+        return []
+    head = outline(chunk.title, chunk.heading_path)
+    return [f"{head}\n{p}" for p in parts]
+
+
+def _without_list_marker(line: str) -> str:
+    marker = _LIST_MARKER_RE.match(line)
+    return line[marker.end() :] if marker else line
 
 
 def outline(title: str, heading_path: list[str]) -> str:
@@ -59,12 +85,20 @@ def approx_tokens(texts: list[str]) -> list[int]:
 
 def split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
-    for block in re.split(r"\n\s*\n", text):
+    for block in _PARAGRAPH_BREAK_RE.split(text):
         lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
         for line in lines:
             # List items and table rows are units of their own; prose splits at sentence ends.
             sentences.extend(s.strip() for s in _SENTENCE_RE.split(line) if s.strip())
     return sentences
+
+
+def parse_heading(line: str) -> tuple[int, str] | None:
+    """(level, text) of an ATX heading line (``## Title ##``), else None; linear in the line."""
+    match = _HEADING_START_RE.match(line)
+    if match is None:
+        return None
+    return match.end(), line[match.end() :].strip().rstrip("#").rstrip()
 
 
 def _sections(doc: KnowledgeDocument) -> list[tuple[list[str], str]]:
@@ -84,12 +118,12 @@ def _sections(doc: KnowledgeDocument) -> list[tuple[list[str], str]]:
     for line in doc.text.splitlines():
         if line.strip().startswith("```"):
             in_code = not in_code
-        match = None if in_code else _HEADING_RE.match(line)
-        if match:
+        heading = None if in_code else parse_heading(line)
+        if heading is not None:
             flush()
-            level = len(match.group(1))
+            level, title = heading
             path = [(lvl, h) for lvl, h in path if lvl < level]
-            path.append((level, match.group(2)))
+            path.append((level, title))
         else:
             buffer.append(line)
     flush()

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
+import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import Parameter
 
+from txassist.config import Settings
 from txassist.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from txassist.http.auth import requires
 from txassist.http.openapi import BODY, GUARDED, PARAMS, problem_responses
 from txassist.knowledge.index import ChangeReport
 from txassist.knowledge.loaders import KnowledgeDocument, load_bytes, make_document
+from txassist.knowledge.pdf import PdfText, extract_pdf_isolated
 from txassist.knowledge.schemas import (
     MAX_DOCUMENTS_PER_REQUEST,
     DocumentIn,
@@ -24,14 +29,8 @@ from txassist.knowledge.schemas import (
     WriteResult,
 )
 from txassist.knowledge.service import MAX_K, MAX_QUERY_CHARS, KnowledgeService
-from txassist.services import Services
 
-
-def _knowledge(services: Services) -> KnowledgeService:
-    knowledge: KnowledgeService | None = getattr(services, "knowledge", None)
-    if knowledge is None:
-        raise NotFound("the knowledge base is not enabled")
-    return knowledge
+DOCUMENTS_PATH = "/v1/kb/documents"
 
 
 def _result(report: ChangeReport) -> WriteResult:
@@ -95,22 +94,53 @@ def _document_metadata(item: DocumentIn) -> dict[str, Any]:
     return {**item.metadata, "kind": "procedure", "steps": [s.strip() for s in item.steps or [] if s.strip()]}
 
 
-async def _from_upload(request: Request[Any, Any, Any], limit: int) -> list[KnowledgeDocument]:
+async def _from_upload(request: Request[Any, Any, Any], settings: Settings) -> list[KnowledgeDocument]:
     form = await request.form()
     uploads = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
     if not uploads:
         raise InvalidInput("multipart body has no file part")
+    limit = settings.max_body_bytes
+
+    def isolated_pdf(data: bytes, name: str) -> PdfText:
+        return extract_pdf_isolated(
+            data, name, timeout_s=settings.upload_parse_timeout_s, max_pages=settings.upload_max_pages
+        )
+
     documents: list[KnowledgeDocument] = []
     for upload in uploads:
         data = await upload.read()
         if len(data) > limit:
             raise PayloadTooLarge(f"{upload.filename}: larger than {limit} bytes")
-        documents.extend(load_bytes(data, upload.filename or "upload.txt", source=upload.filename))
+        name = upload.filename or "upload.txt"
+        # Parsing leaves the event loop; PDFs go further, into a killable worker process.
+        parsed = await anyio.to_thread.run_sync(
+            functools.partial(load_bytes, data, name, source=upload.filename, extract_pdf=isolated_pdf)
+        )
+        documents.extend(parsed)
     return documents
 
 
+def _document_id(request: Request[Any, Any, Any], routed: str) -> str:
+    """The id exactly as the client percent-encoded it.
+
+    The router hands over a path that was decoded and normalised (``//`` collapsed, a trailing ``/``
+    dropped, ``%25`` decoded twice); the raw path, decoded once, is what the client meant.
+    """
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes):
+        path = raw.decode("latin-1")
+        marker = DOCUMENTS_PATH + "/"
+        at = path.find(marker)
+        if at >= 0:
+            try:
+                return unquote(path[at + len(marker) :], encoding="utf-8", errors="strict")
+            except UnicodeDecodeError as exc:
+                raise InvalidInput("document id is not valid UTF-8 once percent-decoded") from exc
+    return routed.removeprefix("/")
+
+
 class KnowledgeDocumentController(Controller):
-    path = "/v1/kb/documents"
+    path = DOCUMENTS_PATH
     tags = ["knowledge"]
 
     @post(
@@ -119,9 +149,10 @@ class KnowledgeDocumentController(Controller):
         summary="Add or replace documents (JSON: one or a list; or multipart file upload)",
         responses=problem_responses(*GUARDED, *BODY, 404, 507),
     )
-    async def add(self, request: Request[Any, Any, Any], services: Services) -> WriteResult:
-        knowledge = _knowledge(services)
-        limit = services.settings.max_body_bytes
+    async def add(
+        self, request: Request[Any, Any, Any], knowledge: KnowledgeService, settings: Settings
+    ) -> WriteResult:
+        limit = settings.max_body_bytes
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise PayloadTooLarge(f"body larger than {limit} bytes")
@@ -132,29 +163,31 @@ class KnowledgeDocumentController(Controller):
                 raise PayloadTooLarge(f"body larger than {limit} bytes")
             documents = _from_json(body)
         elif content_type == "multipart/form-data":
-            documents = await _from_upload(request, limit)
+            documents = await _from_upload(request, settings)
         else:
             raise UnsupportedMediaType("send application/json or multipart/form-data")
         return _result(await knowledge.upsert(documents))
 
     @delete(
-        "/{document_id:str}",
+        "/{document_id:path}",
         guards=[requires("admin")],
         status_code=200,
         summary="Delete a document and its chunks",
         responses=problem_responses(*GUARDED, 404, 507),
     )
-    async def remove(self, document_id: str, services: Services) -> WriteResult:
-        return _result(await _knowledge(services).delete(document_id))
+    async def remove(
+        self, request: Request[Any, Any, Any], document_id: str, knowledge: KnowledgeService
+    ) -> WriteResult:
+        return _result(await knowledge.delete(_document_id(request, document_id)))
 
     @get(
-        "/{document_id:str}",
+        "/{document_id:path}",
         guards=[requires("agent", "platform", "admin")],
         summary="One document",
         responses=problem_responses(*GUARDED, 404),
     )
-    async def read(self, document_id: str, services: Services) -> DocumentOut:
-        knowledge = _knowledge(services)
+    async def read(self, request: Request[Any, Any, Any], document_id: str, knowledge: KnowledgeService) -> DocumentOut:
+        document_id = _document_id(request, document_id)
         doc = knowledge.get_document(document_id)
         if doc is None:
             raise NotFound(f"document {document_id} not found")
@@ -177,8 +210,8 @@ class KnowledgeStatsController(Controller):
     guards = [requires("agent", "platform", "admin")]
 
     @get("/", summary="Index version, kind and size", responses=problem_responses(*GUARDED, 404))
-    async def stats(self, services: Services) -> StatsOut:
-        return msgspec.convert(_knowledge(services).stats(), StatsOut)
+    async def stats(self, knowledge: KnowledgeService) -> StatsOut:
+        return msgspec.convert(knowledge.stats(), StatsOut)
 
 
 class KnowledgeSearchController(Controller):
@@ -193,7 +226,7 @@ class KnowledgeSearchController(Controller):
     )
     async def search(
         self,
-        services: Services,
+        knowledge: KnowledgeService,
         q: Annotated[str, Parameter(min_length=1, max_length=MAX_QUERY_CHARS)],
         k: Annotated[int, Parameter(ge=1, le=MAX_K)] = 5,
         mode: Literal["hybrid", "dense", "lexical"] = "hybrid",
@@ -201,7 +234,7 @@ class KnowledgeSearchController(Controller):
     ) -> SearchResponse:
         if not q.strip():
             raise InvalidInput("q is empty")
-        outcome = await _knowledge(services).search(q, k=k, mode=mode, min_score=min_score)
+        outcome = await knowledge.search(q, k=k, mode=mode, min_score=min_score)
         results = [
             SearchHitOut(
                 document_id=h.document_id,

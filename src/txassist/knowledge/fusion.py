@@ -22,3 +22,14 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[K]], *, k: int = RRF_K) -
     best_possible = len(rankings) / (k + 1)
     fused = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     return [(item, score / best_possible) for item, score in fused]
+
+
+def weighted_rrf(rankings: Sequence[Sequence[K]], weights: Sequence[float], *, k: int = RRF_K) -> list[tuple[K, float]]:
+    """RRF with a weight per ranking; scores normalised so 1.0 = first everywhere."""
+    scores: dict[K, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    best_possible = sum(weights) / (k + 1) or 1.0
+    fused = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    return [(item, score / best_possible) for item, score in fused]

@@ -5,7 +5,9 @@ Layout under ``index_dir``::
     CURRENT              name of the live version (replaced atomically with os.replace)
     .lock                fcntl lock serialising writers across processes
     versions/v000042/    manifest.json (written last), documents.msgpack, chunks.msgpack,
-                         vectors.npy, faiss.index, bm25/
+                         vectors.npy, faiss.index, bm25/,
+                         units/ (MiniLM vectors of each chunk's sentences and FAQ lines),
+                         multilingual/ (multilingual-e5 vectors of chunks and units, when enabled)
 
 A writer builds a complete new version in a temporary directory, renames it into place, then
 swaps ``CURRENT``. A crash at any point leaves the previous version as the one ``CURRENT`` names;
@@ -18,6 +20,7 @@ becomes ``None`` (a tombstone) so an HNSW graph can stay as it is until compacti
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -34,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 from filelock import FileLock
 
-from txassist.knowledge.chunking import Chunk
+from txassist.knowledge.chunking import Chunk, units
 from txassist.knowledge.lexical import LexicalIndex
 from txassist.knowledge.loaders import KnowledgeDocument
 
@@ -42,6 +45,7 @@ FORMAT_VERSION = 1
 IndexKind = Literal["flat", "hnsw"]
 Vectors = npt.NDArray[np.float32]
 Embed = Callable[[list[str]], Vectors]
+MultilingualEmbed = tuple[str, Embed]
 ChunkDocument = Callable[[KnowledgeDocument], list[Chunk]]
 
 HNSW_M = 32
@@ -76,6 +80,105 @@ class Manifest(msgspec.Struct, kw_only=True):
     live: int
     documents: int
     created_at: float
+    units: int = 0
+    multilingual: int = 0
+    multilingual_model: str | None = None
+
+
+class AuxIndex:
+    """A dense index whose rows point at chunk positions (``parents``): one chunk, many rows.
+
+    Rebuilt on every write from the live chunks; a row whose text hash the previous version had
+    keeps its vector, so only new text is embedded.
+    """
+
+    def __init__(self, vectors: Vectors, parents: npt.NDArray[np.int64], hashes: list[str], dense: faiss.Index):
+        self.vectors = vectors
+        self.parents = parents
+        self.hashes = hashes
+        self.dense = dense
+
+    @classmethod
+    def empty(cls, dimension: int) -> AuxIndex:
+        return cls(
+            np.zeros((0, dimension), dtype=np.float32),
+            np.zeros(0, dtype=np.int64),
+            [],
+            faiss.IndexFlatIP(dimension),
+        )
+
+    def __len__(self) -> int:
+        return len(self.parents)
+
+    def search(self, query: Vectors, k: int, chunks: list[Chunk | None]) -> list[tuple[int, float]]:
+        """(chunk position, best row cosine) for up to ``k`` distinct live chunks, best first."""
+        if len(self) == 0 or k <= 0:
+            return []
+        fetch = min(len(self), 4 * k + 64)
+        scores, ids = self.dense.search(np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1), fetch)
+        best: dict[int, float] = {}
+        for row, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True):
+            if row < 0:
+                continue
+            parent = int(self.parents[row])
+            if chunks[parent] is not None and parent not in best:
+                best[parent] = float(score)
+                if len(best) == k:
+                    break
+        return list(best.items())
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        np.save(directory / "vectors.npy", np.ascontiguousarray(self.vectors, dtype=np.float32))
+        np.save(directory / "parents.npy", self.parents)
+        (directory / "hashes.msgpack").write_bytes(msgspec.msgpack.encode(self.hashes))
+        faiss.write_index(self.dense, str(directory / "faiss.index"))
+
+    @classmethod
+    def load(cls, directory: Path, dimension: int) -> AuxIndex:
+        if not (directory / "parents.npy").exists():
+            return cls.empty(dimension)
+        vectors = np.load(directory / "vectors.npy", mmap_mode="r")
+        parents = np.load(directory / "parents.npy")
+        hashes = msgspec.msgpack.decode((directory / "hashes.msgpack").read_bytes(), type=list[str])
+        dense = faiss.read_index(str(directory / "faiss.index"))
+        if not (len(parents) == len(hashes) == vectors.shape[0] == dense.ntotal):
+            raise IndexCorruptError(f"{directory}: row counts disagree")
+        if isinstance(dense, faiss.IndexHNSW):
+            dense.hnsw.efSearch = ef_search(dense.ntotal)
+        return cls(vectors, parents, hashes, dense)
+
+
+def build_aux(
+    chunks: list[Chunk | None],
+    texts_of: Callable[[Chunk], list[str]],
+    embed: Embed,
+    base: AuxIndex,
+    dimension: int,
+    index_kind: str,
+    ann_threshold: int,
+) -> AuxIndex:
+    texts: list[str] = []
+    parents: list[int] = []
+    for pos, chunk in enumerate(chunks):
+        if chunk is None:
+            continue
+        for text in texts_of(chunk):
+            texts.append(text)
+            parents.append(pos)
+    if not texts:
+        return AuxIndex.empty(dimension)
+    hashes = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+    known = {h: row for row, h in enumerate(base.hashes)}
+    vectors = np.zeros((len(texts), dimension), dtype=np.float32)
+    missing = [i for i, h in enumerate(hashes) if h not in known]
+    if missing:
+        vectors[missing] = embed([texts[i] for i in missing])
+    for i, h in enumerate(hashes):
+        if h in known:
+            vectors[i] = base.vectors[known[h]]
+    kind = choose_kind(index_kind, len(texts), ann_threshold)
+    return AuxIndex(vectors, np.asarray(parents, dtype=np.int64), hashes, build_dense(kind, vectors, dimension))
 
 
 @dataclass
@@ -91,6 +194,9 @@ class IndexSnapshot:
     dense: faiss.Index
     lexical: LexicalIndex
     path: Path | None = None
+    units: AuxIndex | None = None
+    multilingual: AuxIndex | None = None
+    multilingual_model: str | None = None
     live: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +218,16 @@ class IndexSnapshot:
             dense=faiss.IndexFlatIP(dimension),
             lexical=LexicalIndex(None, np.zeros(0, dtype=np.int64)),
         )
+
+    def unit_search(self, query: Vectors, k: int) -> list[tuple[int, float]]:
+        return self.units.search(query, k, self.chunks) if self.units is not None else []
+
+    def multilingual_search(self, query: Vectors, k: int) -> list[tuple[int, float]]:
+        return self.multilingual.search(query, k, self.chunks) if self.multilingual is not None else []
+
+    @property
+    def has_multilingual(self) -> bool:
+        return self.multilingual is not None and len(self.multilingual) > 0
 
     def dense_search(self, query: Vectors, k: int) -> list[tuple[int, float]]:
         """(position, cosine) of the nearest live chunks, best first."""
@@ -164,6 +280,8 @@ def load_version(path: Path) -> IndexSnapshot:
         vectors = np.load(path / "vectors.npy", mmap_mode="r")
         dense = faiss.read_index(str(path / "faiss.index"))
         lexical = LexicalIndex.load(path / "bm25")
+        unit_index = AuxIndex.load(path / "units", manifest.dimension)
+        multilingual = AuxIndex.load(path / "multilingual", manifest.dimension)
     except IndexCorruptError:
         raise
     except (OSError, ValueError, RuntimeError, msgspec.DecodeError, KeyError) as exc:
@@ -182,6 +300,9 @@ def load_version(path: Path) -> IndexSnapshot:
         dense=dense,
         lexical=lexical,
         path=path,
+        units=unit_index,
+        multilingual=multilingual,
+        multilingual_model=manifest.multilingual_model,
     )
 
 
@@ -241,12 +362,18 @@ def apply_changes(
     dimension: int,
     index_kind: str = "auto",
     ann_threshold: int = 50_000,
+    multilingual: MultilingualEmbed | None = None,
 ) -> tuple[ChangeReport, IndexSnapshot]:
-    """Add/replace ``upserts`` and remove ``deletes`` as one new version; returns it loaded."""
+    """Add/replace ``upserts`` and remove ``deletes`` as one new version; returns it loaded.
+
+    ``multilingual`` (model name, passage embedder) adds the cross-lingual index to the version.
+    """
     with writer_lock(index_dir):
         _remove_partials(index_dir)
         base = load_snapshot(index_dir, dimension)
-        return _write_changes(index_dir, base, upserts, deletes, embed, chunker, index_kind, ann_threshold)
+        return _write_changes(
+            index_dir, base, upserts, deletes, embed, chunker, index_kind, ann_threshold, multilingual
+        )
 
 
 def _write_changes(
@@ -258,6 +385,7 @@ def _write_changes(
     chunker: ChunkDocument,
     index_kind: str,
     ann_threshold: int,
+    multilingual: MultilingualEmbed | None = None,
 ) -> tuple[ChangeReport, IndexSnapshot]:
     documents = dict(base.documents)
     chunks: list[Chunk | None] = list(base.chunks)
@@ -336,10 +464,35 @@ def _write_changes(
         dense = build_dense(kind, vectors, base.dimension)
 
     live_positions = np.asarray([p for p, c in enumerate(all_chunks) if c is not None], dtype=np.int64)
-    lexical = LexicalIndex.build([_lexical_text(all_chunks[p]) for p in live_positions.tolist()], live_positions)
+    live_list = [all_chunks[p] for p in live_positions.tolist()]
+    lexical = LexicalIndex.build(
+        [_lexical_text(c) for c in live_list], live_positions, [c.language if c else "en" for c in live_list]
+    )
+    empty = AuxIndex.empty(base.dimension)
+    unit_index = build_aux(all_chunks, units, embed, base.units or empty, base.dimension, index_kind, ann_threshold)
+    multilingual_index: AuxIndex | None = None
+    model_name: str | None = None
+    if multilingual is not None:
+        model_name, embed_passages = multilingual
+        # Vectors of another model cannot be reused.
+        previous = base.multilingual if base.multilingual_model == model_name and base.multilingual else empty
+        multilingual_index = build_aux(
+            all_chunks, _multilingual_texts, embed_passages, previous, base.dimension, index_kind, ann_threshold
+        )
     version = _next_version(index_dir)
     path = _publish(
-        index_dir, version, kind, base.dimension, documents, all_chunks, np.asarray(vectors), dense, lexical
+        index_dir,
+        version,
+        kind,
+        base.dimension,
+        documents,
+        all_chunks,
+        np.asarray(vectors),
+        dense,
+        lexical,
+        unit_index,
+        multilingual_index,
+        model_name,
     )
     report = ChangeReport(
         version=version,
@@ -355,9 +508,17 @@ def _write_changes(
     return report, load_version(path)
 
 
+# The title counts this many times in BM25: a word of the title says more than one of the body.
+TITLE_WEIGHT = 2
+
+
 def _lexical_text(chunk: Chunk | None) -> str:
     assert chunk is not None
-    return chunk.embed_text
+    return "\n".join([chunk.title] * (TITLE_WEIGHT - 1) + [chunk.embed_text])
+
+
+def _multilingual_texts(chunk: Chunk) -> list[str]:
+    return [chunk.embed_text, *units(chunk)]
 
 
 def _next_version(index_dir: Path) -> str:
@@ -378,6 +539,9 @@ def _publish(
     vectors: Vectors,
     dense: faiss.Index,
     lexical: LexicalIndex,
+    unit_index: AuxIndex,
+    multilingual: AuxIndex | None,
+    multilingual_model: str | None,
 ) -> Path:
     versions = index_dir / "versions"
     versions.mkdir(parents=True, exist_ok=True)
@@ -388,6 +552,9 @@ def _publish(
     np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
     faiss.write_index(dense, str(tmp / "faiss.index"))
     lexical.save(tmp / "bm25")
+    unit_index.save(tmp / "units")
+    if multilingual is not None:
+        multilingual.save(tmp / "multilingual")
     manifest = Manifest(
         format=FORMAT_VERSION,
         version=version,
@@ -397,6 +564,9 @@ def _publish(
         live=sum(1 for c in chunks if c is not None),
         documents=len(documents),
         created_at=time.time(),
+        units=len(unit_index),
+        multilingual=len(multilingual) if multilingual is not None else 0,
+        multilingual_model=multilingual_model if multilingual is not None else None,
     )
     (tmp / "manifest.json").write_bytes(msgspec.json.encode(manifest))
     _fsync_tree(tmp)

@@ -7,22 +7,31 @@ with ``InvalidInput`` / ``UnsupportedMediaType`` so that nothing half-parsed rea
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 
 from txassist.errors import InvalidInput, UnsupportedMediaType
+from txassist.knowledge.pdf import PdfText, extract_pdf
+
+PdfExtractor = Callable[[bytes, str], PdfText]
+DEFAULT_MAX_PDF_PAGES = 500
 
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".html", ".htm", ".txt", ".json", ".csv", ".pdf"}
-MAX_ID_CHARS = 200
-_ID_RE = re.compile(r"[^A-Za-z0-9._:-]+")
-_FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
+MAX_ID_CHARS = 256
+MAX_URL_CHARS = 2_000
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# Spaces and tabs only around the fences: with \s the opening fence could swallow newlines and
+# backtrack over each of them, rescanning the whole text every time (quadratic).
+_FRONT_MATTER_RE = re.compile(r"\A---[ \t\r]*\n(.*?)\n---[ \t\r]*(?:\n|\Z)", re.DOTALL)
 
 
 class KnowledgeDocument(msgspec.Struct, kw_only=True):
@@ -41,10 +50,34 @@ class KnowledgeDocument(msgspec.Struct, kw_only=True):
 
 
 def normalise_id(raw: str) -> str:
-    cleaned = _ID_RE.sub("-", raw.strip()).strip("-")[:MAX_ID_CHARS]
-    if not cleaned:
+    """A document id as given: help centres use paths (``billing/refunds.md``), ``?``, spaces and
+    non-ASCII, and a caller must find the document again under the id it sent. Only empty,
+    over-long and control-character ids are refused."""
+    if not raw.strip():
         raise InvalidInput("document id is empty")
-    return cleaned
+    if raw in {".", ".."}:
+        raise InvalidInput("'.' and '..' cannot be document ids: URLs resolve them away")
+    if len(raw) > MAX_ID_CHARS:
+        raise InvalidInput(f"document id is longer than {MAX_ID_CHARS} characters")
+    if _CONTROL_RE.search(raw):
+        raise InvalidInput("document id contains control characters")
+    return raw
+
+
+def check_url(url: str) -> str:
+    """An absolute http(s) URL or ``InvalidInput``: agents click these and drafts quote them, so
+    ``javascript:``, ``data:``, ``file:`` and relative links never reach the index."""
+    if len(url) > MAX_URL_CHARS:
+        raise InvalidInput(f"url is longer than {MAX_URL_CHARS} characters")
+    if _CONTROL_RE.search(url) or any(ch.isspace() for ch in url):
+        raise InvalidInput("url contains whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise InvalidInput(f"url is not valid: {exc}") from exc
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        raise InvalidInput("url must be an absolute http:// or https:// URL")
+    return url
 
 
 def make_document(
@@ -63,6 +96,8 @@ def make_document(
     if "\x00" in text:
         raise InvalidInput("document text contains NUL bytes")
     title = (title or "").strip() or _first_heading(text) or (Path(source).stem if source else "Untitled")
+    if url:
+        url = check_url(url)
     if doc_id:
         doc_id = normalise_id(doc_id)
     else:
@@ -88,14 +123,19 @@ def decode_text(data: bytes, name: str) -> str:
         raise InvalidInput(f"{name}: not valid UTF-8 (byte {exc.start})") from exc
 
 
-def load_bytes(data: bytes, name: str, *, source: str | None = None) -> list[KnowledgeDocument]:
-    """Documents in one uploaded or read file; the suffix of ``name`` picks the loader."""
+def load_bytes(
+    data: bytes, name: str, *, source: str | None = None, extract_pdf: PdfExtractor | None = None
+) -> list[KnowledgeDocument]:
+    """Documents in one uploaded or read file; the suffix of ``name`` picks the loader.
+
+    ``extract_pdf`` replaces the in-process PDF reader (uploads pass the isolated worker).
+    """
     suffix = Path(name).suffix.lower()
     source = source or name
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedMediaType(f"{name}: unsupported file type {suffix or '(none)'}")
     if suffix == ".pdf":
-        return [_load_pdf(data, name, source)]
+        return [_load_pdf(data, name, source, extract_pdf)]
     text = decode_text(data, name)
     if suffix in {".md", ".markdown"}:
         return [parse_markdown(text, source=source, default_id=Path(name).stem)]
@@ -197,6 +237,8 @@ def parse_html(text: str, *, source: str | None = None, default_id: str | None =
         lines = [" ".join(body.text(separator=" ").split())]
     canonical = tree.css_first("link[rel=canonical]")
     url = canonical.attributes.get("href") if canonical else None
+    if url is not None and not _is_http_url(url):
+        url = None  # a relative or non-web canonical link is dropped, not the page
     return make_document(doc_id=default_id, title=title, text="\n".join(lines), fmt="markdown", url=url, source=source)
 
 
@@ -248,17 +290,19 @@ def parse_faq_csv(text: str, *, source: str | None = None) -> list[KnowledgeDocu
     return docs
 
 
-def _load_pdf(data: bytes, name: str, source: str) -> KnowledgeDocument:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+def _load_pdf(data: bytes, name: str, source: str, extract: PdfExtractor | None) -> KnowledgeDocument:
+    extract = extract or functools.partial(extract_pdf, max_pages=DEFAULT_MAX_PDF_PAGES)
+    extracted = extract(data, name)
+    text = "\n\n".join(extracted.pages)
+    return make_document(doc_id=Path(name).stem, title=extracted.title, text=text, fmt="text", source=source)
 
+
+def _is_http_url(url: str) -> bool:
     try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        info_title = reader.metadata.title if reader.metadata else None
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise InvalidInput(f"{name}: unreadable PDF ({type(exc).__name__})") from exc
-    return make_document(doc_id=Path(name).stem, title=info_title, text="\n\n".join(pages), fmt="text", source=source)
+        check_url(url)
+    except InvalidInput:
+        return False
+    return True
 
 
 def _first_heading(text: str) -> str | None:

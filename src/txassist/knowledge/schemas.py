@@ -9,7 +9,10 @@ import msgspec
 MAX_DOCUMENT_CHARS = 2_000_000
 MAX_DOCUMENTS_PER_REQUEST = 500
 
-DocumentId = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")]
+# Any non-empty id up to 256 characters (paths, "?", spaces, non-ASCII); loaders.normalise_id
+# refuses blank and control-character ids with a 422 that names the problem.
+DocumentId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+# Scheme and host are checked by loaders.check_url (http and https only).
 Url = Annotated[str, msgspec.Meta(max_length=2_000)]
 
 

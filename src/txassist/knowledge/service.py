@@ -1,17 +1,25 @@
 """``KnowledgeService``: the search every turn calls, plus document writes and replica reloads.
 
 The query path is one embedding (through the shared micro-batcher) plus a FAISS search and a BM25
-lookup off the event loop. Writes build a new index version on disk under a file lock so every
-replica (including this one) picks it up; the in-memory snapshot is swapped by reference, so a
-search in flight keeps the version it started with.
+lookup off the event loop. English queries use MiniLM over chunks and over each chunk's sentences and
+FAQ lines (a chunk scores its best unit); other languages use multilingual-e5 against a second index
+of the same passages, so a Norwegian question finds the English article. Dense and BM25 scores are
+fused by a weighted sum tuned on a development split (``FUSION``).
+
+Writes build a new index version on disk under a file lock so every replica (including this one)
+picks it up; the in-memory snapshot is swapped by reference, so a search in flight keeps the version
+it started with.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,7 +34,7 @@ import structlog
 from txassist.config import Settings
 from txassist.errors import InvalidInput, NotFound
 from txassist.knowledge.chunking import Chunk, chunk_document
-from txassist.knowledge.fusion import reciprocal_rank_fusion
+from txassist.knowledge.fusion import weighted_rrf
 from txassist.knowledge.index import (
     ChangeReport,
     IndexCorruptError,
@@ -35,12 +43,14 @@ from txassist.knowledge.index import (
     current_version,
     load_snapshot,
 )
-from txassist.knowledge.lexical import tokenize
+from txassist.knowledge.lexical import DEFAULT_LANGUAGE, analyser_language, tokenize
 from txassist.knowledge.loaders import KnowledgeDocument
 
 if TYPE_CHECKING:
     from txassist.embedding import EmbeddingBatcher, TextEncoder
+    from txassist.embedding.multilingual import MultilingualEncoder
     from txassist.health.readiness import Readiness
+    from txassist.text.language import LanguageDetector
 
 log = structlog.get_logger("txassist.knowledge")
 
@@ -51,6 +61,25 @@ MAX_QUERY_CHARS = 2_000
 FUSION_DEPTH = 50
 SNIPPET_CHARS = 280
 Vector = npt.NDArray[np.float32]
+FusionMethod = Literal["score", "rrf"]
+MIN_FOREIGN_CONFIDENCE = 0.3
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How hybrid search combines the dense and BM25 lists.
+
+    ``score``: dense cosine + ``lexical_weight`` x BM25 / best BM25 of the query (dense decides,
+    shared words break near-ties and rescue exact terms). ``rrf``: weighted reciprocal rank fusion.
+    """
+
+    method: FusionMethod = "score"
+    lexical_weight: float = 0.2
+    rrf_k: int = 60
+
+
+# Chosen on the banking77 development split (benchmarks/retrieval_quality.py), never on its test part.
+FUSION = Fusion()
 
 
 class KnowledgeHit(msgspec.Struct, kw_only=True):
@@ -70,6 +99,9 @@ class SearchOutcome(msgspec.Struct, kw_only=True):
     best_dense_score: float
     mode: str = "hybrid"
     timings_ms: dict[str, float] = msgspec.field(default_factory=dict)
+    language: str = DEFAULT_LANGUAGE  # the query's language as search used it
+    dense_model: Literal["minilm", "multilingual"] = "minilm"
+    multilingual_vector: Vector | None = None
 
 
 class KnowledgeService:
@@ -79,11 +111,16 @@ class KnowledgeService:
         encoder: TextEncoder,
         embeddings: EmbeddingBatcher,
         readiness: Readiness | None = None,
+        *,
+        multilingual: MultilingualEncoder | None = None,
+        languages: LanguageDetector | None = None,
     ) -> None:
         self.settings = settings
         self.encoder = encoder
         self.embeddings = embeddings
         self.readiness = readiness
+        self._multilingual = multilingual
+        self._languages = languages
         self.index_dir: Path = settings.index_dir
         self._snapshot = IndexSnapshot.empty(384)
         self._loaded_version: str | None = None
@@ -100,6 +137,9 @@ class KnowledgeService:
         use_serving_threads()
         self._report("starting", "loading index")
         await anyio.to_thread.run_sync(self.reload_if_changed)
+        if self.settings.multilingual_search and self._snapshot.has_multilingual:
+            # The first non-English question must not pay for loading the detector and e5.
+            await anyio.to_thread.run_sync(self.warm_up_multilingual)
         if self._reloader is None and self.settings.index_reload_interval_s > 0:
             self._reloader = asyncio.create_task(self._poll(), name="knowledge-index-reload")
 
@@ -145,6 +185,51 @@ class KnowledgeService:
         if self.readiness is not None:
             self.readiness.set("knowledge_index", state, detail)
 
+    @property
+    def multilingual(self) -> MultilingualEncoder | None:
+        """multilingual-e5 when cross-lingual search is on (the model is shared per process)."""
+        if not self.settings.multilingual_search:
+            return None
+        if self._multilingual is None:
+            from txassist.embedding.multilingual import MultilingualEncoder
+
+            self._multilingual = MultilingualEncoder()
+        return self._multilingual
+
+    @property
+    def languages(self) -> LanguageDetector:
+        if self._languages is None:
+            from txassist.text.language import LanguageDetector
+
+            self._languages = LanguageDetector()
+        return self._languages
+
+    def warm_up_multilingual(self) -> None:
+        self.languages.warm_up()
+        if self.multilingual is not None:
+            self.multilingual.warm_up()
+
+    def query_language(self, query: str, language: str | None) -> str:
+        """The caller's language, else the detected one, else English.
+
+        Asymmetric on purpose: e5 still reads English well, MiniLM cannot read Norwegian, so a
+        non-English guess routes to e5 at a lower confidence than "reliable" asks for.
+        """
+        if language:
+            return language
+        found = self.languages.detect(query)
+        if found.reliable or (found.code != DEFAULT_LANGUAGE and found.confidence >= MIN_FOREIGN_CONFIDENCE):
+            return found.code
+        return DEFAULT_LANGUAGE
+
+    def _wants_multilingual(self, snapshot: IndexSnapshot, language: str) -> bool:
+        return (
+            analyser_language(language) != "en"
+            and language.split("-")[0].lower() != "en"
+            and self.settings.multilingual_search
+            and snapshot.has_multilingual
+        )
+
     # ------------------------------------------------------------ reads
 
     def get_document(self, document_id: str) -> KnowledgeDocument | None:
@@ -163,37 +248,80 @@ class KnowledgeService:
         mode: SearchMode = "hybrid",
         min_score: float | None = None,
         vector: np.ndarray[Any, Any] | None = None,
+        language: str | None = None,
+        multilingual_vector: np.ndarray[Any, Any] | None = None,
     ) -> SearchOutcome:
-        """Top ``k`` chunks for ``query``. ``vector`` (the query's embedding) skips the model call.
+        """Top ``k`` chunks for ``query``.
 
-        Scores: cosine for dense, BM25 for lexical, normalised RRF (1.0 = first in both lists)
-        for hybrid. ``min_score`` filters on cosine in dense and hybrid modes (an off-topic query
-        then returns nothing), on the BM25 score in lexical mode.
+        ``vector`` (the query's MiniLM embedding) and ``multilingual_vector`` (its e5 query
+        embedding) skip the model calls; ``language`` (BCP 47) skips detection. Queries not in
+        English search the multilingual index when there is one.
+
+        Scores: cosine for dense, BM25 for lexical, the fused score for hybrid. ``min_score``
+        filters on the MiniLM cosine in dense and hybrid modes (an off-topic query then returns
+        nothing), on the BM25 score in lexical mode; e5 cosines live on another scale and are not
+        filtered.
         """
+        query = self._checked(query, k)
+        if min_score is None and self.settings.search_min_score > 0:
+            min_score = self.settings.search_min_score
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        snapshot = self._snapshot
+        if language is None and self.settings.multilingual_search and snapshot.has_multilingual:
+            language = await anyio.to_thread.run_sync(self.query_language, query, None)
+            timings["language"] = round((time.perf_counter() - started) * 1000, 3)
+        language = language or DEFAULT_LANGUAGE
+        query_vector: Vector | None = None
+        multi_vector: Vector | None = None
+        if multilingual_vector is not None and self._wants_multilingual(snapshot, language):
+            multi_vector = np.asarray(multilingual_vector, dtype=np.float32).reshape(-1)
+        elif mode != "lexical" and self._wants_multilingual(snapshot, language):
+            encoder = self.multilingual
+            assert encoder is not None
+            embed_started = time.perf_counter()
+            multi_vector = (await anyio.to_thread.run_sync(encoder.queries, [query]))[0]
+            timings["embed_multilingual"] = round((time.perf_counter() - embed_started) * 1000, 3)
+        elif vector is not None:
+            query_vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        elif mode != "lexical" and snapshot.live > 0:
+            embed_started = time.perf_counter()
+            query_vector = await self.embeddings.encode_one(query)
+            timings["embed"] = round((time.perf_counter() - embed_started) * 1000, 3)
+        search_started = time.perf_counter()
+        hits, best = await anyio.to_thread.run_sync(
+            functools.partial(
+                self._search_snapshot,
+                snapshot,
+                query,
+                query_vector,
+                k,
+                mode,
+                min_score,
+                language=language,
+                multilingual_vector=multi_vector,
+            )
+        )
+        timings["search"] = round((time.perf_counter() - search_started) * 1000, 3)
+        timings["total"] = round((time.perf_counter() - started) * 1000, 3)
+        return SearchOutcome(
+            hits=hits,
+            vector=query_vector,
+            best_dense_score=best,
+            mode=mode,
+            timings_ms=timings,
+            language=language,
+            dense_model="multilingual" if multi_vector is not None else "minilm",
+            multilingual_vector=multi_vector,
+        )
+
+    def _checked(self, query: str, k: int) -> str:
         query = query.strip()
         if not query:
             raise InvalidInput("query is empty")
         if not 1 <= k <= MAX_K:
             raise InvalidInput(f"k must be between 1 and {MAX_K}")
-        if min_score is None and self.settings.search_min_score > 0:
-            min_score = self.settings.search_min_score
-        query = query[:MAX_QUERY_CHARS]
-        timings: dict[str, float] = {}
-        started = time.perf_counter()
-        query_vector: Vector | None = None
-        if vector is not None:
-            query_vector = np.asarray(vector, dtype=np.float32).reshape(-1)
-        elif mode != "lexical" and self._snapshot.live > 0:
-            query_vector = await self.embeddings.encode_one(query)
-            timings["embed"] = round((time.perf_counter() - started) * 1000, 3)
-        snapshot = self._snapshot
-        search_started = time.perf_counter()
-        hits, best = await anyio.to_thread.run_sync(
-            self._search_snapshot, snapshot, query, query_vector, k, mode, min_score
-        )
-        timings["search"] = round((time.perf_counter() - search_started) * 1000, 3)
-        timings["total"] = round((time.perf_counter() - started) * 1000, 3)
-        return SearchOutcome(hits=hits, vector=query_vector, best_dense_score=best, mode=mode, timings_ms=timings)
+        return query[:MAX_QUERY_CHARS]
 
     def search_sync(
         self,
@@ -203,15 +331,45 @@ class KnowledgeService:
         mode: SearchMode = "hybrid",
         min_score: float | None = None,
         vector: Vector | None = None,
+        language: str | None = None,
+        multilingual_vector: Vector | None = None,
+        fusion: Fusion = FUSION,
     ) -> SearchOutcome:
         """The same search for the CLI and benchmarks (no event loop, embeds inline)."""
-        query = query.strip()[:MAX_QUERY_CHARS]
-        if not query:
-            raise InvalidInput("query is empty")
-        if vector is None and mode != "lexical":
-            vector = self.encoder.encode([query])[0]
-        hits, best = self._search_snapshot(self._snapshot, query, vector, k, mode, min_score)
-        return SearchOutcome(hits=hits, vector=vector, best_dense_score=best, mode=mode)
+        query = self._checked(query, min(k, MAX_K))
+        snapshot = self._snapshot
+        language = language or (self.query_language(query, None) if snapshot.has_multilingual else DEFAULT_LANGUAGE)
+        multi = self._wants_multilingual(snapshot, language)
+        if multi and multilingual_vector is None and mode != "lexical":
+            encoder = self.multilingual
+            assert encoder is not None
+            multilingual_vector = encoder.queries([query])[0]
+        if not multi:
+            multilingual_vector = None
+            if vector is None and mode != "lexical":
+                vector = self.encoder.encode([query])[0]
+        else:
+            vector = None
+        hits, best = self._search_snapshot(
+            snapshot,
+            query,
+            vector,
+            k,
+            mode,
+            min_score,
+            language=language,
+            multilingual_vector=multilingual_vector,
+            fusion=fusion,
+        )
+        return SearchOutcome(
+            hits=hits,
+            vector=vector,
+            best_dense_score=best,
+            mode=mode,
+            language=language,
+            dense_model="multilingual" if multilingual_vector is not None else "minilm",
+            multilingual_vector=multilingual_vector,
+        )
 
     def _search_snapshot(
         self,
@@ -221,24 +379,43 @@ class KnowledgeService:
         k: int,
         mode: SearchMode,
         min_score: float | None,
+        *,
+        language: str = DEFAULT_LANGUAGE,
+        multilingual_vector: Vector | None = None,
+        fusion: Fusion = FUSION,
     ) -> tuple[list[KnowledgeHit], float]:
         if snapshot.live == 0:
             return [], 0.0
         depth = max(k, FUSION_DEPTH) if mode == "hybrid" else k
-        dense = snapshot.dense_search(vector, depth) if vector is not None and mode != "lexical" else []
+        dense: list[tuple[int, float]] = []
+        if mode != "lexical":
+            if multilingual_vector is not None:
+                dense = snapshot.multilingual_search(multilingual_vector, depth)
+            elif vector is not None:
+                dense = _best_per_chunk(snapshot.dense_search(vector, depth), snapshot.unit_search(vector, depth))
+                if min_score is not None:
+                    dense = [(p, c) for p, c in dense if c >= min_score]
         best = dense[0][1] if dense else 0.0
         if mode == "dense":
-            scored = [(pos, score) for pos, score in dense if min_score is None or score >= min_score]
+            scored = dense[:k]
         elif mode == "lexical":
-            lexical = snapshot.lexical.search(query, k)
+            lexical = snapshot.lexical.search(query, k, language)
             scored = [(pos, score) for pos, score in lexical if min_score is None or score >= min_score]
         else:
-            lexical = snapshot.lexical.search(query, depth)
-            fused = reciprocal_rank_fusion([[p for p, _ in dense], [p for p, _ in lexical]])
-            if min_score is not None and vector is not None:
-                cosines = snapshot.cosine(vector, [p for p, _ in fused])
-                fused = [(p, s) for (p, s), c in zip(fused, cosines.tolist(), strict=True) if c >= min_score]
-            scored = fused
+            lexical = snapshot.lexical.search(query, depth, language)
+            # Words only count between texts of one language: a Spanish question shares no stems
+            # with an English article, and the few it does share by chance (names, cognates)
+            # pulled the e5 ranking down on the translated set.
+            same = analyser_language(language)
+            lexical = [
+                (p, s)
+                for p, s in lexical
+                if (c := snapshot.chunks[p]) is not None and analyser_language(c.language) == same
+            ]
+            if min_score is not None and vector is not None and multilingual_vector is None:
+                allowed = {p for p, _ in dense}
+                lexical = [(p, s) for p, s in lexical if p in allowed]
+            scored = fuse(dense, lexical, fusion)
         hits = []
         for pos, score in scored[:k]:
             chunk = snapshot.chunks[pos]
@@ -263,7 +440,19 @@ class KnowledgeService:
     # ------------------------------------------------------------ writes
 
     def chunker(self, doc: KnowledgeDocument) -> list[Chunk]:
-        return chunk_document(doc, max_tokens=min(256, self.encoder.max_tokens), count=self.count_tokens)
+        chunks = chunk_document(doc, max_tokens=min(256, self.encoder.max_tokens), count=self.count_tokens)
+        language = self.document_language(doc)
+        for chunk in chunks:
+            chunk.language = language
+        return chunks
+
+    def document_language(self, doc: KnowledgeDocument) -> str:
+        """The document's language for its BM25 stemmer (English unless detected reliably)."""
+        declared = doc.metadata.get("language")
+        if isinstance(declared, str) and declared.strip():
+            return declared.strip()
+        found = self.languages.detect(f"{doc.title}\n{doc.text[:2000]}")
+        return found.code if found.reliable else DEFAULT_LANGUAGE
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         encoded = self.encoder.model.tokenizer(texts, add_special_tokens=False)["input_ids"]
@@ -285,6 +474,7 @@ class KnowledgeService:
             dimension=self.encoder.dimension,
             index_kind=self.settings.index_kind,
             ann_threshold=self.settings.ann_threshold,
+            multilingual=self._multilingual_embedder(),
         )
         self._swap(snapshot)
         log.info(
@@ -297,6 +487,12 @@ class KnowledgeService:
             reused=report.chunks_reused,
         )
         return report
+
+    def _multilingual_embedder(self) -> tuple[str, Callable[[list[str]], Vector]] | None:
+        encoder = self.multilingual
+        if encoder is None:
+            return None
+        return encoder.model_name, encoder.passages
 
     async def upsert(self, documents: list[KnowledgeDocument]) -> ChangeReport:
         if not documents:
@@ -316,6 +512,37 @@ def use_serving_threads() -> None:
     """One OpenMP thread for FAISS: a single-query search loses more to thread wake-ups on a
     busy 2-core host than it gains; requests run concurrently in their own threads instead."""
     faiss.omp_set_num_threads(1)
+
+
+def _best_per_chunk(*lists: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Merge (position, cosine) lists keeping each chunk's best score: a chunk is as close to the
+    query as its closest part (the whole chunk or one of its sentences)."""
+    best: dict[int, float] = {}
+    for scored in lists:
+        for pos, score in scored:
+            if score > best.get(pos, -2.0):
+                best[pos] = score
+    return sorted(best.items(), key=lambda item: item[1], reverse=True)
+
+
+def fuse(
+    dense: list[tuple[int, float]], lexical: list[tuple[int, float]], fusion: Fusion = FUSION
+) -> list[tuple[int, float]]:
+    """Hybrid ranking of chunk positions from a dense and a BM25 list (each best first)."""
+    if fusion.method == "rrf":
+        weights = (1.0, fusion.lexical_weight)
+        return weighted_rrf([[p for p, _ in dense], [p for p, _ in lexical]], weights, k=fusion.rrf_k)
+    if not dense:
+        top = lexical[0][1] if lexical else 1.0
+        return [(p, s / top) for p, s in lexical]
+    # A chunk only BM25 found scores as the weakest dense candidate would: the lexical share must
+    # lift it, it does not start from zero cosine.
+    floor = dense[-1][1]
+    top = lexical[0][1] if lexical else 1.0
+    scores = dict(dense)
+    for p, s in lexical:
+        scores[p] = scores.get(p, floor) + fusion.lexical_weight * s / top
+    return sorted(scores.items(), key=lambda item: item[1], reverse=True)
 
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")

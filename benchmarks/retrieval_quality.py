@@ -1,0 +1,237 @@
+"""Retrieval quality and cost: banking77 (dev/test), ABCD, and the demo KB asked in four languages.
+
+Run: ``nice .venv/bin/python -m benchmarks.retrieval_quality [--test-per-intent 40]``
+(writes benchmarks/results/retrieval_quality.json).
+
+* banking77, from ``../shared/data/banking77/train.csv`` only, cut per intent (seed 0): 8 questions
+  form the intent's document (title = intent name), the next 10 are the dev part (fusion is chosen
+  on it), the next ``--test-per-intent`` the test part, never used to choose anything.
+* Baselines on the same queries: the plain MiniLM dense search over whole chunks (what "dense"
+  was before sentence units), BM25 alone, and the previous hybrid (RRF, k = 60).
+* ABCD: the 55 sub-flow guidelines as documents, customer turns of the labelled conversations.
+* Demo KB: ``benchmarks/data/demo_kb_translated.json``, each question in en, nb, de and es.
+* Cost: search latency per mode and language (query embedding included), index build time with
+  and without the multilingual index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import (
+    REPO_ROOT,
+    SHARED_DATA,
+    abcd_guideline_documents,
+    abcd_queries,
+    document_ranking,
+    recall_at,
+    temporary_service,
+    timing_stats,
+    write_result,
+)
+from txassist.knowledge.loaders import KnowledgeDocument, iter_files, load_path, make_document
+from txassist.knowledge.service import FUSION, Fusion, KnowledgeService
+
+DOC_QUESTIONS = 8
+DEV_PER_INTENT = 10
+TRANSLATED = REPO_ROOT / "benchmarks" / "data" / "demo_kb_translated.json"
+DEPTH = 20
+GRID = [Fusion("score", w) for w in (0.0, 0.05, 0.1, 0.2)] + [Fusion("rrf", 0.5, 60)]
+PREVIOUS_HYBRID = Fusion("rrf", 1.0, 60)
+
+Query = tuple[str, str]
+
+
+def banking77_parts(test_per_intent: int, seed: int = 0) -> tuple[list[KnowledgeDocument], list[Query], list[Query]]:
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    with (SHARED_DATA / "banking77" / "train.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            by_intent[row["category"]].append(row["text"].strip())
+    rng = random.Random(seed)
+    docs, dev, test = [], [], []
+    for intent in sorted(by_intent):
+        texts = list(dict.fromkeys(by_intent[intent]))
+        rng.shuffle(texts)
+        title = intent.replace("_", " ").capitalize()
+        body = "\n".join([f"# {title}", "", *[f"- {t}" for t in texts[:DOC_QUESTIONS]]])
+        docs.append(make_document(doc_id=f"b77-{intent}", title=title, text=body, source="banking77/train.csv"))
+        dev += [(q, f"b77-{intent}") for q in texts[DOC_QUESTIONS : DOC_QUESTIONS + DEV_PER_INTENT]]
+        start = DOC_QUESTIONS + DEV_PER_INTENT
+        test += [(q, f"b77-{intent}") for q in texts[start : start + test_per_intent]]
+    return docs, dev, test
+
+
+class Prepared:
+    """Each query's MiniLM vector, language and (non-English) e5 vector, computed once."""
+
+    def __init__(self, service: KnowledgeService, queries: Sequence[Query]) -> None:
+        self.texts = [q for q, _ in queries]
+        self.expected = [e for _, e in queries]
+        self.vectors = service.encoder.encode(self.texts)
+        self.languages = [service.query_language(t, None) for t in self.texts]
+        snapshot = service.snapshot
+        multi = [i for i, lang in enumerate(self.languages) if service._wants_multilingual(snapshot, lang)]
+        self.multi: dict[int, Any] = {}
+        if multi:
+            assert service.multilingual is not None
+            vectors = service.multilingual.queries([self.texts[i] for i in multi])
+            self.multi = dict(zip(multi, vectors, strict=True))
+
+
+def recall(
+    service: KnowledgeService, prepared: Prepared, mode: str, fusion: Fusion = FUSION, *, plain: bool = False
+) -> dict[str, float]:
+    rankings = []
+    for i, text in enumerate(prepared.texts):
+        if plain:
+            # The plain dense half as it was: MiniLM over whole chunks, nothing else.
+            hits = service.snapshot.dense_search(prepared.vectors[i], DEPTH)
+            chunks = [service.snapshot.chunks[p] for p, _ in hits]
+            rankings.append(document_ranking([c.document_id for c in chunks if c is not None]))
+            continue
+        outcome = service.search_sync(
+            text,
+            k=DEPTH,
+            mode=mode,  # type: ignore[arg-type]
+            vector=prepared.vectors[i],
+            language=prepared.languages[i],
+            multilingual_vector=prepared.multi.get(i),
+            fusion=fusion,
+        )
+        rankings.append(document_ranking([h.document_id for h in outcome.hits]))
+    return {
+        "recall@1": recall_at(rankings, prepared.expected, 1),
+        "recall@5": recall_at(rankings, prepared.expected, 5),
+        "queries": len(prepared.texts),
+    }
+
+
+def standard_rows(service: KnowledgeService, prepared: Prepared) -> dict[str, dict[str, float]]:
+    return {
+        "plain dense (MiniLM, whole chunks)": recall(service, prepared, "dense", plain=True),
+        "lexical (BM25)": recall(service, prepared, "lexical"),
+        "previous hybrid (RRF k=60)": recall(service, prepared, "hybrid", PREVIOUS_HYBRID),
+        "dense (chunks + sentence units; e5 for non-English)": recall(service, prepared, "dense"),
+        "hybrid (default)": recall(service, prepared, "hybrid"),
+    }
+
+
+def fusion_name(fusion: Fusion) -> str:
+    if fusion.method == "rrf":
+        return f"rrf k={fusion.rrf_k} lexical weight {fusion.lexical_weight}"
+    return f"score lexical weight {fusion.lexical_weight}"
+
+
+def banking77(tmp: Path, test_per_intent: int) -> dict[str, Any]:
+    docs, dev, test = banking77_parts(test_per_intent)
+    service = temporary_service(tmp / "b77", embedding_backend="auto")
+    started = time.perf_counter()
+    report = service.apply_sync(docs, [])
+    build_s = time.perf_counter() - started
+    dev_prepared = Prepared(service, dev)
+    grid = {fusion_name(f): recall(service, dev_prepared, "hybrid", f) for f in GRID}
+    best = max(GRID, key=lambda f: (grid[fusion_name(f)]["recall@1"], grid[fusion_name(f)]["recall@5"]))
+    test_prepared = Prepared(service, test)
+    return {
+        "documents": len(docs),
+        "chunks": report.live_chunks,
+        "index_build_s": round(build_s, 2),
+        "split": f"per intent (seed 0): {DOC_QUESTIONS} questions form the document, next {DEV_PER_INTENT} dev, "
+        f"next {test_per_intent} test",
+        "dev_fusion_grid": grid,
+        "dev_best_fusion": fusion_name(best),
+        "default_fusion": fusion_name(FUSION),
+        "dev": standard_rows(service, dev_prepared),
+        "test": standard_rows(service, test_prepared),
+        "test_queries_language_detected": _counts(test_prepared.languages),
+    }
+
+
+def _counts(values: Sequence[str]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for v in values:
+        counts[v] += 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def abcd(tmp: Path) -> dict[str, Any]:
+    service = temporary_service(tmp / "abcd", embedding_backend="auto")
+    service.apply_sync(abcd_guideline_documents(), [])
+    return standard_rows(service, Prepared(service, abcd_queries()))
+
+
+def demo_kb(tmp: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    docs = [d for f in iter_files([REPO_ROOT / "examples" / "kb"]) for d in load_path(f)]
+    questions = json.loads(TRANSLATED.read_text(encoding="utf-8"))["questions"]
+    build: dict[str, Any] = {"documents": len(docs)}
+    for label, enabled in (("minilm_only", False), ("with_multilingual", True)):
+        service = temporary_service(tmp / f"demo-{label}", embedding_backend="auto", multilingual_search=enabled)
+        service.languages.warm_up()
+        if enabled:
+            assert service.multilingual is not None
+            service.multilingual.warm_up()
+        started = time.perf_counter()
+        report = service.apply_sync(docs, [])
+        build[label] = {"build_s": round(time.perf_counter() - started, 2), "chunks": report.live_chunks}
+    manifest = service.snapshot
+    build["units"] = len(manifest.units) if manifest.units is not None else 0
+    build["multilingual_rows"] = len(manifest.multilingual) if manifest.multilingual is not None else 0
+    rows: dict[str, Any] = {}
+    latency: dict[str, Any] = {}
+    for lang in ("en", "nb", "de", "es"):
+        queries = [(q[lang], q["document_id"]) for q in questions]
+        prepared = Prepared(service, queries)
+        rows[lang] = standard_rows(service, prepared)
+        rows[lang]["language_detected"] = _counts(prepared.languages)  # type: ignore[assignment]
+        latency[lang] = {}
+        for mode in ("hybrid", "dense", "lexical"):
+            samples = []
+            for text in prepared.texts:
+                started = time.perf_counter()
+                service.search_sync(text, k=5, mode=mode)  # type: ignore[arg-type]
+                samples.append(time.perf_counter() - started)
+            latency[lang][mode] = timing_stats(samples)
+    return {"build": build, "recall": rows}, latency
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--test-per-intent", type=int, default=20)
+    parser.add_argument("--parts", nargs="+", default=["demo", "banking77", "abcd"])
+    parser.add_argument("--keep", action="store_true", help="keep the other parts of the last result")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    payload: dict[str, Any] = {}
+    if args.keep:
+        # Parts not run this time keep their numbers from the previous result.
+        previous = json.loads((REPO_ROOT / "benchmarks" / "results" / "retrieval_quality.json").read_text())
+        payload = {k: v for k, v in previous.items() if k not in {"benchmark", "environment"}}
+    # Written after each part, so a run cut short still leaves what it measured.
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        if "demo" in args.parts:
+            demo, latency = demo_kb(base)
+            payload["demo_kb_translated"] = demo
+            payload["search_latency_ms_demo_kb_incl_embedding"] = latency
+            write_result("retrieval_quality", payload)
+        if "banking77" in args.parts:
+            payload["banking77"] = banking77(base, args.test_per_intent)
+            write_result("retrieval_quality", payload)
+        if "abcd" in args.parts:
+            payload["abcd"] = {"documents": 55, "recall": abcd(base)}
+    path = write_result("retrieval_quality", payload)
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    main()
