@@ -12,7 +12,7 @@ import anyio.to_thread
 import structlog
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
-from txassist.assist.pipeline import TurnServices, accepts
+from txassist.assist.pipeline import TurnServices
 from txassist.config import Settings
 from txassist.db import migrate
 from txassist.db.engine import is_sqlite
@@ -80,7 +80,6 @@ class Services:
             multilingual=self.multilingual,
             intents=self.intents,
             replies=self.replies,
-            knowledge_multilingual=accepts(self.knowledge.search, "multilingual_vector"),
             drafting=self.drafting,
             signals=self.signals,
             trend=conversation_trend,

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import functools
 import hashlib
-import inspect
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -96,19 +95,9 @@ class TurnServices(msgspec.Struct, kw_only=True):
     language: Any = None  # txassist.text.language.LanguageDetector
     multilingual: Any = None  # txassist.embedding.multilingual.MultilingualEncoder
     intents: Any = None  # txassist.intent.IntentDetector
-    knowledge_multilingual: bool = False  # the knowledge search takes language= and multilingual_vector=
     replies: LearnedReplyLibrary | None = None  # agents' proven replies (off: ``TXASSIST_LEARNED_REPLIES``)
     part_timeout_s: float = 5.0
     write_lock: asyncio.Lock | None = None  # SQLite: one turn at a time in the write phase
-
-
-def accepts(function: Any, parameter: str) -> bool:
-    if function is None:
-        return False
-    try:
-        return parameter in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 class _FoundSignals(msgspec.Struct):
@@ -380,11 +369,9 @@ class TurnPipeline:
         knowledge = self.services.knowledge
         if not wanted or knowledge is None:
             return None
-        if language is None or not self.services.knowledge_multilingual:
-            return lambda: knowledge.search(text, k=request.k, vector=vector)
-        routed = cast("Any", knowledge)
+        code = language.code if language is not None else None
         e5 = None if multilingual_vector is None else np.asarray(multilingual_vector, dtype=np.float32).reshape(-1)
-        return lambda: routed.search(text, k=request.k, vector=vector, language=language.code, multilingual_vector=e5)
+        return lambda: knowledge.search(text, k=request.k, vector=vector, language=code, multilingual_vector=e5)
 
     def _draft_fn(
         self,

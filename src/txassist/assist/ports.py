@@ -43,7 +43,15 @@ class SearchResult(Protocol):
 
 
 class Knowledge(Protocol):
-    async def search(self, query: str, *, k: int = 5, vector: Any = None) -> SearchResult: ...
+    async def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        vector: Any = None,
+        language: str | None = None,
+        multilingual_vector: Any = None,
+    ) -> SearchResult: ...
 
 
 # Read-only members (properties): a Struct whose field is a narrower type (a Literal label, a list of
