@@ -53,7 +53,7 @@ class FakeSentiment:
     def __init__(self) -> None:
         self.vectors_seen: list[Any] = []
 
-    async def classify(self, texts: list[str], vectors: Any = None) -> list[Label]:
+    async def classify(self, texts: list[str], vectors: Any = None, **_: Any) -> list[Label]:
         self.vectors_seen.append(vectors)
         out = []
         for text in texts:
@@ -181,6 +181,9 @@ class FakeDrafting:
         )
         session.add(row)
         return msgspec.structs.replace(draft, id=str(row.id))
+
+    def store_learned(self, session: AsyncSession, match: Any, *, conversation_id: str, turn_key: str | None) -> Any:
+        raise AssertionError("the fake pipeline runs without a learned-reply library")
 
     def rolling_summary(self, turns: list[TurnView]) -> str:
         self.summaries.append(len(turns))

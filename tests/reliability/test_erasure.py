@@ -44,7 +44,7 @@ async def test_erasure_removes_everything_of_one_customer(client: AsyncTestClien
         assert after == {table: count // 2 for table, count in before.items()}
         texts = (await session.scalars(select(Turn.text))).all()
         assert texts and all("cust-keep" in text for text in texts)
-        refs = set((await session.scalars(select(Signal.customer_ref))).all())
+        refs: set[str | None] = set((await session.scalars(select(Signal.customer_ref))).all())
         refs |= set((await session.scalars(select(OutboxEvent.customer_ref))).all())
         assert len(refs) == 1
 

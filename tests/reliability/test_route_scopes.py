@@ -5,6 +5,7 @@ health, info, metrics, schema and console ones. New routes are covered as they a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -45,7 +46,7 @@ async def test_every_protected_route_checks_its_scope(scoped_client: AsyncTestCl
         if method in SKIPPED_METHODS or not wanted:
             continue
         url = fill_path(path)
-        body = {} if method in {"POST", "PUT", "PATCH"} else None
+        body: dict[str, Any] | None = {} if method in {"POST", "PUT", "PATCH"} else None
 
         async def call(headers: dict[str, str], url: str = url, method: str = method, body: object = body) -> int:
             response = await scoped_client.request(method, url, headers=headers, json=body)

@@ -164,7 +164,7 @@ async def test_evidence_is_redacted_once_on_a_bounded_window(
     from txassist.signals import service as service_module
 
     seen: list[int] = []
-    real = service_module.redact
+    real = service_module.redact  # type: ignore[attr-defined]
 
     def counting(text: str) -> str:
         seen.append(len(text))
