@@ -8,10 +8,11 @@ a corpus of adversarial texts: hand-written ones plus generated families (each r
 long run, nested brackets, ``%`` runs, ``1/2`` runs, mixed scripts, zero-width floods, compatibility
 characters that expand under NFKC, texts at ``max_text_chars``). Each text goes to
 ``POST /v1/conversations/{id}/turns`` (then one short follow-up turn in the same conversation, which pays
-for the history's rolling summary) and to ``POST /v1/sentiment``. Meanwhile a second task polls
-``/health/live`` every few milliseconds; its latency while a hostile request is in flight is the
-event-loop stall the other callers see. The floor is the same probe's latency with the server idle,
-measured in the same run.
+for the history's rolling summary), to ``POST /v1/sentiment`` and, as an article whose heading is the
+text's first 2,000 characters, to ``POST /v1/kb/documents`` (ingest: embedding every chunk is its
+cost). Meanwhile a second task polls ``/health/live`` every few milliseconds; its latency while a
+hostile request is in flight is the event-loop stall the other callers see. The floor is the same
+probe's latency with the server idle, measured in the same run.
 
 Targets (issue 19): worst hostile turn at most 1 s total server time; /health/live within 50 ms
 meanwhile (the loop is blocked no longer than that).
@@ -154,8 +155,18 @@ async def replay(base: str, texts: list[tuple[str, str]]) -> dict[str, Any]:
                 {**turn, "text": "Is there any update on this?"},
             )
             sentiment = await _timed(client, probe, "POST", "/v1/sentiment", {"texts": [text]})
+            # The same text as a knowledge article, its first line as a heading (the chunker's regexes).
+            article = {"id": f"adv/{conversation}", "title": "Hostile article", "text": f"# {text[:2000]}\n\n{text}"}
+            document = await _timed(client, probe, "POST", "/v1/kb/documents", article)
             rows.append(
-                {"family": family, "chars": len(text), "turn": first, "follow_up": follow, "sentiment": sentiment}
+                {
+                    "family": family,
+                    "chars": len(text),
+                    "turn": first,
+                    "follow_up": follow,
+                    "sentiment": sentiment,
+                    "kb_document": document,
+                }
             )
             print(
                 f"{family:24} {len(text):6} turn {first['status']} {first['total_ms']:8.1f} ms "
@@ -215,6 +226,7 @@ def main(argv: list[str] | None = None) -> None:
         "POST /v1/conversations/{id}/turns": _route_summary(rows, "turn"),
         "POST /v1/conversations/{id}/turns (follow-up)": _route_summary(rows, "follow_up"),
         "POST /v1/sentiment": _route_summary(rows, "sentiment"),
+        "POST /v1/kb/documents": _route_summary(rows, "kb_document"),
     }
     idle = timing_stats(measured["idle_live"])
     ordinary = measured["ordinary"][2:]  # the first turns warm the server up
