@@ -336,7 +336,13 @@ class DraftingService:
         )
 
     def store(
-        self, session: AsyncSession, draft: Draft, *, conversation_id: str, turn_key: str | None
+        self,
+        session: AsyncSession,
+        draft: Draft,
+        *,
+        conversation_id: str,
+        turn_key: str | None,
+        learned_reply_id: uuid.UUID | None = None,
     ) -> SuggestionOut:
         """Add the draft as a ``Suggestion`` row to the caller's session (written at its next flush)."""
         row = DraftingRepository(session).add_suggestion(
@@ -348,6 +354,7 @@ class DraftingService:
             prompt_version=draft.prompt_version,
             latency_ms=draft.latency_ms,
             fallback_reason=draft.fallback,
+            learned_reply_id=learned_reply_id,
         )
         metrics.DRAFTS.labels(draft.backend, draft.prompt_version, "yes" if draft.fallback else "no").inc()
         metrics.DRAFT_LATENCY.labels(draft.backend).observe(draft.latency_ms / 1000)
@@ -367,19 +374,7 @@ class DraftingService:
         self, session: AsyncSession, match: LearnedReplyMatch, *, conversation_id: str, turn_key: str | None
     ) -> SuggestionOut:
         """Add a learned reply offered on this turn as a ``Suggestion`` row; its feedback counts for it."""
-        row = DraftingRepository(session).add_suggestion(
-            conversation_id=conversation_id,
-            turn_key=turn_key,
-            text=match.text,
-            citations=[],
-            backend=LEARNED_BACKEND,
-            prompt_version=LEARNED_VERSION,
-            latency_ms=0.0,
-            fallback_reason=None,
-            learned_reply_id=match.reply_id,
-        )
-        return SuggestionOut(
-            id=str(row.id),
+        draft = Draft(
             text=match.text,
             citations=[],
             backend=LEARNED_BACKEND,
@@ -387,7 +382,9 @@ class DraftingService:
             latency_ms=0.0,
             fallback=None,
             source="learned",
-            act=None,
+        )
+        return self.store(
+            session, draft, conversation_id=conversation_id, turn_key=turn_key, learned_reply_id=match.reply_id
         )
 
     async def suggest(
