@@ -12,6 +12,7 @@ import pytest
 from txassist.cli import main
 from txassist.config import Settings
 from txassist.embedding import TextEncoder, backends
+from txassist.embedding import encoder as encoder_module
 from txassist.embedding.backends import export_dir, int8_file, prepare, resolve_backend
 
 TEXTS = [
@@ -26,11 +27,20 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("models-data")
 
 
+@pytest.fixture(autouse=True)
+def no_loaded_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The process keeps one loaded model per backend: apps built earlier in the suite loaded theirs
+    # from the shared model cache, and these tests are about where a fresh start puts its files.
+    monkeypatch.setattr(encoder_module, "_LOADED", {})
+
+
 def test_models_export_cli_writes_int8_once(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("TXASSIST_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("TXASSIST_MODEL_CACHE_DIR")  # the suite's shared cache: this test is about the default
+    monkeypatch.delenv(
+        "TXASSIST_MODEL_CACHE_DIR", raising=False
+    )  # the suite's shared cache: this test is about the default
     assert main(["models", "export", "--backend", "onnx-int8"]) == 0
     prepared = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     target = Path(prepared[0]["path"])
