@@ -15,6 +15,12 @@ from txassist.http.request_context import scrub_path_ids
 from txassist.privacy.redaction import redact_log_event
 
 
+def _stderr_logger(*_: object) -> structlog.PrintLogger:
+    # Looked up per logger, not once at configuration: whoever swaps sys.stderr (a test capture, a
+    # daemon redirecting it) must not leave loggers writing to a stream that has since been closed.
+    return structlog.PrintLogger(sys.stderr)
+
+
 def _processors(settings: Settings) -> list[structlog.types.Processor]:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
@@ -38,7 +44,7 @@ def configure_logging(settings: Settings) -> None:
     structlog.configure(
         processors=_processors(settings),
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
 
@@ -51,7 +57,7 @@ def structlog_plugin(settings: Settings) -> StructlogPlugin:
             structlog_logging_config=StructLoggingConfig(
                 processors=_processors(settings),
                 wrapper_class=structlog.make_filtering_bound_logger(level),
-                logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+                logger_factory=_stderr_logger,
                 # Every create_app reconfigures logging; a logger cached on first use would keep
                 # writing through the configuration (and stream) of the first app.
                 cache_logger_on_first_use=False,

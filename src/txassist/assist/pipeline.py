@@ -369,7 +369,8 @@ class TurnPipeline:
         knowledge = self.services.knowledge
         if not wanted or knowledge is None:
             return None
-        code = language.code if language is not None else None
+        # An unsure guess is left to the search, which routes it but stems the words as English.
+        code = language.code if language is not None and language.reliable else None
         e5 = None if multilingual_vector is None else np.asarray(multilingual_vector, dtype=np.float32).reshape(-1)
         return lambda: knowledge.search(text, k=request.k, vector=vector, language=code, multilingual_vector=e5)
 

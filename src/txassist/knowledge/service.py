@@ -215,12 +215,23 @@ class KnowledgeService:
         Asymmetric on purpose: e5 still reads English well, MiniLM cannot read Norwegian, so a
         non-English guess routes to e5 at a lower confidence than "reliable" asks for.
         """
+        return self.query_languages(query, language)[0]
+
+    def query_languages(self, query: str, language: str | None) -> tuple[str, str]:
+        """(the language that routes the dense search, the language that stems the query for BM25).
+
+        They differ for an unsure foreign guess: "reset password" reads as Hungarian at 0.4, which
+        may route to e5 (it reads English too) but must not stem the words as Hungarian, or BM25
+        finds nothing in an English knowledge base.
+        """
         if language:
-            return language
+            return language, language
         found = self.languages.detect(query)
-        if found.reliable or (found.code != DEFAULT_LANGUAGE and found.confidence >= MIN_FOREIGN_CONFIDENCE):
-            return found.code
-        return DEFAULT_LANGUAGE
+        if found.reliable:
+            return found.code, found.code
+        if found.code != DEFAULT_LANGUAGE and found.confidence >= MIN_FOREIGN_CONFIDENCE:
+            return found.code, DEFAULT_LANGUAGE
+        return DEFAULT_LANGUAGE, DEFAULT_LANGUAGE
 
     def _wants_multilingual(self, snapshot: IndexSnapshot, language: str) -> bool:
         return (
@@ -268,10 +279,12 @@ class KnowledgeService:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         snapshot = self._snapshot
+        words = language
         if language is None and self.settings.multilingual_search and snapshot.has_multilingual:
-            language = await anyio.to_thread.run_sync(self.query_language, query, None)
+            language, words = await anyio.to_thread.run_sync(self.query_languages, query, None)
             timings["language"] = round((time.perf_counter() - started) * 1000, 3)
         language = language or DEFAULT_LANGUAGE
+        words = words or language
         query_vector: Vector | None = None
         multi_vector: Vector | None = None
         if multilingual_vector is not None and self._wants_multilingual(snapshot, language):
@@ -299,6 +312,7 @@ class KnowledgeService:
                 mode,
                 min_score,
                 language=language,
+                words=words,
                 multilingual_vector=multi_vector,
             )
         )
@@ -338,7 +352,10 @@ class KnowledgeService:
         """The same search for the CLI and benchmarks (no event loop, embeds inline)."""
         query = self._checked(query, min(k, MAX_K))
         snapshot = self._snapshot
-        language = language or (self.query_language(query, None) if snapshot.has_multilingual else DEFAULT_LANGUAGE)
+        if language is None and snapshot.has_multilingual:
+            language, words = self.query_languages(query, None)
+        else:
+            language = words = language or DEFAULT_LANGUAGE
         multi = self._wants_multilingual(snapshot, language)
         if multi and multilingual_vector is None and mode != "lexical":
             encoder = self.multilingual
@@ -358,6 +375,7 @@ class KnowledgeService:
             mode,
             min_score,
             language=language,
+            words=words,
             multilingual_vector=multilingual_vector,
             fusion=fusion,
         )
@@ -381,9 +399,11 @@ class KnowledgeService:
         min_score: float | None,
         *,
         language: str = DEFAULT_LANGUAGE,
+        words: str | None = None,
         multilingual_vector: Vector | None = None,
         fusion: Fusion = FUSION,
     ) -> tuple[list[KnowledgeHit], float]:
+        words = words or language  # the language BM25 stems the query in
         if snapshot.live == 0:
             return [], 0.0
         depth = max(k, FUSION_DEPTH) if mode == "hybrid" else k
@@ -399,14 +419,14 @@ class KnowledgeService:
         if mode == "dense":
             scored = dense[:k]
         elif mode == "lexical":
-            lexical = snapshot.lexical.search(query, k, language)
+            lexical = snapshot.lexical.search(query, k, words)
             scored = [(pos, score) for pos, score in lexical if min_score is None or score >= min_score]
         else:
-            lexical = snapshot.lexical.search(query, depth, language)
+            lexical = snapshot.lexical.search(query, depth, words)
             # Words only count between texts of one language: a Spanish question shares no stems
             # with an English article, and the few it does share by chance (names, cognates)
             # pulled the e5 ranking down on the translated set.
-            same = analyser_language(language)
+            same = analyser_language(words)
             lexical = [
                 (p, s)
                 for p, s in lexical
