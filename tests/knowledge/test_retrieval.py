@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import API_KEYS
@@ -13,8 +14,8 @@ from txassist.embedding import EmbeddingBatcher, TextEncoder
 from txassist.knowledge.chunking import chunk_document, units
 from txassist.knowledge.index import apply_changes, load_snapshot
 from txassist.knowledge.lexical import tokenize
-from txassist.knowledge.loaders import iter_files, load_path, make_document
-from txassist.knowledge.service import Fusion, KnowledgeService, fuse
+from txassist.knowledge.loaders import KnowledgeDocument, iter_files, load_path, make_document
+from txassist.knowledge.service import AGGREGATION, BEST_PART, Aggregation, Fusion, KnowledgeService, _aggregate, fuse
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,6 +75,77 @@ def test_faq_lines_become_units_and_a_unit_match_ranks_its_chunk(tmp_path: Path)
         tmp_path / "index", upserts=[], deletes=["card-arrival"], embed=embed, chunker=chunk_document, dimension=DIM
     )
     assert snapshot.units is not None and len(snapshot.units) == 0
+
+
+def _faq(doc_id: str, title: str, lines: list[str]) -> KnowledgeDocument:
+    return make_document(doc_id=doc_id, title=title, text="\n".join([f"# {title}", "", *[f"- {q}" for q in lines]]))
+
+
+def test_a_document_with_several_close_lines_outranks_one_lucky_line(tmp_path: Path) -> None:
+    # Hand-placed vectors: the query is axis 0; cosines are the first coordinates below.
+    def unit_vector(first: float, axis: int) -> list[float]:
+        vector = [0.0] * 8
+        vector[0], vector[axis] = first, (1 - first**2) ** 0.5
+        return vector
+
+    lines = {
+        "the exact match": unit_vector(1.0, 1),
+        "an off topic one": unit_vector(0.0, 2),
+        "an off topic two": unit_vector(0.0, 3),
+    }
+    lines |= {f"close line {i}": unit_vector(0.9, 4) for i in range(3)}
+    wholes = {"Lucky": unit_vector(0.5, 5), "Close": unit_vector(0.9, 6)}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        rows = []
+        for text in texts:
+            head, _, rest = text.partition("\n")
+            rows.append(lines[rest] if rest in lines else wholes[head.split()[0]])
+        return np.asarray(rows, dtype=np.float32)
+
+    lucky = _faq("lucky", "Lucky", ["the exact match", "an off topic one", "an off topic two"])
+    close = _faq("close", "Close", [f"close line {i}" for i in range(3)])
+    _, snapshot = apply_changes(
+        tmp_path / "index", upserts=[lucky, close], deletes=[], embed=embed, chunker=chunk_document, dimension=8
+    )
+    query = np.eye(8, dtype=np.float32)[0]
+
+    def ranked(aggregation: Aggregation) -> list[tuple[str, float]]:
+        found = _aggregate(snapshot, query, 5, aggregation)
+        return [(snapshot.chunks[p].document_id, round(score, 3)) for p, score, _ in found]  # type: ignore[union-attr]
+
+    assert ranked(BEST_PART) == [("lucky", 1.0), ("close", 0.9)]
+    # (best + 0.25 x mean of the top 3 parts + 0.5 x whole chunk) / 1.75
+    mixed = Aggregation(top=3, mean_weight=0.25, chunk_weight=0.5)
+    assert ranked(mixed) == [("close", 0.9), ("lucky", round((1.0 + 0.25 * 0.5 + 0.5 * 0.5) / 1.75, 3))]
+
+
+def test_chunk_scores_follow_the_aggregation_over_every_unit(tmp_path: Path) -> None:
+    embed = HashingEmbedder()
+    docs = [
+        _faq(
+            "a", "Card arrival", ["when will my card arrive", "track the card", "card delivery time", "new card post"]
+        ),
+        _faq("b", "Exchange rate", ["which rate applies", "exchange rate for euros"]),
+        make_document(doc_id="c", title="Opening hours", text="# Opening hours\n\nWe open at nine."),
+    ]
+    _, snapshot = apply_changes(
+        tmp_path / "index", upserts=docs, deletes=[], embed=embed, chunker=chunk_document, dimension=DIM
+    )
+    query = embed(["when does the card arrive in the post"])[0]
+    assert snapshot.units is not None
+    for pos, score, closest in _aggregate(snapshot, query, 5, AGGREGATION):
+        whole = float(snapshot.vectors[pos] @ query)
+        rows = [r for r, parent in enumerate(snapshot.units.parents) if parent == pos]
+        parts = sorted([whole, *[float(snapshot.units.vectors[r] @ query) for r in rows]], reverse=True)
+        top = parts[: AGGREGATION.top]
+        expected = (top[0] + AGGREGATION.mean_weight * sum(top) / len(top) + AGGREGATION.chunk_weight * whole) / (
+            1 + AGGREGATION.mean_weight + AGGREGATION.chunk_weight
+        )
+        assert score == pytest.approx(expected, abs=1e-5)
+        assert closest == pytest.approx(parts[0], abs=1e-5)  # the cosine floor reads the closest part
+        if snapshot.chunks[pos].document_id == "c":  # type: ignore[union-attr]
+            assert rows == [] and score == pytest.approx(whole, abs=1e-5)  # no units: the chunk alone
 
 
 @pytest.fixture(scope="module")

@@ -127,6 +127,28 @@ class AuxIndex:
                     break
         return list(best.items())
 
+    def top_scores(self, query: Vectors, positions: list[int], n: int) -> dict[int, list[float]]:
+        """The ``n`` best row cosines of each chunk position, best first (exact, not from the ANN).
+
+        Rows are built chunk by chunk, so ``parents`` is sorted and a chunk's rows are one slice.
+        """
+        if len(self) == 0 or not positions:
+            return {}
+        wanted = np.asarray(positions, dtype=np.int64)
+        starts = np.searchsorted(self.parents, wanted, side="left")
+        ends = np.searchsorted(self.parents, wanted, side="right")
+        rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+        if len(rows) == 0:
+            return {}
+        scores = np.asarray(self.vectors[rows] @ np.asarray(query, dtype=np.float32).reshape(-1)).tolist()
+        out: dict[int, list[float]] = {}
+        offset = 0
+        for pos, a, b in zip(positions, starts.tolist(), ends.tolist(), strict=True):
+            if b > a:
+                out[pos] = sorted(scores[offset : offset + b - a], reverse=True)[:n]
+            offset += b - a
+        return out
+
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         np.save(directory / "vectors.npy", np.ascontiguousarray(self.vectors, dtype=np.float32))
@@ -221,6 +243,10 @@ class IndexSnapshot:
 
     def unit_search(self, query: Vectors, k: int) -> list[tuple[int, float]]:
         return self.units.search(query, k, self.chunks) if self.units is not None else []
+
+    def unit_scores(self, query: Vectors, positions: list[int], n: int) -> dict[int, list[float]]:
+        """The ``n`` best unit cosines of each chunk in ``positions`` (chunks without units are absent)."""
+        return self.units.top_scores(query, positions, n) if self.units is not None else {}
 
     def multilingual_search(self, query: Vectors, k: int) -> list[tuple[int, float]]:
         return self.multilingual.search(query, k, self.chunks) if self.multilingual is not None else []
