@@ -185,7 +185,7 @@ class FakeDrafting:
     def store_learned(self, session: AsyncSession, match: Any, *, conversation_id: str, turn_key: str | None) -> Any:
         raise AssertionError("the fake pipeline runs without a learned-reply library")
 
-    def rolling_summary(self, turns: list[TurnView]) -> str:
+    def rolling_summary(self, turns: Sequence[TurnView]) -> str:
         self.summaries.append(len(turns))
         return " | ".join(f"{t.speaker}: {t.text}" for t in turns)[-500:]
 

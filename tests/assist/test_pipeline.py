@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -60,8 +60,11 @@ class Kit:
             embeddings=self.embeddings,
             sentiment=self.sentiment,
             knowledge=self.knowledge,
-            drafting=self.drafting,
+            drafter=self.drafting,
+            suggestions=self.drafting,
+            summaries=self.drafting,
             signals=self.signals,
+            signal_store=self.signals,
             trend=self.services_trend,
             part_timeout_s=self.part_timeout_s,
         )
@@ -318,7 +321,7 @@ async def test_text_that_is_only_invisible_characters_is_refused(kit: Kit) -> No
 
 
 class _RealSummaries(FakeDrafting):
-    def rolling_summary(self, turns: list[Any]) -> str:
+    def rolling_summary(self, turns: Sequence[Any]) -> str:
         return summaries.rolling_summary(turns)
 
 

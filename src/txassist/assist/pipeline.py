@@ -31,14 +31,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.assist.ports import (
-    Drafting,
     Embedder,
     Hit,
     Knowledge,
+    ReplyDrafting,
+    RollingSummaries,
     SearchResult,
     Sentiment,
     SentimentLabel,
-    Signals,
+    SignalExtraction,
+    SignalRecording,
+    SuggestionStore,
     Trend,
     TrendFunction,
     Vector,
@@ -71,14 +74,11 @@ from txassist.text.normalize import normalize_text
 
 log = structlog.get_logger("txassist.assist")
 
-T = TypeVar("T")
-
 HISTORY_TURNS = 20  # what the trend, the rolling summary and the draft look back over
 MAX_TOPICS = 8
 TOPICS_PER_TURN = 2
 PLAN_FETCH_K = 8  # chunks the reply plan's own search reads (an article's key section may rank below its intro)
 EMBED_CHARS = 4_096  # well past 256 word pieces of any ordinary text
-TIMING_KEYS = ("embedding", "sentiment", "knowledge", "context", "draft", "signals", "store", "total")
 
 
 class TurnServices(msgspec.Struct, kw_only=True):
@@ -88,8 +88,11 @@ class TurnServices(msgspec.Struct, kw_only=True):
     embeddings: Embedder | None = None
     sentiment: Sentiment | None = None
     knowledge: Knowledge | None = None
-    drafting: Drafting | None = None
-    signals: Signals | None = None
+    drafter: ReplyDrafting | None = None
+    suggestions: SuggestionStore | None = None
+    summaries: RollingSummaries | None = None
+    signals: SignalExtraction | None = None
+    signal_store: SignalRecording | None = None
     trend: TrendFunction | None = None
     # Language routing and intents (``None`` in unit tests with fakes: the turn then skips them).
     language: Any = None  # txassist.text.language.LanguageDetector
@@ -160,7 +163,7 @@ class TurnPipeline:
         first_turn = conversation is None or conversation.turn_count == 0
         occurred_at = _aware(request.timestamp) if request.timestamp else datetime.now(UTC)
 
-        run = _PartRunner(self.services.part_timeout_s)
+        run = PartRunner(self.services.part_timeout_s)
         customer_spoke = request.speaker == "customer"
         want_context = "context" in features or first_turn
         # The context is read while the text is embedded: a database round trip beside the model call.
@@ -285,16 +288,18 @@ class TurnPipeline:
         return body
 
     def _store_draft(self, draft: Any, conversation_id: str, turn_key: str) -> SuggestionOut:
-        drafting = self.services.drafting
-        assert drafting is not None
-        return _suggestion_out(drafting.store(self.session, draft, conversation_id=conversation_id, turn_key=turn_key))
+        suggestions = self.services.suggestions
+        assert suggestions is not None
+        return _suggestion_out(
+            suggestions.store(self.session, draft, conversation_id=conversation_id, turn_key=turn_key)
+        )
 
     async def _store_learned(self, learned: LearnedReplyMatch, conversation_id: str, turn_key: str) -> SuggestionOut:
-        drafting, replies = self.services.drafting, self.services.replies
-        assert drafting is not None and replies is not None
+        suggestions, replies = self.services.suggestions, self.services.replies
+        assert suggestions is not None and replies is not None
         await replies.record(self.session, learned.reply_id, "offered")
         return _suggestion_out(
-            drafting.store_learned(self.session, learned, conversation_id=conversation_id, turn_key=turn_key)
+            suggestions.store_learned(self.session, learned, conversation_id=conversation_id, turn_key=turn_key)
         )
 
     async def _learn_from_agent(self, conversation_id: str, text: str) -> None:
@@ -384,8 +389,8 @@ class TurnPipeline:
         intents: Any = None,
         language: Any = None,
     ) -> Callable[[], Awaitable[Any]] | None:
-        drafting = self.services.drafting
-        if not wanted or drafting is None:
+        drafting = self.services.drafter
+        if not wanted or drafting is None or self.services.suggestions is None:
             return None
         channel = views[-1].channel
         sentiment = label.label if label else None
@@ -427,7 +432,7 @@ class TurnPipeline:
         recent: CustomerContext | None,
         intents: Any = None,
     ) -> Callable[[], Awaitable[_FoundSignals]] | None:
-        if not wanted or self.services.signals is None:
+        if not wanted or self.services.signals is None or self.services.signal_store is None:
             return None
         return lambda: self._find_signals(conversation, turn, vector, search, history, label, recent, intents)
 
@@ -461,7 +466,7 @@ class TurnPipeline:
     def _duplicates_fn(
         self, found: _FoundSignals, conversation: ConversationRecord
     ) -> Callable[[], Awaitable[_FoundSignals]]:
-        signals = self.services.signals
+        signals = self.services.signal_store
         assert signals is not None
 
         async def read() -> _FoundSignals:
@@ -471,10 +476,10 @@ class TurnPipeline:
         return read
 
     def _rolling_summary(self, views: list[TurnView]) -> str:
-        drafting = self.services.drafting
-        if drafting is not None:
+        summaries = self.services.summaries
+        if summaries is not None:
             try:
-                return drafting.rolling_summary(views)
+                return summaries.rolling_summary(views)
             except Exception:
                 log.warning("rolling_summary_failed", exc_info=True)
         return fallback_summary(views)
@@ -523,7 +528,7 @@ class TurnPipeline:
         # transaction with an IntegrityError, and ``handle`` runs the turn again against the stored row.
         if not found.signals:
             return []
-        signals = self.services.signals
+        signals = self.services.signal_store
         assert signals is not None
         stored = await signals.record(
             self.session, found.signals, conversation=conversation, turn=turn, duplicates=found.duplicates
@@ -544,50 +549,6 @@ class TurnPipeline:
             updated_at=occurred_at,
             channels=[request.channel],
         )
-
-
-class _PartRunner:
-    """Runs one part; records its time and, on failure, its name in ``degraded``.
-
-    ``__call__`` puts model and CPU work under the part time limit. ``read`` runs a database read
-    without one: cancelling a query midway would break the session the write phase needs.
-    """
-
-    def __init__(self, timeout_s: float) -> None:
-        self.timeout_s = timeout_s
-        self.timings: dict[str, float] = {}
-        self.degraded: list[str] = []
-
-    async def __call__(self, name: str, work: Callable[[], Awaitable[T]], *, timing: str = "") -> T | None:
-        return await self._run(name, work, self.timeout_s, timing or name)
-
-    async def read(self, name: str, work: Callable[[], Awaitable[T]] | None) -> T | None:
-        if work is None:
-            return None
-        return await self._run(name, work, None, name)
-
-    async def _run(self, name: str, work: Callable[[], Awaitable[T]], timeout_s: float | None, timing: str) -> T | None:
-        started = time.perf_counter()
-        try:
-            with anyio.fail_after(timeout_s):
-                return await work()
-        except Exception as exc:  # each part may fail alone; the turn still answers
-            log.warning("turn_part_failed", part=name, error=type(exc).__name__, detail=str(exc)[:200])
-            if name not in self.degraded:
-                self.degraded.append(name)
-            return None
-        finally:
-            self.timings[timing] = self.timings.get(timing, 0.0) + _ms(started)
-
-    def timings_ms(self, started: float) -> dict[str, float]:
-        timings = {key: round(self.timings.get(key, 0.0), 3) for key in TIMING_KEYS}
-        timings["total"] = round(_ms(started), 3)
-        return timings
-
-    async def maybe(self, name: str, work: Callable[[], Awaitable[T]] | None, *, timing: str = "") -> T | None:
-        if work is None:
-            return None
-        return await self(name, work, timing=timing)
 
 
 def _update_conversation(

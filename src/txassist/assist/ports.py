@@ -116,7 +116,7 @@ class SuggestionLike(Protocol):
     def citations(self) -> Sequence[CitationLike]: ...
 
 
-class Drafting(Protocol):
+class ReplyDrafting(Protocol):
     async def draft(
         self,
         *,
@@ -131,6 +131,8 @@ class Drafting(Protocol):
         language: str | None = None,
     ) -> Any: ...
 
+
+class SuggestionStore(Protocol):
     def store(self, session: AsyncSession, draft: Any, *, conversation_id: str, turn_key: str | None) -> SuggestionLike:
         """Adds the draft's ``Suggestion`` row to ``session`` (written with the turn)."""
         ...
@@ -141,7 +143,9 @@ class Drafting(Protocol):
         """Adds a learned reply offered on this turn as a ``Suggestion`` row."""
         ...
 
-    def rolling_summary(self, turns: list[TurnView]) -> str: ...
+
+class RollingSummaries(Protocol):
+    def rolling_summary(self, turns: Sequence[TurnView]) -> str: ...
 
 
 class SignalLike(Protocol):
@@ -154,7 +158,7 @@ class SignalLike(Protocol):
     occurred_at: datetime
 
 
-class Signals(Protocol):
+class SignalExtraction(Protocol):
     async def extract_for_turn(
         self,
         *,
@@ -167,6 +171,8 @@ class Signals(Protocol):
         customer_recent_topics: list[str],
     ) -> list[Any]: ...
 
+
+class SignalRecording(Protocol):
     async def stored_duplicates(
         self, session: AsyncSession, conversation_id: str, signals: list[Any]
     ) -> dict[str, Any]: ...
