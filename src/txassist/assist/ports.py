@@ -1,7 +1,7 @@
 """What the turn pipeline needs from the other capabilities, as structural types.
 
 The pipeline depends on these shapes, not on the modules that implement them, so each capability can be
-absent (attribute ``None`` on ``Services``), replaced, or faked in a unit test.
+replaced or faked in a unit test.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.conversations.repository import ConversationRecord, NewTurn
 from txassist.conversations.views import TurnView
+from txassist.intent.schemas import Intents
 
 Vector = npt.NDArray[np.float32]
 
@@ -63,6 +64,10 @@ class SentimentLabel(Protocol):
     def score(self) -> float: ...
     @property
     def scores(self) -> Mapping[str, float]: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def reliable(self) -> bool: ...
 
 
 class Sentiment(Protocol):
@@ -114,6 +119,10 @@ class SuggestionLike(Protocol):
 
     @property
     def citations(self) -> Sequence[CitationLike]: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def act(self) -> str | None: ...
 
 
 class ReplyDrafting(Protocol):
@@ -127,7 +136,7 @@ class ReplyDrafting(Protocol):
         allow_slow: bool = True,
         best_score: float | None = None,
         retrieve: Callable[[str], Awaitable[Sequence[Any]]] | None = None,
-        intents: Any = None,
+        intents: Intents | None = None,
         language: str | None = None,
     ) -> Any: ...
 
@@ -169,6 +178,7 @@ class SignalExtraction(Protocol):
         best_dense_score: float | None,
         sentiment_history: list[float],
         customer_recent_topics: list[str],
+        intents: Intents | None = None,
     ) -> list[Any]: ...
 
 
