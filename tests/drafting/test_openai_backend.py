@@ -175,7 +175,11 @@ async def test_generate_json_asks_the_llm_for_signals_under_the_schema(make_sett
     try:
         settings = make_settings(llm_backend="openai", openai_base_url=server.base_url, openai_model="good")
         service = DraftingKit(settings)
-        schema = {"type": "object", "properties": {"signals": {"type": "array"}}, "required": ["signals"]}
+        schema: dict[str, object] = {
+            "type": "object",
+            "properties": {"signals": {"type": "array"}},
+            "required": ["signals"],
+        }
         result = await service.json.generate_json("It broke again. I will cancel.", schema)
         await service.stop()
     finally:

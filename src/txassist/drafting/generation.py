@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import anyio.to_thread
 import msgspec
@@ -97,7 +96,7 @@ class Generators:
         messages: list[ChatMessage],
         *,
         max_tokens: int,
-        json_schema: dict[str, Any] | None = None,
+        json_schema: dict[str, object] | None = None,
     ) -> str:
         """The model's answer within the deadline; ``BackendError`` or ``TimeoutError`` otherwise."""
         generator = self.backend(name)
@@ -132,7 +131,7 @@ class SignalJson:
         self.generators = generators
         self.prompts = prompts
 
-    async def generate_json(self, text: str, schema: dict[str, Any]) -> object:
+    async def generate_json(self, text: str, schema: dict[str, object]) -> object:
         """The decoded JSON; None when the service drafts extractively and so has no model to ask."""
         name = self.generators.default
         if name == EXTRACTIVE:
