@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from txassist.conversations.repository import ConversationRecord, NewTurn
 from txassist.conversations.views import TurnView
 from txassist.db.models import Suggestion
+from txassist.drafting.replying import Draft
+from txassist.drafting.schemas import Citation as DraftCitation
 from txassist.signals.schemas import SignalOut
 
 
@@ -156,24 +158,21 @@ class FakeDrafting:
         sentiment: str | None,
         allow_slow: bool = True,
         **_: Any,
-    ) -> Suggested:
+    ) -> Draft:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.fail:
             raise RuntimeError("drafting broke")
-        return Suggested(
-            id="",
+        return Draft(
             text="Refunds take 5 days.",
-            citations=[Citation(h.document_id, h.url, h.title) for h in passages[:1]],
+            citations=[DraftCitation(h.document_id, h.url, h.title) for h in passages[:1]],
             backend="extractive",
             prompt_version="v1",
             latency_ms=1.0,
             fallback=None,
         )
 
-    def store(
-        self, session: AsyncSession, draft: Suggested, *, conversation_id: str, turn_key: str | None
-    ) -> Suggested:
+    def store(self, session: AsyncSession, draft: Draft, *, conversation_id: str, turn_key: str | None) -> Suggested:
         row = Suggestion(
             id=uuid.uuid4(),
             conversation_id=conversation_id,
@@ -184,7 +183,16 @@ class FakeDrafting:
             prompt_version=draft.prompt_version,
         )
         session.add(row)
-        return msgspec.structs.replace(draft, id=str(row.id))
+        citations = [Citation(c.document_id, c.url, c.title) for c in draft.citations]
+        return Suggested(
+            id=str(row.id),
+            text=draft.text,
+            citations=citations,
+            backend=draft.backend,
+            prompt_version=draft.prompt_version,
+            latency_ms=draft.latency_ms,
+            fallback=draft.fallback,
+        )
 
     def store_learned(self, session: AsyncSession, match: Any, *, conversation_id: str, turn_key: str | None) -> Any:
         raise AssertionError("the fake pipeline runs without a learned-reply library")

@@ -68,13 +68,16 @@ from txassist.conversations.turns import (
     new_turn,
 )
 from txassist.conversations.views import TurnView, turn_view
+from txassist.db.models import Signal
 from txassist.drafting.guidance import GuidanceOut, find_guidance
+from txassist.drafting.replying import Draft
 from txassist.embedding.multilingual import MultilingualEncoder
 from txassist.errors import Conflict, InvalidInput
 from txassist.intent import IntentDetector
 from txassist.intent.schemas import Intents
 from txassist.replies.service import LearnedReplyLibrary, LearnedReplyMatch
 from txassist.sentiment.service import uses_english_head
+from txassist.signals.schemas import SignalOut
 from txassist.text.language import Language, LanguageDetector
 from txassist.text.normalize import normalize_text
 
@@ -161,11 +164,11 @@ class _Judgement:
 class _Offer:
     """What the agent is offered, computed before the write phase so no model call holds a lock."""
 
-    draft: object | None = None
+    draft: Draft | None = None
     learned: LearnedReplyMatch | None = None
     guidance: GuidanceOut | None = None
-    signals: list[object] = field(default_factory=list)
-    duplicates: dict[str, object] = field(default_factory=dict)  # stored signals they merge into, by key
+    signals: list[SignalOut] = field(default_factory=list)
+    duplicates: dict[str, Signal] = field(default_factory=dict)  # stored signals they merge into, by key
 
 
 class TurnPipeline:
@@ -416,7 +419,7 @@ class TurnPipeline:
             offer.learned = await run.read("draft", lambda: replies.match(self.session, vector))
         return offer
 
-    async def _draft(self, views: list[TurnView], judged: _Judgement) -> object:
+    async def _draft(self, views: list[TurnView], judged: _Judgement) -> Draft:
         knowledge = self.services.knowledge
 
         async def retrieve(query: str) -> list[Hit]:
@@ -439,7 +442,7 @@ class TurnPipeline:
 
     async def _find_signals(
         self, turn: _Turn, judged: _Judgement, record: ConversationRecord, row: NewTurn
-    ) -> list[object]:
+    ) -> list[SignalOut]:
         course = [polarity(t.sentiment_scores) for t in turn.history if t.sentiment_scores]
         if judged.label is not None:
             course.append(polarity(judged.label.scores))

@@ -16,7 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.conversations.repository import ConversationRecord, NewTurn
 from txassist.conversations.views import TurnView
+from txassist.db.models import Signal
+from txassist.drafting.replying import Draft
 from txassist.intent.schemas import Intents
+from txassist.replies.service import LearnedReplyMatch
+from txassist.signals.schemas import SignalOut
+from txassist.text.language import Language
 
 Vector = npt.NDArray[np.float32]
 
@@ -49,9 +54,9 @@ class Knowledge(Protocol):
         query: str,
         *,
         k: int = 5,
-        vector: Any = None,
+        vector: Vector | None = None,
         language: str | None = None,
-        multilingual_vector: Any = None,
+        multilingual_vector: Vector | None = None,
     ) -> SearchResult: ...
 
 
@@ -74,10 +79,10 @@ class Sentiment(Protocol):
     async def classify(
         self,
         texts: list[str],
-        vectors: Any = None,
+        vectors: Vector | None = None,
         *,
-        languages: Any = None,
-        multilingual_vectors: Any = None,
+        languages: list[Language] | None = None,
+        multilingual_vectors: Vector | None = None,
     ) -> Sequence[SentimentLabel]: ...
 
 
@@ -94,7 +99,13 @@ class Trend(Protocol):
 
 class TrendFunction(Protocol):
     def __call__(
-        self, history: Sequence[Mapping[str, float]], current: Any, text: str, *, intents: Any = None
+        # ``current`` stays Any: the real trend reads a ``SentimentResult``, the fakes their own label.
+        self,
+        history: Sequence[Mapping[str, float]],
+        current: Any,
+        text: str,
+        *,
+        intents: Intents | None = None,
     ) -> Trend: ...
 
 
@@ -130,24 +141,26 @@ class ReplyDrafting(Protocol):
         self,
         *,
         turns: Sequence[TurnView],
-        passages: Sequence[Any],
+        passages: Sequence[Hit],
         channel: str,
         sentiment: str | None,
         allow_slow: bool = True,
         best_score: float | None = None,
-        retrieve: Callable[[str], Awaitable[Sequence[Any]]] | None = None,
+        retrieve: Callable[[str], Awaitable[Sequence[Hit]]] | None = None,
         intents: Intents | None = None,
         language: str | None = None,
-    ) -> Any: ...
+    ) -> Draft: ...
 
 
 class SuggestionStore(Protocol):
-    def store(self, session: AsyncSession, draft: Any, *, conversation_id: str, turn_key: str | None) -> SuggestionLike:
+    def store(
+        self, session: AsyncSession, draft: Draft, *, conversation_id: str, turn_key: str | None
+    ) -> SuggestionLike:
         """Adds the draft's ``Suggestion`` row to ``session`` (written with the turn)."""
         ...
 
     def store_learned(
-        self, session: AsyncSession, match: Any, *, conversation_id: str, turn_key: str | None
+        self, session: AsyncSession, match: LearnedReplyMatch, *, conversation_id: str, turn_key: str | None
     ) -> SuggestionLike:
         """Adds a learned reply offered on this turn as a ``Suggestion`` row."""
         ...
@@ -173,26 +186,26 @@ class SignalExtraction(Protocol):
         *,
         conversation: ConversationRecord,
         turn: NewTurn,
-        vector: Any,
-        hits: list[Any],
+        vector: Vector | None,
+        hits: list[Hit],
         best_dense_score: float | None,
         sentiment_history: list[float],
         customer_recent_topics: list[str],
         intents: Intents | None = None,
-    ) -> list[Any]: ...
+    ) -> list[SignalOut]: ...
 
 
 class SignalRecording(Protocol):
     async def stored_duplicates(
-        self, session: AsyncSession, conversation_id: str, signals: list[Any]
-    ) -> dict[str, Any]: ...
+        self, session: AsyncSession, conversation_id: str, signals: list[SignalOut]
+    ) -> dict[str, Signal]: ...
 
     async def record(
         self,
         session: AsyncSession,
-        signals: list[Any],
+        signals: list[SignalOut],
         *,
         conversation: ConversationRecord,
         turn: NewTurn,
-        duplicates: Mapping[str, Any] | None = None,
-    ) -> list[Any]: ...
+        duplicates: Mapping[str, Signal] | None = None,
+    ) -> list[SignalOut]: ...
