@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -99,10 +99,9 @@ class Trend(Protocol):
 
 class TrendFunction(Protocol):
     def __call__(
-        # ``current`` stays Any: the real trend reads a ``SentimentResult``, the fakes their own label.
         self,
         history: Sequence[Mapping[str, float]],
-        current: Any,
+        current: SentimentLabel,
         text: str,
         *,
         intents: Intents | None = None,
