@@ -33,40 +33,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from txassist.assist.ports import (
     Drafting,
     Embedder,
-    Hit,
     Knowledge,
     SearchResult,
     Sentiment,
-    SentimentLabel,
     Signals,
-    Trend,
     TrendFunction,
     Vector,
 )
 from txassist.assist.schemas import (
     ALL_FEATURES,
     SentimentOut,
-    SuggestionOut,
     TurnRequest,
     TurnResponse,
 )
 from txassist.config import Settings
 from txassist.conversations.context import build_context
 from txassist.conversations.identity import IdentityResolver, Resolution
-from txassist.conversations.repository import (
-    ConversationRecord,
-    ConversationRepository,
-    NewTurn,
-    StoredResponse,
-    TurnRecord,
-)
+from txassist.conversations.records import ConversationRecord, TurnRecord
+from txassist.conversations.repository import ConversationRepository, StoredResponse
 from txassist.conversations.schemas import CustomerContext
-from txassist.conversations.views import TurnView, turn_view
+from txassist.db.models import Signal
 from txassist.drafting.guidance import GuidanceOut, find_guidance
-from txassist.drafting.schemas import Citation
+from txassist.drafting.schemas import SuggestionOut
 from txassist.errors import Conflict, InvalidInput
-from txassist.knowledge.schemas import SearchHitOut
+from txassist.knowledge.schemas import KnowledgeHit, SearchHitOut
 from txassist.replies.service import LearnedReplyLibrary, LearnedReplyMatch
+from txassist.sentiment.schemas import SentimentResult
+from txassist.sentiment.trend import SentimentTrend
+from txassist.signals.schemas import SignalOut
 from txassist.text.normalize import normalize_text
 
 log = structlog.get_logger("txassist.assist")
@@ -101,8 +95,8 @@ class TurnServices(msgspec.Struct, kw_only=True):
 
 
 class _FoundSignals(msgspec.Struct):
-    signals: list[Any]
-    duplicates: dict[str, Any]  # stored signals they merge into, by dedup key
+    signals: list[SignalOut]
+    duplicates: Mapping[str, Signal]  # stored signals they merge into, by dedup key
 
 
 class TurnPipeline:
@@ -215,12 +209,12 @@ class TurnPipeline:
             ),
             context_task,
         )
-        label: SentimentLabel | None = sentiment_result[0] if sentiment_result else None
+        label: SentimentResult | None = sentiment_result[0] if sentiment_result else None
         trend = await run.maybe("trend", self._trend_fn(history, label, text, intents), timing="sentiment")
-        hits: list[Hit] = list(search.hits) if search is not None else []
+        hits: list[KnowledgeHit] = list(search.hits) if search is not None else []
 
         turn = _new_turn(conversation_id, turn_key, request_hash, request, text, occurred_at, label)
-        views = [turn_view(t) for t in history] + [turn_view(turn)]
+        views = [*history, turn]
         record = conversation or self._new_conversation(conversation_id, request, resolution, occurred_at)
         summary = await run(
             "summary",
@@ -265,7 +259,7 @@ class TurnPipeline:
                     turn_id=turn_key,
                     conversation_id=conversation_id,
                     sentiment=_sentiment_out(label, trend),
-                    knowledge=[_hit_out(hit) for hit in hits],
+                    knowledge=[SearchHitOut.of(hit) for hit in hits],
                     suggestions=suggestions,
                     signals=signals_out,
                     context=recent if want_context else None,
@@ -287,15 +281,13 @@ class TurnPipeline:
     def _store_draft(self, draft: Any, conversation_id: str, turn_key: str) -> SuggestionOut:
         drafting = self.services.drafting
         assert drafting is not None
-        return _suggestion_out(drafting.store(self.session, draft, conversation_id=conversation_id, turn_key=turn_key))
+        return drafting.store(self.session, draft, conversation_id=conversation_id, turn_key=turn_key)
 
     async def _store_learned(self, learned: LearnedReplyMatch, conversation_id: str, turn_key: str) -> SuggestionOut:
         drafting, replies = self.services.drafting, self.services.replies
         assert drafting is not None and replies is not None
         await replies.record(self.session, learned.reply_id, "offered")
-        return _suggestion_out(
-            drafting.store_learned(self.session, learned, conversation_id=conversation_id, turn_key=turn_key)
-        )
+        return drafting.store_learned(self.session, learned, conversation_id=conversation_id, turn_key=turn_key)
 
     async def _learn_from_agent(self, conversation_id: str, text: str) -> None:
         replies = self.services.replies
@@ -347,7 +339,7 @@ class TurnPipeline:
 
     def _sentiment_fn(
         self, wanted: bool, text: str, vector: Vector | None, language: Any = None, multilingual_vector: Any = None
-    ) -> Callable[[], Awaitable[Sequence[SentimentLabel]]] | None:
+    ) -> Callable[[], Awaitable[Sequence[SentimentResult]]] | None:
         sentiment = self.services.sentiment
         if not wanted or sentiment is None:
             return None
@@ -377,9 +369,9 @@ class TurnPipeline:
     def _draft_fn(
         self,
         wanted: bool,
-        views: list[TurnView],
-        hits: list[Hit],
-        label: SentimentLabel | None,
+        views: list[TurnRecord],
+        hits: list[KnowledgeHit],
+        label: SentimentResult | None,
         search: SearchResult | None,
         intents: Any = None,
         language: Any = None,
@@ -391,7 +383,7 @@ class TurnPipeline:
         sentiment = label.label if label else None
         knowledge = self.services.knowledge
 
-        async def retrieve(query: str) -> list[Hit]:
+        async def retrieve(query: str) -> list[KnowledgeHit]:
             # The reply plan's search for the article its act needs (e.g. the retention offers).
             assert knowledge is not None
             return list((await knowledge.search(query, k=PLAN_FETCH_K)).hits)
@@ -409,7 +401,7 @@ class TurnPipeline:
             language=language.code if language is not None else None,
         )
 
-    def _guidance_fn(self, wanted: bool, views: list[TurnView]) -> Callable[[], Awaitable[GuidanceOut | None]] | None:
+    def _guidance_fn(self, wanted: bool, views: list[TurnRecord]) -> Callable[[], Awaitable[GuidanceOut | None]] | None:
         knowledge = self.services.knowledge
         if not wanted or knowledge is None:
             return None
@@ -419,11 +411,11 @@ class TurnPipeline:
         self,
         wanted: bool,
         conversation: ConversationRecord,
-        turn: NewTurn,
+        turn: TurnRecord,
         vector: Vector | None,
         search: SearchResult | None,
         history: list[TurnRecord],
-        label: SentimentLabel | None,
+        label: SentimentResult | None,
         recent: CustomerContext | None,
         intents: Any = None,
     ) -> Callable[[], Awaitable[_FoundSignals]] | None:
@@ -445,8 +437,8 @@ class TurnPipeline:
         )
 
     def _trend_fn(
-        self, history: list[TurnRecord], label: SentimentLabel | None, text: str, intents: Any = None
-    ) -> Callable[[], Awaitable[Trend]] | None:
+        self, history: list[TurnRecord], label: SentimentResult | None, text: str, intents: Any = None
+    ) -> Callable[[], Awaitable[SentimentTrend]] | None:
         # A part of its own: a broken or slow trend must not cost the turn its sentiment label.
         trend = self.services.trend
         if trend is None or label is None:
@@ -470,7 +462,7 @@ class TurnPipeline:
 
         return read
 
-    def _rolling_summary(self, views: list[TurnView]) -> str:
+    def _rolling_summary(self, views: list[TurnRecord]) -> str:
         drafting = self.services.drafting
         if drafting is not None:
             try:
@@ -482,11 +474,11 @@ class TurnPipeline:
     async def _find_signals(
         self,
         conversation: ConversationRecord,
-        turn: NewTurn,
+        turn: TurnRecord,
         vector: Vector | None,
         search: SearchResult | None,
         history: list[TurnRecord],
-        label: SentimentLabel | None,
+        label: SentimentResult | None,
         recent: CustomerContext | None,
         intents: Any = None,
     ) -> _FoundSignals:
@@ -503,8 +495,7 @@ class TurnPipeline:
             if _aware(conv.updated_at) >= window_start
             for issue in conv.open_issues
         ]
-        extract = signals.extract_for_turn if intents is None else cast("Any", signals).extract_for_turn
-        found = await extract(
+        found = await signals.extract_for_turn(
             conversation=conversation,
             turn=turn,
             vector=vector,
@@ -512,23 +503,22 @@ class TurnPipeline:
             best_dense_score=search.best_dense_score if search else None,
             sentiment_history=polarity,
             customer_recent_topics=recent_topics,
-            **({} if intents is None else {"intents": intents}),
+            intents=intents,
         )
         return _FoundSignals(list(found), {})
 
     async def _record_signals(
-        self, found: _FoundSignals, conversation: ConversationRecord, turn: NewTurn
-    ) -> list[dict[str, Any]]:
+        self, found: _FoundSignals, conversation: ConversationRecord, turn: TurnRecord
+    ) -> list[SignalOut]:
         # No savepoint: a duplicate stored meanwhile by a concurrent turn of this conversation fails the
         # transaction with an IntegrityError, and ``handle`` runs the turn again against the stored row.
         if not found.signals:
             return []
         signals = self.services.signals
         assert signals is not None
-        stored = await signals.record(
+        return await signals.record(
             self.session, found.signals, conversation=conversation, turn=turn, duplicates=found.duplicates
         )
-        return [cast("dict[str, Any]", msgspec.to_builtins(signal)) for signal in stored]
 
     # --- customers and conversations ---
 
@@ -592,11 +582,11 @@ class _PartRunner:
 
 def _update_conversation(
     conversation: ConversationRecord,
-    turn: NewTurn,
+    turn: TurnRecord,
     occurred_at: datetime,
-    label: SentimentLabel | None,
-    trend: Trend | None,
-    hits: list[Hit],
+    label: SentimentResult | None,
+    trend: SentimentTrend | None,
+    hits: list[KnowledgeHit],
     summary: str,
 ) -> None:
     if turn.channel not in conversation.channels:
@@ -614,7 +604,7 @@ def _update_conversation(
     conversation.rolling_summary = summary
 
 
-def _merge_topics(topics: list[dict[str, Any]], hits: list[Hit]) -> list[dict[str, Any]]:
+def _merge_topics(topics: list[dict[str, Any]], hits: list[KnowledgeHit]) -> list[dict[str, Any]]:
     merged = [dict(t) for t in topics]
     for hit in hits[:TOPICS_PER_TURN]:
         merged = [t for t in merged if t.get("document_id") != hit.document_id]
@@ -622,7 +612,7 @@ def _merge_topics(topics: list[dict[str, Any]], hits: list[Hit]) -> list[dict[st
     return merged[-MAX_TOPICS:]
 
 
-def fallback_summary(views: list[TurnView], limit: int = 400) -> str:
+def fallback_summary(views: list[TurnRecord], limit: int = 400) -> str:
     """Used when drafting is not installed: the customer's first and latest words, trimmed."""
     said = [v.text for v in views if v.speaker == "customer"]
     if not said:
@@ -665,9 +655,9 @@ def _new_turn(
     request: TurnRequest,
     text: str,
     occurred_at: datetime,
-    label: SentimentLabel | None,
-) -> NewTurn:
-    return NewTurn(
+    label: SentimentResult | None,
+) -> TurnRecord:
+    return TurnRecord(
         id=uuid.uuid4(),
         conversation_id=conversation_id,
         turn_key=turn_key,
@@ -712,7 +702,7 @@ def _polarity(scores: Mapping[str, float] | None) -> float:
     return float(scores.get("positive", 0.0)) - float(scores.get("negative", 0.0))
 
 
-def _sentiment_out(label: SentimentLabel | None, trend: Trend | None) -> SentimentOut | None:
+def _sentiment_out(label: SentimentResult | None, trend: SentimentTrend | None) -> SentimentOut | None:
     if label is None:
         return None
     return SentimentOut(
@@ -725,28 +715,4 @@ def _sentiment_out(label: SentimentLabel | None, trend: Trend | None) -> Sentime
         reasons=list(trend.reasons) if trend else [],
         language=str(getattr(label, "language", "en")),
         reliable=bool(getattr(label, "reliable", True)),
-    )
-
-
-def _hit_out(hit: Hit) -> SearchHitOut:
-    return SearchHitOut(
-        document_id=hit.document_id,
-        chunk_id=hit.chunk_id,
-        title=hit.title,
-        heading_path=list(hit.heading_path),
-        snippet=hit.snippet,
-        url=hit.url,
-        score=round(float(hit.score), 6),
-    )
-
-
-def _suggestion_out(made: Any) -> SuggestionOut:
-    return SuggestionOut(
-        id=str(made.id),
-        text=made.text,
-        citations=[Citation(document_id=c.document_id, url=c.url, title=c.title) for c in made.citations],
-        backend=made.backend,
-        prompt_version=made.prompt_version,
-        source=getattr(made, "source", "grounded"),
-        act=getattr(made, "act", None),
     )

@@ -16,10 +16,9 @@ from litestar.response.base import ASGIResponse
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.conversations.views import TurnView
+from txassist.conversations.records import TurnRecord
 from txassist.db.engine import SessionFactory
 from txassist.drafting.closing import ConversationCloser
-from txassist.drafting.grounding import Passage
 from txassist.drafting.schemas import (
     CloseOut,
     CloseRequest,
@@ -35,6 +34,7 @@ from txassist.drafting.schemas import (
 from txassist.drafting.service import DraftingService, knowledge_hits
 from txassist.http.auth import requires
 from txassist.http.openapi import BODY, GUARDED, problem_responses, with_media_types
+from txassist.knowledge.schemas import KnowledgeHit
 from txassist.knowledge.service import KnowledgeService
 
 PathId = Annotated[str, Parameter(min_length=1, max_length=128)]
@@ -74,7 +74,7 @@ class DraftingController(Controller):
         conversation, turns = await drafting.conversation_turns(db_session, conversation_id)
         hits = await knowledge_hits(knowledge, turns)
         customer = [t for t in turns if t.speaker == "customer"]
-        sentiment = customer[-1].sentiment if customer else None
+        sentiment = customer[-1].sentiment_label if customer else None
         channel = turns[-1].channel or conversation.channel
         if stream:
             # Validate the backend now, so a bad request is a 422 and not a broken stream.
@@ -172,8 +172,8 @@ async def _sse_events(
     drafting: DraftingService,
     conversation_id: str,
     channel: str,
-    turns: list[TurnView],
-    hits: list[Passage],
+    turns: list[TurnRecord],
+    hits: list[KnowledgeHit],
     sentiment: str | None,
     request: DraftRequest,
 ) -> AsyncIterator[ServerSentEventMessage]:

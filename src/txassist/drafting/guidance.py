@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
-from txassist.conversations.views import TurnView
+from txassist.conversations.records import TurnRecord
 from txassist.drafting.schemas import Citation
 from txassist.knowledge.lexical import tokenize
 
@@ -59,7 +59,7 @@ def procedure_steps(document: _Document | None) -> list[str]:
     return [str(s) for s in steps] if isinstance(steps, list) else []
 
 
-def need_query(turns: Sequence[TurnView]) -> str:
+def need_query(turns: Sequence[TurnRecord]) -> str:
     """The customer's first turns that state a need."""
     said = [t.text for t in turns if t.speaker == "customer"]
     needs = [t for t in said if len(t.split()) >= NEED_WORDS]
@@ -71,7 +71,7 @@ def _stems(text: str) -> set[str]:
     return {w for w in tokenize(text) if len(w) > 2}
 
 
-def step_statuses(steps: Sequence[str], turns: Sequence[TurnView]) -> list[GuidanceStep]:
+def step_statuses(steps: Sequence[str], turns: Sequence[TurnRecord]) -> list[GuidanceStep]:
     done_turns = [_stems(t.text) for t in turns if t.speaker in ("agent", "bot")]
     last_done = -1
     for index, step in enumerate(steps):
@@ -86,7 +86,7 @@ def step_statuses(steps: Sequence[str], turns: Sequence[TurnView]) -> list[Guida
     return out
 
 
-async def find_guidance(knowledge: Any, turns: Sequence[TurnView]) -> GuidanceOut | None:
+async def find_guidance(knowledge: Any, turns: Sequence[TurnRecord]) -> GuidanceOut | None:
     """The best procedure for the conversation so far, or None when the KB holds none that matches."""
     if knowledge is None or not has_procedures(knowledge):
         return None

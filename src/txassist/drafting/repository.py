@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.conversations.views import TurnView, turn_view
-from txassist.db.models import Conversation, Suggestion, SuggestionFeedback, Turn
+from txassist.conversations.records import TurnRecord
+from txassist.conversations.repository import ConversationRepository
+from txassist.db.models import Conversation, Suggestion, SuggestionFeedback
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,9 @@ class DraftingRepository:
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         return await self.session.get(Conversation, conversation_id)
 
-    async def list_turns(self, conversation_id: str, *, limit: int = 200) -> list[TurnView]:
+    async def list_turns(self, conversation_id: str, *, limit: int = 200) -> list[TurnRecord]:
         # The newest ``limit`` turns, oldest first: long conversations stay cheap to summarise.
-        rows = (
-            await self.session.scalars(
-                select(Turn).where(Turn.conversation_id == conversation_id).order_by(Turn.seq.desc()).limit(limit)
-            )
-        ).all()
-        return [turn_view(row) for row in reversed(rows)]
+        return await ConversationRepository(self.session).last_turns(conversation_id, limit)
 
     def add_suggestion(
         self,

@@ -20,18 +20,19 @@ from rapidfuzz.distance import Levenshtein
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.config import REPO_ROOT, Settings
-from txassist.conversations.views import TurnView
+from txassist.conversations.records import TurnRecord
 from txassist.drafting import metrics, summaries
 from txassist.drafting.backends.base import BackendError, GenerationBackend
 from txassist.drafting.backends.extractive import ExtractiveDrafter, channel_style
 from txassist.drafting.backends.local import LocalLlamaBackend, local_llm_available, resolve_model_path
 from txassist.drafting.backends.openai import OpenAIBackend
 from txassist.drafting.backends.planned import PlannedDrafter
-from txassist.drafting.grounding import Passage, overlap_citations, resolve_markers, ungrounded_offers
+from txassist.drafting.grounding import overlap_citations, resolve_markers, ungrounded_offers
 from txassist.drafting.planning import IntentsLike, ReplyPlan, ReplyPlanner, without_instructions
 from txassist.drafting.prompts import PromptLibrary
 from txassist.drafting.repository import DraftingRepository
 from txassist.drafting.schemas import (
+    AfterContactRecord,
     AfterContactSummary,
     BackendName,
     Citation,
@@ -45,6 +46,7 @@ from txassist.drafting.schemas import (
 )
 from txassist.drafting.text import strip_urls, voice_sentences
 from txassist.errors import Conflict, InvalidInput, NotFound
+from txassist.knowledge.schemas import KnowledgeHit
 from txassist.privacy.redaction import redact
 from txassist.replies.service import LearnedReplyLibrary, LearnedReplyMatch
 from txassist.text.language import LanguageDetector
@@ -56,7 +58,7 @@ log = structlog.get_logger("txassist.drafting")
 DEFAULT_DRAFT_TOKENS = 200
 
 # A knowledge search the plan may run for the article its act needs (query -> passages).
-Retriever = Callable[[str], Awaitable[Sequence[Passage]]]
+Retriever = Callable[[str], Awaitable[Sequence[KnowledgeHit]]]
 DEFAULT_SUMMARY_TOKENS = 300
 
 
@@ -82,7 +84,7 @@ class AfterContactResult:
     fallback: str | None
 
 
-def last_customer_text(turns: Sequence[TurnView], count: int = 2) -> str:
+def last_customer_text(turns: Sequence[TurnRecord], count: int = 2) -> str:
     customer = [t.text for t in turns if t.speaker == "customer"]
     return " ".join(customer[-count:])
 
@@ -179,15 +181,15 @@ class DraftingService:
     async def plan_reply(
         self,
         *,
-        turns: Sequence[TurnView],
-        passages: Sequence[Passage],
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
         channel: str,
         sentiment: str | None,
         intents: IntentsLike | None = None,
         language: str | None = None,
         best_score: float | None = None,
         retrieve: Retriever | None = None,
-    ) -> tuple[ReplyPlan, list[Passage]]:
+    ) -> tuple[ReplyPlan, list[KnowledgeHit]]:
         """The reply's plan and the passages it may use (the turn's hits plus the act's own article)."""
         if intents is None and language is None:
             language = self._detect_language(last_customer_text(turns, 1))
@@ -225,8 +227,8 @@ class DraftingService:
 
     def _extractive_draft(
         self,
-        turns: Sequence[TurnView],
-        passages: Sequence[Passage],
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
         plan: ReplyPlan,
         sentiment: str | None,
         fallback: str | None,
@@ -249,8 +251,8 @@ class DraftingService:
         )
 
     def _draft_prompt(
-        self, turns: Sequence[TurnView], passages: Sequence[Passage], plan: ReplyPlan, sentiment: str | None
-    ) -> tuple[str, Any, list[Passage]]:
+        self, turns: Sequence[TurnRecord], passages: Sequence[KnowledgeHit], plan: ReplyPlan, sentiment: str | None
+    ) -> tuple[str, Any, list[KnowledgeHit]]:
         # The model sees only the passages the plan allows, so its [n] markers can only cite those.
         allowed = [p for p in passages if p.document_id in plan.citable]
         customer = [t for t in turns if t.speaker == "customer"]
@@ -267,7 +269,7 @@ class DraftingService:
         )
         return f"{rendered.version}+{plan.version}", rendered.messages, allowed
 
-    def _ground(self, raw: str, passages: Sequence[Passage], channel: str) -> tuple[str, list[Citation]]:
+    def _ground(self, raw: str, passages: Sequence[KnowledgeHit], channel: str) -> tuple[str, list[Citation]]:
         """Keep an LLM answer only if it is grounded; raises ``BackendError`` (→ fallback) if not."""
         text, citations = resolve_markers(raw, passages)
         if not citations:
@@ -284,8 +286,8 @@ class DraftingService:
     async def draft(
         self,
         *,
-        turns: Sequence[TurnView],
-        passages: Sequence[Passage],
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
         channel: str,
         sentiment: str | None,
         backend: str | None = None,
@@ -393,8 +395,8 @@ class DraftingService:
         *,
         conversation_id: str,
         channel: str,
-        turns: list[TurnView],
-        hits: Sequence[Passage],
+        turns: list[TurnRecord],
+        hits: Sequence[KnowledgeHit],
         sentiment: str | None,
         turn_key: str | None,
         allow_slow: bool = False,
@@ -421,8 +423,8 @@ class DraftingService:
         *,
         conversation_id: str,
         channel: str,
-        turns: list[TurnView],
-        hits: Sequence[Passage],
+        turns: list[TurnRecord],
+        hits: Sequence[KnowledgeHit],
         sentiment: str | None,
         backend: BackendName | None = None,
         max_tokens: int | None = None,
@@ -465,7 +467,7 @@ class DraftingService:
 
     # --- summaries ----------------------------------------------------------------------------
 
-    def rolling_summary(self, turns: list[TurnView]) -> str:
+    def rolling_summary(self, turns: list[TurnRecord]) -> str:
         return self._redact(summaries.rolling_summary(turns))
 
     async def _llm_text(self, name: str, template: str, max_tokens: int, **context: object) -> tuple[str, str]:
@@ -485,7 +487,7 @@ class DraftingService:
             raw = await self._backend(name).generate(rendered.messages, max_tokens=512, json_schema=schema)
         return msgspec.json.decode(summaries.json_object(raw))
 
-    async def after_contact(self, turns: list[TurnView], *, backend: str | None = None) -> AfterContactResult:
+    async def after_contact(self, turns: list[TurnRecord], *, backend: str | None = None) -> AfterContactResult:
         started = time.perf_counter()
         name = self._choose(backend)
         fallback: str | None = None
@@ -530,7 +532,7 @@ class DraftingService:
 
     async def summarize(
         self,
-        turns: list[TurnView],
+        turns: list[TurnRecord],
         *,
         kind: SummaryKind,
         conversation_channel: str,
@@ -592,7 +594,7 @@ class DraftingService:
 
     # --- conversation-level operations (used by the HTTP handlers) -----------------------------
 
-    async def conversation_turns(self, session: AsyncSession, conversation_id: str) -> tuple[Any, list[TurnView]]:
+    async def conversation_turns(self, session: AsyncSession, conversation_id: str) -> tuple[Any, list[TurnRecord]]:
         repo = DraftingRepository(session)
         conversation = await repo.get_conversation(conversation_id)
         if conversation is None:
@@ -610,14 +612,20 @@ class DraftingService:
     ) -> AfterContactResult:
         conversation, turns = await self.conversation_turns(session, conversation_id)
         result = await self.after_contact(turns, backend=backend)
-        conversation.after_contact = {
-            **msgspec.to_builtins(result.summary),
+        made = result.summary
+        stored = AfterContactRecord(
+            issue=made.issue,
+            actions_taken=made.actions_taken,
+            resolution=made.resolution,
+            next_steps=made.next_steps,
+            commitments=list(made.commitments),
             # The rendered text is what the customer's context shows on their next contact.
-            "summary": self._redact(summaries.render_after_contact(result.summary)),
-            "backend": result.backend,
-            "prompt_version": result.prompt_version,
-            "fallback": result.fallback,
-        }
+            summary=self._redact(summaries.render_after_contact(made)),
+            backend=result.backend,
+            prompt_version=result.prompt_version,
+            fallback=result.fallback,
+        )
+        conversation.after_contact = msgspec.to_builtins(stored)
         return result
 
     async def close_job(self, sessions: Callable[[], Any], conversation_id: str, backend: str | None) -> None:
@@ -723,11 +731,11 @@ def _reason(exc: BaseException, name: str) -> str:
     return f"{name}: answer was not valid JSON for the summary schema"
 
 
-def _turn_context(turns: Sequence[TurnView], limit: int = 40) -> list[dict[str, str]]:
+def _turn_context(turns: Sequence[TurnRecord], limit: int = 40) -> list[dict[str, str]]:
     return [{"speaker": t.speaker, "text": t.text[:1000]} for t in turns[-limit:]]
 
 
-def _channel_switch(turns: Sequence[TurnView], default: str) -> tuple[str, str]:
+def _channel_switch(turns: Sequence[TurnRecord], default: str) -> tuple[str, str]:
     """The channel before the latest switch and the channel after it (the same when none)."""
     for previous, current in zip(reversed(turns[:-1]), reversed(turns), strict=False):
         if previous.channel != current.channel:
@@ -736,11 +744,11 @@ def _channel_switch(turns: Sequence[TurnView], default: str) -> tuple[str, str]:
     return channel, channel
 
 
-async def knowledge_hits(knowledge: Any, turns: Sequence[TurnView], *, k: int = 3) -> list[Passage]:
+async def knowledge_hits(knowledge: Any, turns: Sequence[TurnRecord], *, k: int = 3) -> list[KnowledgeHit]:
     """Passages for the customer's last turns from the knowledge service, when one is running."""
     query = last_customer_text(turns)
     if knowledge is None or not query.strip():
         return []
     outcome = await knowledge.search(query[:2000], k=k)
-    hits: list[Passage] = list(outcome.hits)
+    hits: list[KnowledgeHit] = list(outcome.hits)
     return hits

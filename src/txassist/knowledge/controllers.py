@@ -235,16 +235,5 @@ class KnowledgeSearchController(Controller):
         if not q.strip():
             raise InvalidInput("q is empty")
         outcome = await knowledge.search(q, k=k, mode=mode, min_score=min_score)
-        results = [
-            SearchHitOut(
-                document_id=h.document_id,
-                chunk_id=h.chunk_id,
-                title=h.title,
-                heading_path=h.heading_path,
-                snippet=h.snippet,
-                url=h.url,
-                score=h.score,
-            )
-            for h in outcome.hits
-        ]
+        results = [SearchHitOut.of(hit) for hit in outcome.hits]
         return SearchResponse(results=results, mode=mode, timings_ms=outcome.timings_ms)

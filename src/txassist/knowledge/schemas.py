@@ -56,6 +56,19 @@ class DocumentOut(msgspec.Struct, kw_only=True):
     chunk_ids: list[str]
 
 
+class KnowledgeHit(msgspec.Struct, kw_only=True, frozen=True):
+    """One search hit, as search makes it and drafting, guidance and signals read it."""
+
+    document_id: str
+    chunk_id: str
+    title: str
+    heading_path: list[str]
+    snippet: str
+    url: str | None
+    score: float
+    text: str  # the whole chunk: what a draft quotes and cites (the API shows only the snippet)
+
+
 class SearchHitOut(msgspec.Struct, kw_only=True):
     document_id: str
     chunk_id: str
@@ -64,6 +77,18 @@ class SearchHitOut(msgspec.Struct, kw_only=True):
     snippet: str
     url: str | None
     score: float
+
+    @classmethod
+    def of(cls, hit: KnowledgeHit) -> SearchHitOut:
+        return cls(
+            document_id=hit.document_id,
+            chunk_id=hit.chunk_id,
+            title=hit.title,
+            heading_path=list(hit.heading_path),
+            snippet=hit.snippet,
+            url=hit.url,
+            score=hit.score,
+        )
 
 
 class SearchResponse(msgspec.Struct, kw_only=True):

@@ -45,6 +45,7 @@ from txassist.knowledge.index import (
 )
 from txassist.knowledge.lexical import DEFAULT_LANGUAGE, analyser_language, tokenize
 from txassist.knowledge.loaders import KnowledgeDocument
+from txassist.knowledge.schemas import KnowledgeHit
 
 if TYPE_CHECKING:
     from txassist.embedding import EmbeddingBatcher, TextEncoder
@@ -80,17 +81,6 @@ class Fusion:
 
 # Chosen on the banking77 development split (benchmarks/retrieval_quality.py), never on its test part.
 FUSION = Fusion()
-
-
-class KnowledgeHit(msgspec.Struct, kw_only=True):
-    document_id: str
-    chunk_id: str
-    title: str
-    heading_path: list[str]
-    snippet: str
-    url: str | None
-    score: float
-    text: str
 
 
 class SearchOutcome(msgspec.Struct, kw_only=True):

@@ -25,6 +25,7 @@ from txassist.config import Settings
 from txassist.db.models import Conversation, OutboxEvent, Signal
 from txassist.embedding import EmbeddingBatcher, TextEncoder
 from txassist.errors import InvalidInput
+from txassist.intent.schemas import Intents
 from txassist.outbox.cloudevents import SIGNAL_CREATED, SIGNAL_UPDATED, signal_event
 from txassist.outbox.repository import OutboxRepository
 from txassist.privacy.pseudonym import customer_ref
@@ -128,7 +129,7 @@ CLOSE_SCHEMA: dict[str, Any] = {
 }
 
 
-def _cancellation_from(intents: Any) -> list[extractors.Candidate]:
+def _cancellation_from(intents: Intents) -> list[extractors.Candidate]:
     if "cancel_service" not in intents.fired:
         return []
     reasons = [r for r in intents.reasons if "cancel_service" in r or "cancel" in r]
@@ -226,7 +227,7 @@ class SignalService:
         best_dense_score: float | None,
         sentiment_history: list[float],
         customer_recent_topics: list[str],
-        intents: Any = None,
+        intents: Intents | None = None,
     ) -> list[SignalOut]:
         """Signals in one customer turn. Pure: no database writes; agent turns yield none.
 
@@ -265,7 +266,7 @@ class SignalService:
         sentiment_history: list[float],
         topics: list[str],
         topic_vectors: np.ndarray | None,
-        intents: Any = None,
+        intents: Intents | None = None,
     ) -> list[SignalOut]:
         area = self.taxonomy.area_for(turn.text, vector)
         found = self.candidates_for_text(turn.text, vector, best_dense_score=best_dense_score)

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from txassist.drafting.backends.extractive import ComposedReply
-from txassist.drafting.grounding import Passage, citation_for, content_words
+from txassist.drafting.grounding import citation_for, content_words
 from txassist.drafting.planning import ReplyPlan, latest_file
 from txassist.drafting.text import sentences, shorten, strip_urls
+from txassist.knowledge.schemas import KnowledgeHit
 
 VOICE_WORDS = 22
 # Acts whose template already acknowledges the customer's feelings.
@@ -44,7 +45,7 @@ class PlannedDrafter:
         plan: ReplyPlan,
         *,
         query: str,
-        passages: Sequence[Passage],
+        passages: Sequence[KnowledgeHit],
         sentiment: str | None,
         prefer: Sequence[str] = (),
     ) -> ComposedReply:
@@ -69,7 +70,7 @@ class PlannedDrafter:
         body = [*lead, *kb, *also, *tail]
         if style == "voice":
             body = _fit_voice(lead, kb, also, tail, plan.max_sentences)
-        used: list[Passage] = []
+        used: list[KnowledgeHit] = []
         for passage, _ in picked:
             if passage not in used:
                 used.append(passage)
@@ -96,15 +97,15 @@ class PlannedDrafter:
 
     @staticmethod
     def _pick(
-        query: str, passages: Sequence[Passage], budget: int, prefer: Sequence[str], *, voice: bool
-    ) -> list[tuple[Passage, str]]:
+        query: str, passages: Sequence[KnowledgeHit], budget: int, prefer: Sequence[str], *, voice: bool
+    ) -> list[tuple[KnowledgeHit, str]]:
         """The ``budget`` best sentences over the allowed passages, in their reading order.
 
         A sentence scores by the act's quote terms (the offer, the workaround) and by the words it
         shares with the customer's turn; the best passage always contributes its best sentence.
         """
         query_words = content_words(query)
-        scored: list[tuple[int, int, int, Passage, str]] = []
+        scored: list[tuple[int, int, int, KnowledgeHit, str]] = []
         seen: set[str] = set()
         for rank, passage in enumerate(passages):
             for position, sentence in enumerate(sentences(passage.text)):
