@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import msgspec
 from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.conversations.records import ConversationRecord, TurnRecord
-from txassist.conversations.statements import statements_for
+from txassist.conversations.statements import Row, statements_for
 from txassist.db.models import Conversation, Customer, CustomerIdentity, CustomerMatch, Turn
 from txassist.drafting.schemas import after_contact_record
+from txassist.jsontypes import JsonObject
 
 conversations: Table = Conversation.__table__  # type: ignore[assignment]
 turns: Table = Turn.__table__  # type: ignore[assignment]
@@ -34,7 +34,7 @@ class IdentityOwner(msgspec.Struct, frozen=True):
 class StoredResponse(msgspec.Struct, frozen=True):
     turn_key: str
     request_hash: str
-    response: dict[str, Any] | None
+    response: JsonObject | None
 
 
 _CONVERSATION_FIELDS = ConversationRecord.__struct_fields__
@@ -210,7 +210,7 @@ class ConversationRepository:
         self, customer_id: str, *, since: datetime, limit: int, exclude_id: str | None = None
     ) -> list[ConversationRecord]:
         """The customer's latest conversations, newest first, bounded by count and age."""
-        params: dict[str, Any] = {"customer_id": customer_id, "since": since, "limit": limit}
+        params: dict[str, object] = {"customer_id": customer_id, "since": since, "limit": limit}
         statement = _SELECT_RECENT
         if exclude_id is not None:
             statement, params["exclude_id"] = _SELECT_RECENT_EXCLUDING, exclude_id
@@ -233,7 +233,7 @@ class ConversationRepository:
         found.reverse()
         return found
 
-    async def insert_turn(self, turn: TurnRecord, response: dict[str, Any]) -> None:
+    async def insert_turn(self, turn: TurnRecord, response: JsonObject) -> None:
         await self.statements.execute(_INSERT_TURN, msgspec.structs.asdict(turn) | {"response": response})
 
     async def flush(self) -> None:
@@ -246,7 +246,7 @@ class ConversationRepository:
         await self.session.rollback()
 
 
-def _conversation(row: Sequence[Any]) -> ConversationRecord:
+def _conversation(row: Row) -> ConversationRecord:
     fields = dict(zip(_CONVERSATION_FIELDS, row, strict=True))
     fields["after_contact"] = after_contact_record(fields["after_contact"])
     return ConversationRecord(**fields)

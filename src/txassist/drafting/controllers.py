@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 import structlog
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter
@@ -34,6 +34,7 @@ from txassist.drafting.schemas import (
 from txassist.drafting.service import DraftingService, knowledge_hits
 from txassist.http.auth import requires
 from txassist.http.openapi import BODY, GUARDED, problem_responses, with_media_types
+from txassist.http.requests import AnyRequest
 from txassist.knowledge.schemas import KnowledgeHit
 from txassist.knowledge.service import KnowledgeService
 
@@ -66,7 +67,7 @@ class DraftingController(Controller):
         drafting: DraftingService,
         knowledge: KnowledgeService,
         session_factory: SessionFactory,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         data: Annotated[DraftRequest | None, Body()] = None,
         stream: bool = False,
     ) -> ASGIResponse:

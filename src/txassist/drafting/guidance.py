@@ -17,6 +17,7 @@ import msgspec
 
 from txassist.conversations.records import TurnRecord
 from txassist.drafting.schemas import Citation
+from txassist.jsontypes import JsonObject
 from txassist.knowledge.lexical import tokenize
 
 SEARCH_K = 20
@@ -49,7 +50,7 @@ class _Document(Protocol):
     @property
     def url(self) -> str | None: ...
     @property
-    def metadata(self) -> dict[str, Any]: ...
+    def metadata(self) -> JsonObject: ...
 
 
 def procedure_steps(document: _Document | None) -> list[str]:

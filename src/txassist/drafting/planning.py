@@ -14,12 +14,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 
 from txassist.conversations.records import TurnRecord
 from txassist.drafting.grounding import content_words
+from txassist.jsontypes import JsonObject
 from txassist.knowledge.schemas import KnowledgeHit
 
 TOPIC_ACTS_LIMIT = 3
@@ -87,9 +88,9 @@ def _has_any(text: str, cues: Sequence[str]) -> bool:
 class ReplyPlanner:
     def __init__(self, prompts_dir: Path) -> None:
         path = _latest(prompts_dir, "reply_plan")
-        self.config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        self.config: JsonObject = json.loads(path.read_text(encoding="utf-8"))
         self.version: str = self.config["version"]
-        self._acts: dict[str, dict[str, Any]] = self.config["acts"]
+        self._acts: dict[str, JsonObject] = self.config["acts"]
         self._cues: dict[str, list[str]] = {
             k: [c.lower() for c in v] for k, v in self.config["fallback_cues"].items() if isinstance(v, list)
         }
@@ -207,7 +208,8 @@ class ReplyPlanner:
     def quote_terms(self, act: str) -> list[str]:
         """Words that mark the sentences an act quotes (the offers, the workaround, the steps)."""
         spec = self._acts[act]
-        return [t.lower() for t in spec.get("quote", spec.get("prefer", []))]
+        terms: list[str] = spec["quote"] if "quote" in spec else spec.get("prefer", [])
+        return [t.lower() for t in terms]
 
     def _topic(self, act: str, passages: Sequence[KnowledgeHit]) -> list[KnowledgeHit]:
         spec = self._acts[act]

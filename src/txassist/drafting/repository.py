@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from txassist.conversations.records import TurnRecord
 from txassist.conversations.repository import ConversationRepository
 from txassist.db.models import Conversation, Suggestion, SuggestionFeedback
+from txassist.jsontypes import JsonObject
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class DraftingRepository:
         conversation_id: str,
         turn_key: str | None,
         text: str,
-        citations: list[dict[str, Any]],
+        citations: list[JsonObject],
         backend: str,
         prompt_version: str,
         latency_ms: float,

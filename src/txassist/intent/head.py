@@ -15,6 +15,7 @@ import numpy.typing as npt
 from safetensors.numpy import load_file, save_file
 
 from txassist.intent.schemas import INTENT_LABELS
+from txassist.jsontypes import JsonObject
 
 ARCHITECTURE = "txassist.IntentHead"
 Matrix = npt.NDArray[np.float32]
@@ -62,7 +63,7 @@ class IntentHead:
         probs: Matrix = (1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))).astype(np.float32)
         return probs
 
-    def save(self, folder: str | Path, *, manifest: dict[str, Any] | None = None) -> Path:
+    def save(self, folder: str | Path, *, manifest: JsonObject | None = None) -> Path:
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         save_file({"weight": np.ascontiguousarray(self.weight_t.T), "bias": self.bias}, str(out / "model.safetensors"))

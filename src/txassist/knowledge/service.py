@@ -33,6 +33,7 @@ import structlog
 
 from txassist.config import Settings
 from txassist.errors import InvalidInput, NotFound
+from txassist.jsontypes import JsonObject
 from txassist.knowledge.chunking import Chunk, chunk_document
 from txassist.knowledge.fusion import weighted_rrf
 from txassist.knowledge.index import (
@@ -433,7 +434,7 @@ class KnowledgeService:
                 hits.append(_hit(chunk, score, query))
         return hits, best
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> JsonObject:
         snapshot = self._snapshot
         vectors_bytes = snapshot.live * snapshot.dimension * 4
         return {

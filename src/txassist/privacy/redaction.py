@@ -35,7 +35,7 @@ PHONE_REGIONS = ("US", "GB", "DE", "FR", "IE", "AU")
 # character (the email pattern used to retry a run of "%" from each of its characters: quadratic).
 # Local part and domain in any script (jörg@bücher.de); the top-level domain is letters only.
 _EMAIL_RE = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,10}\.[^\W\d_]{2,24}\b")
-# Any case, with spaces or hyphens between characters (gb82west12345698765432, GB82-WEST-1234-…); the
+# In either case, with spaces or hyphens between characters (gb82west12345698765432, GB82-WEST-1234-…); the
 # mod-97 check decides. Up to 34 characters, so the match is bounded.
 _IBAN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
 # Digits with space, hyphen, dot or underscore separators, also right after a word and a hyphen

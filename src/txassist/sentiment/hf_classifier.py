@@ -1,4 +1,4 @@
-"""Any local Hugging Face sequence-classification directory, run through transformers.
+"""A local Hugging Face sequence-classification directory, run through transformers.
 
 Used when ``TXASSIST_SENTIMENT_MODEL`` names such a directory instead of the default head. Its
 labels are mapped onto negative / neutral / positive by name (``NEG``, ``negative``, ...); a model

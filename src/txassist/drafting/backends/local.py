@@ -18,6 +18,7 @@ import anyio.to_thread
 
 from txassist.drafting.backends import model_assembly
 from txassist.drafting.backends.base import BackendError, ChatMessage
+from txassist.jsontypes import JsonObject
 
 _DONE = object()
 
@@ -71,9 +72,9 @@ class LocalLlamaBackend:
         self._server = xllamacpp.Server(params)
 
     def _request(
-        self, messages: list[ChatMessage], max_tokens: int, json_schema: dict[str, Any] | None, stream: bool
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {
+        self, messages: list[ChatMessage], max_tokens: int, json_schema: JsonObject | None, stream: bool
+    ) -> JsonObject:
+        body: JsonObject = {
             "messages": messages,
             "max_tokens": max_tokens,
             "temperature": 0.2,
@@ -83,9 +84,7 @@ class LocalLlamaBackend:
             body["response_format"] = {"type": "json_schema", "json_schema": {"schema": json_schema}}
         return body
 
-    def _generate_blocking(
-        self, messages: list[ChatMessage], max_tokens: int, json_schema: dict[str, Any] | None
-    ) -> str:
+    def _generate_blocking(self, messages: list[ChatMessage], max_tokens: int, json_schema: JsonObject | None) -> str:
         with self._lock:
             self.warm_up()
             result = self._server.handle_chat_completions(self._request(messages, max_tokens, json_schema, False))
@@ -100,7 +99,7 @@ class LocalLlamaBackend:
         return content
 
     async def generate(
-        self, messages: list[ChatMessage], *, max_tokens: int, json_schema: dict[str, Any] | None = None
+        self, messages: list[ChatMessage], *, max_tokens: int, json_schema: JsonObject | None = None
     ) -> str:
         return await anyio.to_thread.run_sync(self._generate_blocking, messages, max_tokens, json_schema)
 
