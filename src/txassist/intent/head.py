@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from safetensors.numpy import load_file, save_file
 
+from txassist.arrays import Floats
 from txassist.intent.schemas import INTENT_LABELS
 from txassist.jsontypes import JsonObject
 
@@ -53,7 +53,7 @@ class IntentHead:
     def dimension(self) -> int:
         return int(self.weight_t.shape[0])
 
-    def predict_proba(self, vectors: npt.NDArray[np.floating[Any]]) -> Matrix:
+    def predict_proba(self, vectors: Floats) -> Matrix:
         x = np.asarray(vectors, dtype=np.float32)
         if x.ndim == 1:
             x = x[None, :]

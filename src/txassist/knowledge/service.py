@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 import anyio.to_thread
@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
+from txassist.arrays import Floats
 from txassist.config import Settings
 from txassist.errors import InvalidInput, NotFound
 from txassist.jsontypes import JsonObject
@@ -249,9 +250,9 @@ class KnowledgeService:
         k: int = 5,
         mode: SearchMode = "hybrid",
         min_score: float | None = None,
-        vector: np.ndarray[Any, Any] | None = None,
+        vector: Floats | None = None,
         language: str | None = None,
-        multilingual_vector: np.ndarray[Any, Any] | None = None,
+        multilingual_vector: Floats | None = None,
     ) -> SearchOutcome:
         """Top ``k`` chunks for ``query``.
 

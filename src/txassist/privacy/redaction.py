@@ -11,12 +11,12 @@ false-positive rate low on order numbers, amounts and dates, which appear in eve
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
 
 import phonenumbers
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
+from structlog.typing import EventDict, WrappedLogger
 
 EMAIL = "[EMAIL]"
 PHONE = "[PHONE]"
@@ -172,7 +172,7 @@ def _redact_phones(text: str) -> str:
 _LOG_SAFE_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "method", "route", "status", "event_id"})
 
 
-def redact_log_event(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact_log_event(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """structlog processor: redact PII from every string value (and strings inside lists and dicts)."""
     for key, value in list(event_dict.items()):
         if key in _LOG_SAFE_KEYS:
@@ -181,7 +181,7 @@ def redact_log_event(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> M
     return event_dict
 
 
-def _redact_value(value: Any, *, depth: int) -> Any:
+def _redact_value(value: object, *, depth: int) -> object:
     if isinstance(value, str):
         return redact(value)
     if depth >= 3:

@@ -11,11 +11,11 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from txassist.arrays import Integers
 from txassist.jsontypes import JsonObject
 from txassist.sentiment.calibration import (
     calibrated_probs,
@@ -216,7 +216,7 @@ def evaluate(head: SentimentHead, x: Vectors, y: Labels) -> dict[str, float]:
     }
 
 
-def macro_f1(truth: npt.NDArray[np.integer[Any]], predicted: npt.NDArray[np.integer[Any]]) -> float:
+def macro_f1(truth: Integers, predicted: Integers) -> float:
     scores = []
     for cls in range(len(LABELS)):
         tp = float(np.sum((predicted == cls) & (truth == cls)))
