@@ -7,6 +7,6 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-# Any float width: the models hand over float32, training code and tests often float64.
+# Every float width: the models hand over float32, training code and tests often float64.
 Floats: TypeAlias = npt.NDArray[np.floating[Any]]
 Integers: TypeAlias = npt.NDArray[np.integer[Any]]

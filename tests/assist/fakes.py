@@ -20,6 +20,7 @@ from txassist.db.models import Suggestion
 from txassist.drafting.schemas import Citation, SuggestionOut
 from txassist.drafting.service import Draft
 from txassist.intent.schemas import Intents
+from txassist.knowledge.loaders import KnowledgeDocument
 from txassist.knowledge.schemas import KnowledgeHit
 from txassist.sentiment.schemas import SentimentResult
 from txassist.sentiment.trend import SentimentTrend
@@ -111,6 +112,9 @@ class FakeKnowledge:
             for i in range(k)
         ]
         return Outcome(hits=hits, vector=vector, best_dense_score=0.7)
+
+    def get_document(self, document_id: str) -> KnowledgeDocument | None:
+        return None  # no procedures: the pipeline's guidance part finds none
 
 
 @dataclass

@@ -19,6 +19,7 @@ from txassist.db.models import Signal
 from txassist.drafting.schemas import SuggestionOut
 from txassist.drafting.service import Draft
 from txassist.intent.schemas import Intents
+from txassist.knowledge.loaders import KnowledgeDocument
 from txassist.knowledge.schemas import KnowledgeHit
 from txassist.replies.service import LearnedReplyMatch
 from txassist.sentiment.schemas import SentimentResult
@@ -51,6 +52,8 @@ class Knowledge(Protocol):
         language: str | None = None,
         multilingual_vector: Vector | None = None,
     ) -> SearchResult: ...
+
+    def get_document(self, document_id: str) -> KnowledgeDocument | None: ...
 
 
 class Sentiment(Protocol):

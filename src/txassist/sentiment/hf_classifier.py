@@ -47,6 +47,7 @@ class HFSequenceClassifier:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        # transformers' Auto classes return whichever tokenizer and model class the folder names.
         self.tokenizer: Any = AutoTokenizer.from_pretrained(  # type: ignore[no-untyped-call]
             self.path, local_files_only=True
         )

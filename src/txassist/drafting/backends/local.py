@@ -49,6 +49,7 @@ class LocalLlamaBackend:
         self.model_path = model_path
         self.n_ctx = n_ctx
         self.threads = threads or max(1, os.cpu_count() or 1)
+        # An xllamacpp.Server: the optional extra may be absent, so its type cannot be named here.
         self._server: Any = None
         self._lock = threading.Lock()
 
@@ -107,7 +108,7 @@ class LocalLlamaBackend:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
 
-        def on_chunk(chunk: Any) -> None:
+        def on_chunk(chunk: object) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, chunk)
 
         def run() -> None:
@@ -137,7 +138,7 @@ class LocalLlamaBackend:
         self._server = None
 
 
-def _chunk_text(chunk: Any) -> str:
+def _chunk_text(chunk: object) -> str:
     if not isinstance(chunk, dict):
         return ""
     if chunk.get("error"):
@@ -149,7 +150,7 @@ def _chunk_text(chunk: Any) -> str:
     return content if isinstance(content, str) else ""
 
 
-def _error_text(result: Any) -> str:
+def _error_text(result: object) -> str:
     if isinstance(result, dict):
         error = result.get("error")
         if isinstance(error, dict):
