@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -39,6 +39,7 @@ from txassist.assist.ports import (
     Signals,
     TrendFunction,
     Vector,
+    Vectors,
 )
 from txassist.assist.schemas import (
     ALL_FEATURES,
@@ -55,13 +56,22 @@ from txassist.conversations.schemas import CustomerContext
 from txassist.db.models import Signal
 from txassist.drafting.guidance import GuidanceOut, find_guidance
 from txassist.drafting.schemas import SuggestionOut
+from txassist.drafting.service import Draft
 from txassist.errors import Conflict, InvalidInput
+from txassist.intent.schemas import Intents
+from txassist.jsontypes import JsonObject
 from txassist.knowledge.schemas import KnowledgeHit, SearchHitOut
 from txassist.replies.service import LearnedReplyLibrary, LearnedReplyMatch
 from txassist.sentiment.schemas import SentimentResult
 from txassist.sentiment.trend import SentimentTrend
 from txassist.signals.schemas import SignalOut
+from txassist.text.language import Language
 from txassist.text.normalize import normalize_text
+
+if TYPE_CHECKING:
+    from txassist.embedding.multilingual import MultilingualEncoder
+    from txassist.intent.detector import IntentDetector
+    from txassist.text.language import LanguageDetector
 
 log = structlog.get_logger("txassist.assist")
 
@@ -86,9 +96,9 @@ class TurnServices(msgspec.Struct, kw_only=True):
     signals: Signals | None = None
     trend: TrendFunction | None = None
     # Language routing and intents (``None`` in unit tests with fakes: the turn then skips them).
-    language: Any = None  # txassist.text.language.LanguageDetector
-    multilingual: Any = None  # txassist.embedding.multilingual.MultilingualEncoder
-    intents: Any = None  # txassist.intent.IntentDetector
+    language: LanguageDetector | None = None
+    multilingual: MultilingualEncoder | None = None
+    intents: IntentDetector | None = None
     replies: LearnedReplyLibrary | None = None  # agents' proven replies (off: ``TXASSIST_LEARNED_REPLIES``)
     part_timeout_s: float = 5.0
     write_lock: asyncio.Lock | None = None  # SQLite: one turn at a time in the write phase
@@ -107,7 +117,7 @@ class TurnPipeline:
         self.repo = ConversationRepository(session)
         self.identities = IdentityResolver(self.repo, self.settings.pseudonym_secret)
 
-    async def handle(self, conversation_id: str, request: TurnRequest) -> dict[str, Any]:
+    async def handle(self, conversation_id: str, request: TurnRequest) -> JsonObject:
         """The turn's response as stored (a replay of the same turn returns it unchanged)."""
         # Normalised once, here: every rule, model and the redaction after this sees the same text.
         text = normalize_text(request.text).strip()
@@ -137,7 +147,7 @@ class TurnPipeline:
         features: frozenset[str],
         turn_key: str,
         request_hash: str,
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         started = time.perf_counter()
         if request.turn_id is not None:
             # Only a caller-chosen turn id can be a retry; a generated one is new by construction.
@@ -278,7 +288,7 @@ class TurnPipeline:
                 await self._learn_from_agent(conversation_id, text)
         return body
 
-    def _store_draft(self, draft: Any, conversation_id: str, turn_key: str) -> SuggestionOut:
+    def _store_draft(self, draft: Draft, conversation_id: str, turn_key: str) -> SuggestionOut:
         drafting = self.services.drafting
         assert drafting is not None
         return drafting.store(self.session, draft, conversation_id=conversation_id, turn_key=turn_key)
@@ -312,7 +322,7 @@ class TurnPipeline:
             return None
         return lambda: replies.match(self.session, vector)
 
-    def _language(self, text: str) -> Any:
+    def _language(self, text: str) -> Language | None:
         detector = self.services.language
         if detector is None:
             return None
@@ -323,22 +333,32 @@ class TurnPipeline:
             return None
 
     def _intents_fn(
-        self, wanted: bool, text: str, vector: Vector | None, multilingual_vector: Any, language: Any
-    ) -> Callable[[], Awaitable[Any]] | None:
+        self,
+        wanted: bool,
+        text: str,
+        vector: Vector | None,
+        multilingual_vector: Vectors | None,
+        language: Language | None,
+    ) -> Callable[[], Awaitable[Intents]] | None:
         detector = self.services.intents
         if not wanted or detector is None or (vector is None and multilingual_vector is None):
             return None
         vectors = None if vector is None else np.asarray(vector, dtype=np.float32).reshape(1, -1)
         code = language.code if language is not None else "en"
 
-        async def detect() -> Any:
+        async def detect() -> Intents:
             # The heads are a matmul on vectors already computed: inline, no thread hop.
             return detector.detect([text], vectors, multilingual_vector, [code])[0]
 
         return detect
 
     def _sentiment_fn(
-        self, wanted: bool, text: str, vector: Vector | None, language: Any = None, multilingual_vector: Any = None
+        self,
+        wanted: bool,
+        text: str,
+        vector: Vector | None,
+        language: Language | None = None,
+        multilingual_vector: Vectors | None = None,
     ) -> Callable[[], Awaitable[Sequence[SentimentResult]]] | None:
         sentiment = self.services.sentiment
         if not wanted or sentiment is None:
@@ -346,8 +366,9 @@ class TurnPipeline:
         vectors = None if vector is None else np.asarray(vector, dtype=np.float32).reshape(1, -1)
         if language is None:
             return lambda: sentiment.classify([text], vectors)
-        routed = cast("Any", sentiment)
-        return lambda: routed.classify([text], vectors, languages=[language], multilingual_vectors=multilingual_vector)
+        return lambda: sentiment.classify(
+            [text], vectors, languages=[language], multilingual_vectors=multilingual_vector
+        )
 
     def _knowledge_fn(
         self,
@@ -355,8 +376,8 @@ class TurnPipeline:
         request: TurnRequest,
         text: str,
         vector: Vector | None,
-        language: Any = None,
-        multilingual_vector: Any = None,
+        language: Language | None = None,
+        multilingual_vector: Vectors | None = None,
     ) -> Callable[[], Awaitable[SearchResult]] | None:
         knowledge = self.services.knowledge
         if not wanted or knowledge is None:
@@ -373,9 +394,9 @@ class TurnPipeline:
         hits: list[KnowledgeHit],
         label: SentimentResult | None,
         search: SearchResult | None,
-        intents: Any = None,
-        language: Any = None,
-    ) -> Callable[[], Awaitable[Any]] | None:
+        intents: Intents | None = None,
+        language: Language | None = None,
+    ) -> Callable[[], Awaitable[Draft]] | None:
         drafting = self.services.drafting
         if not wanted or drafting is None:
             return None
@@ -417,7 +438,7 @@ class TurnPipeline:
         history: list[TurnRecord],
         label: SentimentResult | None,
         recent: CustomerContext | None,
-        intents: Any = None,
+        intents: Intents | None = None,
     ) -> Callable[[], Awaitable[_FoundSignals]] | None:
         if not wanted or self.services.signals is None:
             return None
@@ -437,7 +458,7 @@ class TurnPipeline:
         )
 
     def _trend_fn(
-        self, history: list[TurnRecord], label: SentimentResult | None, text: str, intents: Any = None
+        self, history: list[TurnRecord], label: SentimentResult | None, text: str, intents: Intents | None = None
     ) -> Callable[[], Awaitable[SentimentTrend]] | None:
         # A part of its own: a broken or slow trend must not cost the turn its sentiment label.
         trend = self.services.trend
@@ -447,7 +468,7 @@ class TurnPipeline:
             t.sentiment_scores for t in history if t.speaker == "customer" and t.sentiment_scores
         ]
         # The escalation flag reads the same intents as the churn signals.
-        work = trend if intents is None else functools.partial(cast("Any", trend), intents=intents)
+        work = functools.partial(trend, intents=intents)
         return lambda: anyio.to_thread.run_sync(work, scores, label, text, abandon_on_cancel=True)
 
     def _duplicates_fn(
@@ -480,7 +501,7 @@ class TurnPipeline:
         history: list[TurnRecord],
         label: SentimentResult | None,
         recent: CustomerContext | None,
-        intents: Any = None,
+        intents: Intents | None = None,
     ) -> _FoundSignals:
         signals = self.services.signals
         assert signals is not None
@@ -604,7 +625,7 @@ def _update_conversation(
     conversation.rolling_summary = summary
 
 
-def _merge_topics(topics: list[dict[str, Any]], hits: list[KnowledgeHit]) -> list[dict[str, Any]]:
+def _merge_topics(topics: list[dict[str, str]], hits: list[KnowledgeHit]) -> list[dict[str, str]]:
     merged = [dict(t) for t in topics]
     for hit in hits[:TOPICS_PER_TURN]:
         merged = [t for t in merged if t.get("document_id") != hit.document_id]
@@ -626,7 +647,7 @@ def _trim(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _replay(turn: StoredResponse, request_hash: str) -> dict[str, Any]:
+def _replay(turn: StoredResponse, request_hash: str) -> JsonObject:
     if turn.request_hash != request_hash:
         raise Conflict(f"turn_id {turn.turn_key!r} was already used for a different turn")
     if turn.response is None:
@@ -673,12 +694,12 @@ def _new_turn(
     )
 
 
-def _response_body(response: TurnResponse) -> dict[str, Any]:
-    body: dict[str, Any] = msgspec.to_builtins(response)
+def _response_body(response: TurnResponse) -> JsonObject:
+    body: JsonObject = msgspec.to_builtins(response)
     return body
 
 
-def _needs_e5(language: Any, text: str) -> bool:
+def _needs_e5(language: Language, text: str) -> bool:
     from txassist.sentiment.service import uses_english_head
 
     return not uses_english_head(language, text)
