@@ -1,10 +1,17 @@
-"""One error body everywhere: RFC 9457 problem details plus a stable ``error_type``."""
+"""One error body everywhere: RFC 9457 problem details plus a stable ``error_type``.
+
+Litestar's ``ProblemDetailsPlugin`` is not used: its converters see the exception but not the request
+(our bodies carry ``instance`` and ``request_id``), the database, OS and decoding errors would still
+need converters of their own, and the limiter answers 429 from middleware, where no exception handler
+runs. It would add a layer and remove no code; ``problem`` is the one renderer instead.
+"""
 
 from __future__ import annotations
 
 import errno
 from http import HTTPStatus
 
+import msgspec
 import structlog
 from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -57,7 +64,8 @@ def handle_http_exception(request: AnyRequest, exc: HTTPException) -> Response[d
         # Litestar reports body decode and type errors as 400; a body that parsed but broke the
         # schema is a 422 to our callers. Both carry the offending fields.
         status = 422 if _is_schema_error(exc) else 400
-        extra = {"errors": _json_safe(exc.extra)} if exc.extra else None
+        # Whatever the validator put there (enums, paths) as plain JSON.
+        extra = {"errors": msgspec.to_builtins(exc.extra, enc_hook=str, str_keys=True)} if exc.extra else None
     if status >= 500:
         log.error("request_failed", status=status, detail=exc.detail)
     else:
@@ -105,16 +113,6 @@ def handle_unexpected(request: AnyRequest, exc: Exception) -> Response[dict[str,
 def _is_schema_error(exc: ValidationException) -> bool:
     detail = str(exc.detail).lower()
     return not ("malformed" in detail or "json is malformed" in detail or "decode" in detail)
-
-
-def _json_safe(value: object) -> object:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
