@@ -32,7 +32,12 @@ STATUSES: dict[int, Status] = {
 
 class TxAssistError(Exception):
     status_code = 400
-    error_type = "bad_request"
+    error_type = "bad_request"  # a subclass that sets only its status gets the type STATUSES gives it
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "error_type" not in cls.__dict__:
+            cls.error_type = STATUSES[cls.status_code].error_type
 
     def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
@@ -42,44 +47,35 @@ class TxAssistError(Exception):
 
 class InvalidInput(TxAssistError):
     status_code = 422
-    error_type = "validation_error"
 
 
 class NotFound(TxAssistError):
     status_code = 404
-    error_type = "not_found"
 
 
 class Conflict(TxAssistError):
     status_code = 409
-    error_type = "conflict"
 
 
 class PayloadTooLarge(TxAssistError):
     status_code = 413
-    error_type = "payload_too_large"
 
 
 class UnsupportedMediaType(TxAssistError):
     status_code = 415
-    error_type = "unsupported_media_type"
 
 
 class Overloaded(TxAssistError):
     status_code = 429
-    error_type = "overloaded"
 
 
 class UpstreamError(TxAssistError):
     status_code = 502
-    error_type = "upstream_error"
 
 
 class UpstreamTimeout(TxAssistError):
     status_code = 504
-    error_type = "upstream_timeout"
 
 
 class Unavailable(TxAssistError):
     status_code = 503
-    error_type = "unavailable"
