@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
@@ -57,7 +57,9 @@ from txassist.db.models import Signal
 from txassist.drafting.guidance import GuidanceOut, find_guidance
 from txassist.drafting.schemas import SuggestionOut
 from txassist.drafting.service import Draft
+from txassist.embedding.multilingual import MultilingualEncoder
 from txassist.errors import Conflict, InvalidInput
+from txassist.intent.detector import IntentDetector
 from txassist.intent.schemas import Intents
 from txassist.jsontypes import JsonObject
 from txassist.knowledge.schemas import KnowledgeHit, SearchHitOut
@@ -65,13 +67,8 @@ from txassist.replies.service import LearnedReplyLibrary, LearnedReplyMatch
 from txassist.sentiment.schemas import SentimentResult
 from txassist.sentiment.trend import SentimentTrend
 from txassist.signals.schemas import SignalOut
-from txassist.text.language import Language
+from txassist.text.language import Language, LanguageDetector
 from txassist.text.normalize import normalize_text
-
-if TYPE_CHECKING:
-    from txassist.embedding.multilingual import MultilingualEncoder
-    from txassist.intent.detector import IntentDetector
-    from txassist.text.language import LanguageDetector
 
 log = structlog.get_logger("txassist.assist")
 
@@ -86,7 +83,11 @@ TIMING_KEYS = ("embedding", "sentiment", "knowledge", "context", "draft", "signa
 
 
 class TurnServices(msgspec.Struct, kw_only=True):
-    """The capabilities a turn may use; ``None`` where a capability is not installed."""
+    """The capabilities a turn may use; ``None`` where a capability is not installed.
+
+    Its field types are imported at run time, not only for type checking: Litestar converts this
+    dependency with msgspec, which resolves them.
+    """
 
     settings: Settings
     embeddings: Embedder | None = None
