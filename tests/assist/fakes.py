@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from txassist.assist.ports import Vector, Vectors
 from txassist.conversations.records import ConversationRecord, TurnRecord
 from txassist.db.models import Suggestion
+from txassist.drafting.replying import Draft
 from txassist.drafting.schemas import Citation, SuggestionOut
-from txassist.drafting.service import Draft
 from txassist.intent.schemas import Intents
 from txassist.knowledge.loaders import KnowledgeDocument
 from txassist.knowledge.schemas import KnowledgeHit
@@ -172,7 +172,7 @@ class FakeDrafting:
     def store_learned(self, session: AsyncSession, match: Any, *, conversation_id: str, turn_key: str | None) -> Any:
         raise AssertionError("the fake pipeline runs without a learned-reply library")
 
-    def rolling_summary(self, turns: list[TurnRecord]) -> str:
+    def rolling_summary(self, turns: Sequence[TurnRecord]) -> str:
         self.summaries.append(len(turns))
         return " | ".join(f"{t.speaker}: {t.text}" for t in turns)[-500:]
 

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.conversations.records import ConversationRecord, TurnRecord
 from txassist.db.models import Signal
+from txassist.drafting.replying import Draft
 from txassist.drafting.schemas import SuggestionOut
-from txassist.drafting.service import Draft
 from txassist.intent.schemas import Intents
 from txassist.knowledge.loaders import KnowledgeDocument
 from txassist.knowledge.schemas import KnowledgeHit
@@ -78,7 +78,7 @@ class TrendFunction(Protocol):
     ) -> SentimentTrend: ...
 
 
-class Drafting(Protocol):
+class ReplyDrafting(Protocol):
     async def draft(
         self,
         *,
@@ -93,6 +93,8 @@ class Drafting(Protocol):
         language: str | None = None,
     ) -> Draft: ...
 
+
+class SuggestionStore(Protocol):
     def store(
         self, session: AsyncSession, draft: Draft, *, conversation_id: str, turn_key: str | None
     ) -> SuggestionOut:
@@ -105,10 +107,12 @@ class Drafting(Protocol):
         """Adds a learned reply offered on this turn as a ``Suggestion`` row."""
         ...
 
-    def rolling_summary(self, turns: list[TurnRecord]) -> str: ...
+
+class RollingSummaries(Protocol):
+    def rolling_summary(self, turns: Sequence[TurnRecord]) -> str: ...
 
 
-class Signals(Protocol):
+class SignalExtraction(Protocol):
     async def extract_for_turn(
         self,
         *,
@@ -122,6 +126,8 @@ class Signals(Protocol):
         intents: Intents | None = None,
     ) -> list[SignalOut]: ...
 
+
+class SignalRecording(Protocol):
     async def stored_duplicates(
         self, session: AsyncSession, conversation_id: str, signals: list[SignalOut]
     ) -> Mapping[str, Signal]: ...

@@ -1,4 +1,4 @@
-"""Every database query drafting makes: conversations, turns, suggestions and feedback."""
+"""Every query on suggestions and their feedback (conversations and turns: ``ConversationRepository``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.conversations.records import TurnRecord
-from txassist.conversations.repository import ConversationRepository
-from txassist.db.models import Conversation, Suggestion, SuggestionFeedback
+from txassist.db.models import Suggestion, SuggestionFeedback
 from txassist.jsontypes import JsonObject
 
 
@@ -26,13 +24,6 @@ class FeedbackAggregate:
 class DraftingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def get_conversation(self, conversation_id: str) -> Conversation | None:
-        return await self.session.get(Conversation, conversation_id)
-
-    async def list_turns(self, conversation_id: str, *, limit: int = 200) -> list[TurnRecord]:
-        # The newest ``limit`` turns, oldest first: long conversations stay cheap to summarise.
-        return await ConversationRepository(self.session).last_turns(conversation_id, limit)
 
     def add_suggestion(
         self,
