@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Literal, Protocol
+from typing import Literal
 
 import msgspec
 
 from txassist.intent.schemas import Intents
+from txassist.sentiment.schemas import SentimentResult
 from txassist.text import windows
 
 DECAY = 0.7  # weight of a turn relative to the one after it
@@ -108,18 +109,9 @@ def intent_reasons(fired: Sequence[str]) -> list[str]:
     return [ESCALATING_INTENTS[name] for name in fired if name in ESCALATING_INTENTS]
 
 
-class ScoredLabel(Protocol):
-    """What the trend reads of this turn's sentiment (``SentimentResult`` satisfies it)."""
-
-    @property
-    def label(self) -> str: ...
-    @property
-    def scores(self) -> Mapping[str, float]: ...
-
-
 def conversation_trend(
     history: Sequence[Mapping[str, float]],
-    current: ScoredLabel,
+    current: SentimentResult,
     text: str,
     *,
     intents: Intents | None = None,
