@@ -2,8 +2,9 @@
 
 The query path is one embedding (through the shared micro-batcher) plus a FAISS search and a BM25
 lookup off the event loop. English queries use MiniLM over chunks and over each chunk's sentences and
-FAQ lines (a chunk scores its best unit); other languages use multilingual-e5 against a second index
-of the same passages, so a Norwegian question finds the English article. Dense and BM25 scores are
+FAQ lines (a chunk scores its best part and its whole-chunk cosine, ``AGGREGATION``); other languages
+use multilingual-e5 against a second index of the same passages, so a Norwegian question finds the
+English article. Dense and BM25 scores are
 fused by a weighted sum tuned on a development split (``FUSION``).
 
 Writes build a new index version on disk under a file lock so every replica (including this one)
