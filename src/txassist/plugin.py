@@ -24,6 +24,8 @@ from txassist.conversations.controllers import (
 from txassist.db.engine import SessionFactory
 from txassist.drafting.closing import ConversationCloser
 from txassist.drafting.controllers import DraftingController, SuggestionController
+from txassist.drafting.followup import FollowupDrafts
+from txassist.drafting.followup_controller import FollowupController
 from txassist.drafting.service import DraftingService
 from txassist.health.controllers import HealthController
 from txassist.http.limits import LoadShedder
@@ -87,6 +89,10 @@ def provide_closer(state: State) -> ConversationCloser:
     return provide_services(state).closer
 
 
+def provide_followups(state: State) -> FollowupDrafts:
+    return provide_services(state).followups
+
+
 def provide_session_factory(state: State) -> SessionFactory:
     """Sessions for work that outlives the request's own (streamed bodies, background jobs)."""
     return provide_services(state).db.get_session
@@ -103,6 +109,7 @@ DEPENDENCIES = {
     "turn_services": provide_turn_services,
     "session_factory": provide_session_factory,
     "closer": provide_closer,
+    "followups": provide_followups,
 }
 
 
@@ -145,6 +152,7 @@ class TxAssistPlugin(InitPluginProtocol):
             CustomerLinkController,
             DraftingController,
             SuggestionController,
+            FollowupController,
             SignalController,
             OutboxController,
             *console_routes(),

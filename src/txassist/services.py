@@ -17,6 +17,7 @@ from txassist.config import Settings
 from txassist.db import migrate
 from txassist.db.engine import is_sqlite
 from txassist.drafting.closing import ConversationCloser
+from txassist.drafting.followup import FollowupDrafts
 from txassist.drafting.service import DraftingService
 from txassist.embedding import EmbeddingBatcher, TextEncoder
 from txassist.embedding.multilingual import MultilingualEncoder
@@ -60,6 +61,7 @@ class Services:
             min_similarity=settings.learned_reply_min_similarity,
         )
         self.drafting = DraftingService.create(settings, replies=self.replies)
+        self.followups = FollowupDrafts(self.drafting, db.get_session)
         # Language routing: non-English turns take the e5 vector (one model per process, shared).
         self.language = LanguageDetector()
         self.multilingual = MultilingualEncoder(threads=1)
@@ -81,6 +83,7 @@ class Services:
             intents=self.intents,
             replies=self.replies,
             drafting=self.drafting,
+            followups=self.followups,
             signals=self.signals,
             trend=conversation_trend,
             part_timeout_s=settings.turn_part_timeout_s,
@@ -166,6 +169,7 @@ class Services:
         await self.knowledge.stop()
         if self.forwarder is not None:
             await self.forwarder.stop()
+        await self.followups.stop()
         await self.drafting.stop()
         await self.retention.stop()
         await self.embeddings.stop()

@@ -96,6 +96,7 @@ class TurnServices(msgspec.Struct, kw_only=True):
     multilingual: Any = None  # txassist.embedding.multilingual.MultilingualEncoder
     intents: Any = None  # txassist.intent.IntentDetector
     replies: LearnedReplyLibrary | None = None  # agents' proven replies (off: ``TXASSIST_LEARNED_REPLIES``)
+    followups: Any = None  # txassist.drafting.followup.FollowupDrafts: a slow LLM's reply after the turn
     part_timeout_s: float = 5.0
     write_lock: asyncio.Lock | None = None  # SQLite: one turn at a time in the write phase
 
@@ -247,6 +248,8 @@ class TurnPipeline:
 
         learned = await run.read("draft", self._learned_fn(customer_spoke and "draft" in features, vector))
 
+        followups = self.services.followups
+        follow = draft is not None and followups is not None and followups.wanted()
         async with self.services.write_lock or contextlib.nullcontext():
             store_started = time.perf_counter()
             await self.identities.store(resolution)
@@ -274,6 +277,7 @@ class TurnPipeline:
                     timings_ms=run.timings_ms(started),
                     degraded=run.degraded,
                     guidance=guidance,
+                    followup=followups.describe(conversation_id, turn_key) if follow else None,
                 )
             )
             await self.repo.insert_turn(turn, body)
@@ -282,6 +286,10 @@ class TurnPipeline:
             await self.repo.commit()
             if request.speaker == "agent" and conversation is not None:
                 await self._learn_from_agent(conversation_id, text)
+        if follow:
+            followups.start(conversation_id, turn_key, draft, views)
+        elif request.speaker == "agent" and followups is not None and followups.wanted():
+            followups.prefill(conversation_id, views)
         return body
 
     def _store_draft(self, draft: Any, conversation_id: str, turn_key: str) -> SuggestionOut:

