@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from tests.drafting.support import kb_hit, turns
 from txassist.config import REPO_ROOT, Settings
 from txassist.drafting import llm_context
@@ -26,7 +24,7 @@ HITS = [
 
 
 def _common_prefix(a: str, b: str) -> int:
-    return len(os.path.commonprefix([a, b]))
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
 async def _prompt(service: DraftingService, pairs: list[tuple[str, str]]) -> list[str]:

@@ -22,7 +22,7 @@ PREFIX_TEMPLATE = "conversation_prefix"
 # Passages per channel and characters per passage in a draft prompt: what the plan's act needs to
 # answer from, without paying prompt time for the rest of an article.
 PASSAGES = {"voice": 2, "chat": 2, "email": 3}
-PASSAGE_CHARS = {"voice": 500, "chat": 700, "email": 1200}
+PASSAGE_CHARS = {"voice": 350, "chat": 450, "email": 800}
 
 
 def window_start(count: int, *, limit: int = TRANSCRIPT_TURNS, block: int = TRANSCRIPT_BLOCK) -> int:
@@ -45,7 +45,7 @@ def prompt_passages(allowed: Sequence[Passage], channel: str) -> list[Passage]:
 
 
 def passage_context(passages: Sequence[Passage], channel: str) -> list[dict[str, Any]]:
-    limit = PASSAGE_CHARS.get(channel, 700)
+    limit = PASSAGE_CHARS.get(channel, 450)
     return [{"n": i + 1, "title": p.title, "url": p.url, "text": clip(p.text, limit)} for i, p in enumerate(passages)]
 
 
