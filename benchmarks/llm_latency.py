@@ -239,7 +239,7 @@ def digest(run: dict[str, Any]) -> dict[str, Any]:
 def make_backend(path: Path, config: dict[str, Any], *, cache_prompt: bool = True) -> LocalLlamaBackend:
     return LocalLlamaBackend(
         path,
-        n_ctx=config.get("n_ctx", 4096),
+        n_ctx=config.get("n_ctx", 8192),
         threads=config["threads"],
         batch_threads=config["batch_threads"],
         slots=config.get("slots", 4),

@@ -97,7 +97,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     local_llm_threads: int = 0  # generation threads; 0: one fewer than the CPUs (at least 1)
     local_llm_batch_threads: int = 0  # prompt-processing threads; 0: every CPU
     local_llm_slots: int = 4  # conversations whose prompt prefix stays cached at once
-    local_llm_ctx: int = 4096  # tokens of KV cache shared by the slots
+    local_llm_ctx: int = 8192  # tokens of KV cache, split evenly between the slots
     llm_followup: bool = True  # with a slow backend, the turn's LLM reply follows over SSE
     prompts_dir: Path = REPO_ROOT / "prompts"
     learned_replies: bool = True  # agents' proven replies offered beside the grounded one; False: off

@@ -30,7 +30,6 @@ def build_params(args: argparse.Namespace, model: Path) -> Any:
     params.port = args.port
     params.n_ctx = args.ctx
     params.n_parallel = args.slots
-    params.kv_unified = True
     params.cache_prompt = True
     params.cpuparams.n_threads = args.threads
     params.cpuparams_batch.n_threads = args.batch_threads
@@ -45,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="", help="a GGUF file; default: the packaged model")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--ctx", type=int, default=4096)
+    parser.add_argument("--ctx", type=int, default=8192, help="KV cache tokens, split between the slots")
     parser.add_argument("--slots", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-threads", type=int, default=2)

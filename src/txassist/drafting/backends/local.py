@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -52,7 +53,7 @@ class LocalLlamaBackend:
         self,
         model_path: Path,
         *,
-        n_ctx: int = 4096,
+        n_ctx: int = 8192,
         threads: int = 0,
         batch_threads: int = 0,
         slots: int = 4,
@@ -89,13 +90,17 @@ class LocalLlamaBackend:
         params.model.path = str(self.model_path)
         params.n_ctx = self.n_ctx
         params.n_parallel = self.pinning.slots
-        # One KV pool shared by the slots: a long conversation may use what short ones leave free.
-        params.kv_unified = True
+        # One KV cache per slot (n_ctx split evenly): with one pool shared by the slots, llama.cpp
+        # clears an idle slot's prefix when another slot runs, which defeats the pinning.
+        params.kv_unified = False
         params.cache_prompt = True
         params.cache_ram_mib = self.cache_ram_mib
         params.cpuparams.n_threads = self.threads
         params.cpuparams_batch.n_threads = self.batch_threads
         params.warmup = False
+        # xllamacpp also opens llama.cpp's HTTP server on loopback; this process calls it in-process,
+        # so the socket gets a key nobody knows rather than serving the model to any local user.
+        params.api_keys = [secrets.token_urlsafe(32)]
         if self.speculative:
             kind = f"COMMON_SPECULATIVE_TYPE_{self.speculative.upper()}"
             params.speculative.types = [getattr(xllamacpp.common_speculative_type, kind)]
