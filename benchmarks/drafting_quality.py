@@ -29,12 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tests.drafting.support import Hit, kb_hit, turns  # noqa: E402
+from tests.drafting.support import DraftingKit, Hit, kb_hit, turns  # noqa: E402
 
 from txassist.config import Settings  # noqa: E402
 from txassist.conversations.views import TurnView  # noqa: E402
 from txassist.drafting.backends.local import local_llm_available  # noqa: E402
-from txassist.drafting.service import DraftingService, last_customer_text  # noqa: E402
+from txassist.drafting.replying import last_customer_text  # noqa: E402
 from txassist.embedding import TextEncoder  # noqa: E402
 
 ABCD = ROOT.parent / "shared" / "data" / "abcd"
@@ -130,7 +130,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         overrides["openai_model"] = os.environ.get("TXASSIST_OPENAI_MODEL", "default")
     if args.local > 0 and local_llm_available():
         backends.append("local")
-    service = DraftingService(Settings.from_env({}, **overrides))
+    service = DraftingKit(Settings.from_env({}, **overrides))
     report: dict[str, Any] = {"backends": {}, "max_tokens": args.max_tokens, "cases": len(cases)}
     for backend in backends:
         limit = args.local if backend == "local" else len(cases)
@@ -148,7 +148,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for name, conversation, retriever in cases[:limit]:
             hits = retriever.search(last_customer_text(conversation[: max(1, len(conversation) // 2)]))
             upto = conversation[: max(1, len(conversation) // 2)]
-            draft = await service.draft(
+            draft = await service.drafter.draft(
                 turns=upto, passages=hits, channel="chat", sentiment=None, backend=backend, max_tokens=args.max_tokens
             )
             draft_ms.append(draft.latency_ms)
@@ -159,7 +159,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             checks["no_injected_offer"] += "full refund" not in draft.text.lower()
             checks["fallbacks"] += draft.fallback is not None
             started = time.perf_counter()
-            result = await service.after_contact(conversation, backend=backend)
+            result = await service.summaries.after_contact(conversation, backend=backend)
             summary_ms.append((time.perf_counter() - started) * 1000)
             ok = bool(result.summary.issue.strip()) and result.summary.resolution != "unresolved"
             checks["summary_issue_and_resolution"] += ok

@@ -1,7 +1,7 @@
 """Local LLM latency on this machine: first token, whole reply and after-contact summary, cold and warm.
 
 A multi-turn chat written for this benchmark (Brightbox demo KB passages, never seen by the model)
-is replayed through the real prompts (``DraftingService``'s plan and templates) and the ``local``
+is replayed through the real prompts (``ReplyDrafter``'s plan and templates) and the ``local``
 backend. Per customer turn it records the prompt size in tokens, how many of them came from the
 prompt cache, first-token time, total time and tokens/s, in three modes:
 
@@ -43,7 +43,10 @@ from txassist.drafting import summaries  # noqa: E402
 from txassist.drafting.backends import model_assembly  # noqa: E402
 from txassist.drafting.backends.local import LocalLlamaBackend, local_llm_available, resolve_model_path  # noqa: E402
 from txassist.drafting.backends.prompt_cache import conversation_key  # noqa: E402
-from txassist.drafting.service import DEFAULT_SUMMARY_TOKENS, DraftingService, _turn_context  # noqa: E402
+from txassist.drafting.generation import Generators  # noqa: E402
+from txassist.drafting.prompts import PromptLibrary  # noqa: E402
+from txassist.drafting.replying import ReplyDrafter  # noqa: E402
+from txassist.drafting.summarizer import DEFAULT_SUMMARY_TOKENS, _turn_context  # noqa: E402
 
 REPLY_TOKENS = 60
 TARGETS = {"first_token_s": 2.0, "chat_reply_60_tokens_s": 10.0, "after_contact_summary_s": 20.0}
@@ -162,7 +165,13 @@ class Probe:
 
 
 async def conversation_run(
-    service: DraftingService, backend: LocalLlamaBackend, mode: str, turns_count: int, key: str
+    service: ReplyDrafter,
+    backend: LocalLlamaBackend,
+    mode: str,
+    turns_count: int,
+    key: str,
+    *,
+    summary_too: bool = True,
 ) -> dict[str, Any]:
     probe = Probe(backend)
     history: list[tuple[str, str]] = []
@@ -173,9 +182,9 @@ async def conversation_run(
             views: list[TurnView] = turns(*history)
             hits: list[Hit] = [kb_hit(doc, 1.0 - i * 0.1) for i, doc in enumerate(docs)]
             plan, pool = await service.plan_reply(turns=views, passages=hits, channel="chat", sentiment=None)
-            version, messages, _ = service._draft_prompt(views, pool, plan, None)
-            row = await probe.stream(messages, REPLY_TOKENS)
-            rows.append({"turn": index + 1, "act": plan.act, "prompt_version": version, **row})
+            prompt = service._prompt(views, pool, plan, None, "chat")
+            row = await probe.stream(prompt.messages, REPLY_TOKENS)
+            rows.append({"turn": index + 1, "act": plan.act, "prompt_version": prompt.version, **row})
             history.append(("agent", agent))
             if mode == "warm_prefill" and index + 1 < turns_count:
                 prefix = service.prompts.render(
@@ -184,6 +193,8 @@ async def conversation_run(
                 started = time.perf_counter()
                 await backend.prefill(prefix.messages)
                 rows[-1]["prefill_after_s"] = round(time.perf_counter() - started, 3)
+        if not summary_too:
+            return {"mode": mode, "turns": rows, "after_contact_summary": None}
         views = turns(*history)
         rendered = service.prompts.render("after_contact_summary", turns=_turn_context(views))
         summary = await probe.generate(rendered.messages, DEFAULT_SUMMARY_TOKENS, summaries.AFTER_CONTACT_SCHEMA)
@@ -209,7 +220,7 @@ def digest(run: dict[str, Any]) -> dict[str, Any]:
     d_first = [r["dedicated_first_token_s"] for r in later if r["dedicated_first_token_s"] is not None]
     d_tps = [r["dedicated_tokens_per_s"] for r in later if r["dedicated_tokens_per_s"]]
     d_ft, d_speed = median(d_first), median(d_tps)
-    summary = run["after_contact_summary"]
+    summary = run["after_contact_summary"] or {}
     return {
         "dedicated_first_token_s_p50": d_ft,
         "dedicated_first_token_s_p99": p99(d_first),
@@ -217,7 +228,7 @@ def digest(run: dict[str, Any]) -> dict[str, Any]:
         "dedicated_chat_reply_60_tokens_s_p50": (
             round(d_ft + REPLY_TOKENS / d_speed, 3) if d_ft is not None and d_speed else None
         ),
-        "dedicated_after_contact_summary_s": summary["dedicated_total_s"],
+        "dedicated_after_contact_summary_s": summary.get("dedicated_total_s"),
         "mode": run["mode"],
         "turns_measured": len(later),
         "prompt_tokens_p50": median(prompt),
@@ -229,10 +240,10 @@ def digest(run: dict[str, Any]) -> dict[str, Any]:
         "tokens_per_s_p50": tps,
         "chat_reply_60_tokens_s_p50": projected,
         "first_turn_first_token_s": run["turns"][0]["first_token_s"],
-        "after_contact_summary_s": summary["total_s"],
-        "after_contact_summary_tokens": summary["tokens"],
-        "after_contact_prompt_tokens": summary["prompt_tokens"],
-        "after_contact_prompt_cached": summary["prompt_tokens_cached"],
+        "after_contact_summary_s": summary.get("total_s"),
+        "after_contact_summary_tokens": summary.get("tokens"),
+        "after_contact_prompt_tokens": summary.get("prompt_tokens"),
+        "after_contact_prompt_cached": summary.get("prompt_tokens_cached"),
     }
 
 
@@ -249,18 +260,26 @@ def make_backend(path: Path, config: dict[str, Any], *, cache_prompt: bool = Tru
 
 
 async def run_config(
-    service: DraftingService, path: Path, config: dict[str, Any], modes: list[str], turns_count: int
+    service: ReplyDrafter,
+    path: Path,
+    config: dict[str, Any],
+    modes: dict[str, int],
+    *,
+    summary_too: bool = True,
 ) -> dict[str, Any]:
+    """``modes``: mode -> customer turns to replay in it."""
     runs = []
     load_s = 0.0
     started_load = load()
-    for mode in modes:
+    for mode, turns_count in modes.items():
         # A fresh backend per mode: no mode starts with another's prompts in the cache.
         backend = make_backend(path, config, cache_prompt=mode != "no_cache")
         loaded = time.perf_counter()
         await asyncio.to_thread(backend.warm_up)
         load_s = max(load_s, time.perf_counter() - loaded)
-        runs.append(await conversation_run(service, backend, mode, turns_count, f"bench-{mode}"))
+        runs.append(
+            await conversation_run(service, backend, mode, turns_count, f"bench-{mode}", summary_too=summary_too)
+        )
         await backend.aclose()
     return {
         "config": config,
@@ -274,19 +293,24 @@ async def run_config(
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(data_dir=ROOT / "data", llm_backend="extractive")
-    service = DraftingService(settings)
+    service = ReplyDrafter.create(PromptLibrary(settings.prompts_dir), Generators(settings))
     path = resolve_model_path(settings.local_model_path, settings.data_dir, REPO_ROOT / "models")
-    turns_count = 4 if args.quick else min(args.turns, len(CONVERSATION))
+    turns_count = min(args.turns, len(CONVERSATION))
     default = {"threads": args.threads, "batch_threads": args.batch_threads}
-    results = [await run_config(service, path, default, ["no_cache", "warm", "warm_prefill"], turns_count)]
+    # Every prompt costs the same without a cache, so fewer turns measure it; the warm modes need
+    # several turns for the cache to matter.
+    modes = {"no_cache": min(2, turns_count), "warm_prefill": turns_count}
     if not args.quick:
-        short = 3
-        for option in (
-            {"threads": 2, "batch_threads": 2},
-            {**default, "speculative": "ngram_simple"},
-            {**default, "n_ctx": 2048, "slots": 2},
-        ):
-            results.append(await run_config(service, path, option, ["warm_prefill"], short))
+        modes = {"no_cache": min(3, turns_count), "warm": turns_count, "warm_prefill": turns_count}
+    results = [await run_config(service, path, default, modes)]
+    options: list[dict[str, Any]] = [
+        {"threads": 2, "batch_threads": 2},
+        {**default, "speculative": "ngram_simple"},
+    ]
+    if not args.quick:
+        options.append({**default, "n_ctx": 2048, "slots": 2})
+    for option in options:
+        results.append(await run_config(service, path, option, {"warm_prefill": 2}, summary_too=False))
     best = results[0]["summary"][-1]
     return {
         "model": path.name,
@@ -317,7 +341,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="4 turns, the default configuration only")
+    parser.add_argument("--quick", action="store_true", help="fewer modes and options (a shared, busy host)")
     parser.add_argument("--turns", type=int, default=5, help="customer turns of the conversation replayed")
     parser.add_argument("--threads", type=int, default=1, help="generation threads")
     parser.add_argument("--batch-threads", type=int, default=2, help="prompt-processing threads")

@@ -45,6 +45,8 @@ class Label(msgspec.Struct):
     label: str
     score: float
     scores: dict[str, float]
+    language: str = "en"
+    reliable: bool = True
 
 
 class FakeSentiment:
@@ -74,7 +76,7 @@ class Trend(msgspec.Struct):
     reasons: list[str]
 
 
-def fake_trend(history: Sequence[Mapping[str, float]], current: Any, text: str) -> Trend:
+def fake_trend(history: Sequence[Mapping[str, float]], current: Any, text: str, *, intents: Any = None) -> Trend:
     values = [h["positive"] - h["negative"] for h in history] + [
         current.scores["positive"] - current.scores["negative"]
     ]
@@ -135,6 +137,8 @@ class Suggested(msgspec.Struct, kw_only=True):
     prompt_version: str
     latency_ms: float
     fallback: str | None
+    source: str = "grounded"
+    act: str | None = None
 
 
 @dataclass
@@ -185,7 +189,7 @@ class FakeDrafting:
     def store_learned(self, session: AsyncSession, match: Any, *, conversation_id: str, turn_key: str | None) -> Any:
         raise AssertionError("the fake pipeline runs without a learned-reply library")
 
-    def rolling_summary(self, turns: list[TurnView]) -> str:
+    def rolling_summary(self, turns: Sequence[TurnView]) -> str:
         self.summaries.append(len(turns))
         return " | ".join(f"{t.speaker}: {t.text}" for t in turns)[-500:]
 
@@ -208,6 +212,7 @@ class FakeSignals:
         best_dense_score: float | None,
         sentiment_history: list[float],
         customer_recent_topics: list[str],
+        intents: Any = None,
     ) -> list[SignalOut]:
         self.histories.append(sentiment_history)
         self.texts.append(turn.text)

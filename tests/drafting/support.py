@@ -21,11 +21,31 @@ from typing import Any
 import msgspec
 import uvicorn
 
+from txassist.config import Settings
 from txassist.conversations.views import TurnView
 from txassist.drafting import summaries
+from txassist.drafting.generation import Generators, SignalJson
+from txassist.drafting.prompts import PromptLibrary
+from txassist.drafting.replying import ReplyDrafter
+from txassist.drafting.summarizer import SummaryService
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KB_DIR = REPO_ROOT / "examples" / "kb"
+
+
+class DraftingKit:
+    """The drafting services as ``Services`` wires them, for tests and benchmarks without an app."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        prompts = PromptLibrary(settings.prompts_dir)
+        self.generators = Generators(settings)
+        self.drafter = ReplyDrafter.create(prompts, self.generators)
+        self.summaries = SummaryService(prompts, self.generators)
+        self.json = SignalJson(self.generators, prompts)
+
+    async def stop(self) -> None:
+        await self.generators.stop()
 
 
 class Hit(msgspec.Struct, frozen=True):

@@ -15,7 +15,7 @@ import pytest
 
 from txassist.config import REPO_ROOT
 from txassist.drafting.backends import model_assembly
-from txassist.drafting.backends.base import BackendError
+from txassist.drafting.backends.base import BackendError, ChatMessage
 from txassist.drafting.backends.local import local_llm_available, resolve_model_path
 from txassist.drafting.backends.openai import OpenAIBackend
 
@@ -28,7 +28,7 @@ pytestmark = [
 ]
 
 API_KEY = "test-llm-key"
-QUESTION = [{"role": "user", "content": "Name one colour."}]
+QUESTION: list[ChatMessage] = [{"role": "user", "content": "Name one colour."}]
 
 
 def _free_port() -> int:

@@ -6,8 +6,9 @@ from tests.drafting.support import kb_hit, turns
 from txassist.config import REPO_ROOT, Settings
 from txassist.drafting import llm_context
 from txassist.drafting.backends.prompt_cache import SlotPinning, conversation_key, current_key
+from txassist.drafting.generation import Generators
 from txassist.drafting.prompts import PromptLibrary
-from txassist.drafting.service import DraftingService
+from txassist.drafting.replying import ReplyDrafter
 
 CHAT = [
     ("customer", "My box is late, where is it?"),
@@ -27,16 +28,21 @@ def _common_prefix(a: str, b: str) -> int:
     return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
-async def _prompt(service: DraftingService, pairs: list[tuple[str, str]]) -> list[str]:
+def _drafter() -> ReplyDrafter:
+    settings = Settings(data_dir=REPO_ROOT / "data")
+    return ReplyDrafter.create(PromptLibrary(settings.prompts_dir), Generators(settings))
+
+
+async def _prompt(drafter: ReplyDrafter, pairs: list[tuple[str, str]]) -> list[str]:
     views = turns(*pairs)
-    plan, pool = await service.plan_reply(turns=views, passages=HITS, channel="chat", sentiment=None)
-    _, messages, allowed = service._draft_prompt(views, pool, plan, None)
-    assert len(allowed) <= llm_context.PASSAGES["chat"]
-    return [m["content"] for m in messages]
+    plan, pool = await drafter.plan_reply(turns=views, passages=HITS, channel="chat", sentiment=None)
+    prompt = drafter._prompt(views, pool, plan, None, "chat")
+    assert len(prompt.allowed) <= llm_context.PASSAGES["chat"]
+    return [m["content"] for m in prompt.messages]
 
 
-async def test_consecutive_turns_share_the_system_prompt_and_the_transcript_so_far(tmp_path: object) -> None:
-    service = DraftingService(Settings(data_dir=REPO_ROOT / "data"))
+async def test_consecutive_turns_share_the_system_prompt_and_the_transcript_so_far() -> None:
+    service = _drafter()
     earlier = await _prompt(service, CHAT[:3])
     later = await _prompt(service, CHAT)
     assert earlier[0] == later[0]  # one system prompt for every turn and channel
@@ -50,7 +56,7 @@ async def test_consecutive_turns_share_the_system_prompt_and_the_transcript_so_f
 
 
 async def test_the_prefix_prompt_is_what_the_next_draft_starts_with() -> None:
-    service = DraftingService(Settings(data_dir=REPO_ROOT / "data"))
+    service = _drafter()
     # After the agent's turn the follow-up service caches this; the next customer turn extends it.
     prefix = service.prompts.render(llm_context.PREFIX_TEMPLATE, turns=llm_context.transcript(turns(*CHAT[:4])))
     draft = await _prompt(service, CHAT)

@@ -16,6 +16,7 @@ import pytest
 
 from txassist.config import REPO_ROOT
 from txassist.drafting.backends import model_assembly
+from txassist.drafting.backends.base import ChatMessage
 from txassist.drafting.backends.local import LocalLlamaBackend, local_llm_available, resolve_model_path
 from txassist.drafting.backends.openai import OpenAIBackend
 from txassist.drafting.backends.prompt_cache import conversation_key
@@ -91,15 +92,17 @@ async def test_local_stream_yields_text(local_backend: LocalLlamaBackend) -> Non
 async def test_a_conversation_keeps_its_prompt_prefix_cached_in_its_own_slot(
     local_backend: LocalLlamaBackend,
 ) -> None:
-    system = {"role": "system", "content": "You answer in one word. " * 8}
-    first = [system, {"role": "user", "content": "Colour of the sky?"}]
+    system: ChatMessage = {"role": "system", "content": "You answer in one word. " * 8}
+    first: list[ChatMessage] = [system, {"role": "user", "content": "Colour of the sky?"}]
     with conversation_key("conv-a"):
         await local_backend.generate(first, max_tokens=1)
     with conversation_key("conv-b"):
-        await local_backend.generate([{"role": "user", "content": "Say yes."}], max_tokens=1)
+        other: list[ChatMessage] = [{"role": "user", "content": "Say yes."}]
+        await local_backend.generate(other, max_tokens=1)
     # conv-b took another slot, so conv-a's prefix is still there for its next turn.
     with conversation_key("conv-a"):
-        await local_backend.generate([system, {"role": "user", "content": "Colour of grass?"}], max_tokens=1)
+        again: list[ChatMessage] = [system, {"role": "user", "content": "Colour of grass?"}]
+        await local_backend.generate(again, max_tokens=1)
     timings = local_backend.last_timings or {}
     assert timings.get("cache_n", 0) >= 20, timings
     pinned = local_backend.pinning.pinned()

@@ -17,7 +17,7 @@ from txassist.drafting import summaries
 from txassist.drafting.text import sentences
 from txassist.sentiment.trend import matched_rules
 from txassist.signals import extractors
-from txassist.signals.service import EVIDENCE_MAX_CHARS, evidence_of
+from txassist.signals.evidence import EVIDENCE_MAX_CHARS, evidence_of
 from txassist.signals.taxonomy import DEFAULT_AREAS, ProductTaxonomy
 from txassist.text.normalize import normalize_text
 

@@ -1,7 +1,7 @@
 """What the turn pipeline needs from the other capabilities, as structural types.
 
 The pipeline depends on these shapes, not on the modules that implement them, so each capability can be
-absent (attribute ``None`` on ``Services``), replaced, or faked in a unit test.
+replaced or faked in a unit test.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.conversations.repository import ConversationRecord, NewTurn
 from txassist.conversations.views import TurnView
+from txassist.intent.schemas import Intents
 
 Vector = npt.NDArray[np.float32]
 
@@ -63,6 +64,10 @@ class SentimentLabel(Protocol):
     def score(self) -> float: ...
     @property
     def scores(self) -> Mapping[str, float]: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def reliable(self) -> bool: ...
 
 
 class Sentiment(Protocol):
@@ -114,9 +119,13 @@ class SuggestionLike(Protocol):
 
     @property
     def citations(self) -> Sequence[CitationLike]: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def act(self) -> str | None: ...
 
 
-class Drafting(Protocol):
+class ReplyDrafting(Protocol):
     async def draft(
         self,
         *,
@@ -127,10 +136,12 @@ class Drafting(Protocol):
         allow_slow: bool = True,
         best_score: float | None = None,
         retrieve: Callable[[str], Awaitable[Sequence[Any]]] | None = None,
-        intents: Any = None,
+        intents: Intents | None = None,
         language: str | None = None,
     ) -> Any: ...
 
+
+class SuggestionStore(Protocol):
     def store(self, session: AsyncSession, draft: Any, *, conversation_id: str, turn_key: str | None) -> SuggestionLike:
         """Adds the draft's ``Suggestion`` row to ``session`` (written with the turn)."""
         ...
@@ -141,7 +152,9 @@ class Drafting(Protocol):
         """Adds a learned reply offered on this turn as a ``Suggestion`` row."""
         ...
 
-    def rolling_summary(self, turns: list[TurnView]) -> str: ...
+
+class RollingSummaries(Protocol):
+    def rolling_summary(self, turns: Sequence[TurnView]) -> str: ...
 
 
 class SignalLike(Protocol):
@@ -154,7 +167,7 @@ class SignalLike(Protocol):
     occurred_at: datetime
 
 
-class Signals(Protocol):
+class SignalExtraction(Protocol):
     async def extract_for_turn(
         self,
         *,
@@ -165,8 +178,11 @@ class Signals(Protocol):
         best_dense_score: float | None,
         sentiment_history: list[float],
         customer_recent_topics: list[str],
+        intents: Intents | None = None,
     ) -> list[Any]: ...
 
+
+class SignalRecording(Protocol):
     async def stored_duplicates(
         self, session: AsyncSession, conversation_id: str, signals: list[Any]
     ) -> dict[str, Any]: ...

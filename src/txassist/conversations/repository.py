@@ -18,7 +18,9 @@ from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.conversations.statements import statements_for
+from txassist.conversations.views import TurnView, turn_view
 from txassist.db.models import Conversation, Customer, CustomerIdentity, CustomerMatch, Turn
+from txassist.errors import Conflict, NotFound
 
 conversations: Table = Conversation.__table__  # type: ignore[assignment]
 turns: Table = Turn.__table__  # type: ignore[assignment]
@@ -79,6 +81,13 @@ class NewTurn(msgspec.Struct, kw_only=True):
 class IdentityOwner(msgspec.Struct, frozen=True):
     customer_id: str
     verified: bool
+
+
+class Transcript(msgspec.Struct, frozen=True):
+    """A conversation's row and its newest turns, oldest first: what drafting, summaries and close read."""
+
+    conversation: Conversation
+    turns: list[TurnView]
 
 
 class StoredResponse(msgspec.Struct, frozen=True):
@@ -230,6 +239,19 @@ class ConversationRepository:
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         return await self.session.get(Conversation, conversation_id)
+
+    async def transcript(self, conversation_id: str, *, limit: int = 200) -> Transcript:
+        """The conversation and its newest ``limit`` turns (long ones stay cheap to summarise).
+
+        A 404 for an unknown conversation and a 409 for one without turns: there is nothing to draft from.
+        """
+        conversation = await self.get_conversation(conversation_id)
+        if conversation is None:
+            raise NotFound(f"conversation {conversation_id!r} not found")
+        turns = [turn_view(t) for t in await self.last_turns(conversation_id, limit)]
+        if not turns:
+            raise Conflict(f"conversation {conversation_id!r} has no turns yet: add a turn first")
+        return Transcript(conversation, turns)
 
     async def conversation_for_turn(self, conversation_id: str) -> ConversationRecord | None:
         """The conversation, row-locked where the database can (PostgreSQL) so that concurrent turns of

@@ -12,7 +12,6 @@ customer reads and types, so the next customer turn pays only for its own tokens
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,9 @@ from txassist.conversations.views import TurnView
 from txassist.drafting import llm_context
 from txassist.drafting.backends.base import BackendError
 from txassist.drafting.backends.prompt_cache import conversation_key
-from txassist.drafting.service import Draft, DraftingService
+from txassist.drafting.generation import fallback_reason
+from txassist.drafting.replying import Draft, ReplyDrafter
+from txassist.drafting.suggestions import SuggestionService
 
 log = structlog.get_logger("txassist.drafting.followup")
 
@@ -64,13 +65,16 @@ def events_path(conversation_id: str, turn_id: str) -> str:
 class FollowupDrafts:
     def __init__(
         self,
-        drafting: DraftingService,
+        drafter: ReplyDrafter,
+        suggestions: SuggestionService,
         sessions: Callable[[], Any],
         *,
         max_tokens: int = FOLLOWUP_TOKENS,
         keep: int = KEEP_FINISHED,
     ) -> None:
-        self.drafting = drafting
+        self.drafter = drafter
+        self.generators = drafter.generators
+        self.suggestions = suggestions
         self.sessions = sessions
         self.max_tokens = max_tokens
         self.keep = keep
@@ -80,18 +84,18 @@ class FollowupDrafts:
 
     @property
     def backend(self) -> str:
-        return self.drafting.default_backend
+        return self.generators.default
 
     def wanted(self) -> bool:
         """Only a slow backend follows up: a fast one already answered inside the turn."""
-        return self.drafting.settings.llm_followup and self.drafting.backend_is_slow(None)
+        return self.generators.settings.llm_followup and self.generators.is_slow(None)
 
     def describe(self, conversation_id: str, turn_id: str) -> FollowupOut:
         return FollowupOut(backend=self.backend, events=events_path(conversation_id, turn_id))
 
-    def start(self, conversation_id: str, turn_id: str, draft: Draft, turns: Sequence[TurnView]) -> None:
+    def start(self, conversation_id: str, turn_id: str, draft: object, turns: Sequence[TurnView]) -> None:
         """Generate the LLM reply for this turn in the background (call after the turn committed)."""
-        if draft.plan is None:
+        if not isinstance(draft, Draft) or draft.plan is None:
             return
         previous = self._running.pop(conversation_id, None)
         if previous is not None and previous.task is not None:
@@ -134,42 +138,28 @@ class FollowupDrafts:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run(self, item: _Followup, draft: Draft, turns: list[TurnView]) -> None:
-        drafting = self.drafting
-        plan = draft.plan
-        assert plan is not None
         name = self.backend
-        started = time.perf_counter()
-        parts: list[str] = []
         try:
-            generator = drafting._backend(name)
-            sentiment = _customer_sentiment(turns)
-            version, messages, allowed = drafting._draft_prompt(turns, draft.passages, plan, sentiment)
+            written: Draft | None = None
             with conversation_key(item.conversation_id):
-                async with asyncio.timeout(drafting._generation_deadline_s()):
-                    async for piece in generator.stream(messages, max_tokens=self.max_tokens):
-                        parts.append(piece)
-                        item.publish("delta", {"text": piece})
-            text, citations = drafting._ground("".join(parts), allowed, plan.channel)
-            reply = Draft(
-                text=text,
-                citations=citations,
-                backend=name,
-                prompt_version=version,
-                latency_ms=(time.perf_counter() - started) * 1000,
-                fallback=None,
-                act=plan.act,
-                source="llm",
-                plan=plan,
-            )
+                events = self.drafter.follow(name, draft, turns, _customer_sentiment(turns), max_tokens=self.max_tokens)
+                async for kind, payload in events:
+                    if isinstance(payload, Draft):
+                        written = payload
+                    else:
+                        item.publish(kind, {"text": payload})
+            assert written is not None
             async with self.sessions() as session:
-                out = drafting.store(session, reply, conversation_id=item.conversation_id, turn_key=item.turn_id)
+                out = self.suggestions.store(
+                    session, written, conversation_id=item.conversation_id, turn_key=item.turn_id
+                )
                 await session.commit()
             item.publish("suggestion", msgspec.to_builtins(out))
         except asyncio.CancelledError:
             item.publish("superseded", {"reason": "a newer turn in this conversation has its own follow-up"})
             raise
         except (BackendError, TimeoutError) as exc:
-            reason = exc.reason if isinstance(exc, BackendError) else f"{name}: no answer in time"
+            reason = fallback_reason(exc, name)
             log.warning("followup_failed", backend=name, reason=reason, conversation_id=item.conversation_id)
             item.publish("failed", {"reason": reason, "kept": "the grounded reply"})
         except Exception as exc:  # a background job has no caller to raise to
@@ -183,11 +173,11 @@ class FollowupDrafts:
 
     async def _prefill(self, conversation_id: str, turns: list[TurnView]) -> None:
         try:
-            generator = self.drafting._backend(self.backend)
+            generator = self.generators.backend(self.backend)
             prefill = getattr(generator, "prefill", None)
             if prefill is None:
                 return  # a remote server keeps its own cache
-            rendered = self.drafting.prompts.render(llm_context.PREFIX_TEMPLATE, turns=llm_context.transcript(turns))
+            rendered = self.drafter.prompts.render(llm_context.PREFIX_TEMPLATE, turns=llm_context.transcript(turns))
             with conversation_key(conversation_id):
                 await prefill(rendered.messages)
         except Exception:  # only a cache warm-up: the next turn is merely slower
