@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from litestar import Litestar
@@ -14,9 +15,14 @@ from litestar.testing import AsyncTestClient
 from tests.conftest import auth
 from txassist.app import create_app
 from txassist.config import Settings
+from txassist.drafting.backends.base import BackendError, ChatMessage
+from txassist.drafting.backends.prompt_cache import current_key
 from txassist.drafting.followup import FollowupDrafts
+from txassist.drafting.generation import Generators
+from txassist.drafting.prompts import PromptLibrary
+from txassist.drafting.replying import ReplyDrafter
 
-from .support import FakeLLMServer
+from .support import FakeLLMServer, turns
 
 
 @pytest.fixture
@@ -109,3 +115,50 @@ async def test_fast_backend_has_no_followup(client: AsyncTestClient[Litestar]) -
     body = await _turn(client, "f-3", "f-3-t1", "Where is my box?")
     assert body["followup"] is None
     assert [s["source"] for s in body["suggestions"]] == ["grounded"]
+
+
+class _PrefillingBackend:
+    """A slow backend that records what it was asked to cache (unit test: no model)."""
+
+    name = "local"
+    is_fast = False
+
+    def __init__(self) -> None:
+        self.cached: list[tuple[str | None, list[ChatMessage]]] = []
+
+    async def generate(
+        self, messages: list[ChatMessage], *, max_tokens: int, json_schema: dict[str, Any] | None = None
+    ) -> str:
+        raise BackendError("not used")
+
+    async def stream(self, messages: list[ChatMessage], *, max_tokens: int) -> AsyncIterator[str]:
+        raise BackendError("not used")
+        yield ""
+
+    async def prefill(self, messages: list[ChatMessage]) -> None:
+        self.cached.append((current_key(), messages))
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_an_agent_turn_warms_the_conversations_prefix_for_the_next_customer_turn(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(llm_backend="local")
+    backend = _PrefillingBackend()
+    generators = Generators(settings, backends={"local": backend})
+    drafter = ReplyDrafter.create(PromptLibrary(settings.prompts_dir), generators)
+    followups = FollowupDrafts(drafter, cast("Any", None), cast("Any", None))
+    assert followups.wanted()
+    history = turns(("customer", "Where is my box?"), ("agent", "Let me check the tracking for you."))
+    followups.prefill("c-9", history)
+    await asyncio.gather(*followups._prefills)
+    [(key, messages)] = backend.cached
+    assert key == "c-9"  # the conversation's own slot
+    # What the next customer turn's draft prompt starts with.
+    following = [*history, turns(("customer", "It says delivered but it is not here."))[0]]
+    plan, pool = await drafter.plan_reply(turns=following, passages=[], channel="chat", sentiment=None)
+    prompt = drafter._prompt(following, pool, plan, None, "chat")
+    assert prompt.messages[0] == messages[0]
+    assert prompt.messages[1]["content"].startswith(messages[1]["content"])
