@@ -34,11 +34,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tests.drafting.support import Hit, kb_hit, turns  # noqa: E402
+from tests.drafting.support import kb_hit, turns  # noqa: E402
 
 from benchmarks.common import write_result  # noqa: E402
 from txassist.config import REPO_ROOT, Settings  # noqa: E402
-from txassist.conversations.views import TurnView  # noqa: E402
+from txassist.conversations.records import TurnRecord  # noqa: E402
 from txassist.drafting import summaries  # noqa: E402
 from txassist.drafting.backends import model_assembly  # noqa: E402
 from txassist.drafting.backends.local import LocalLlamaBackend, local_llm_available, resolve_model_path  # noqa: E402
@@ -47,6 +47,7 @@ from txassist.drafting.generation import Generators  # noqa: E402
 from txassist.drafting.prompts import PromptLibrary  # noqa: E402
 from txassist.drafting.replying import ReplyDrafter  # noqa: E402
 from txassist.drafting.summarizer import DEFAULT_SUMMARY_TOKENS, _turn_context  # noqa: E402
+from txassist.knowledge.schemas import KnowledgeHit  # noqa: E402
 
 REPLY_TOKENS = 60
 TARGETS = {"first_token_s": 2.0, "chat_reply_60_tokens_s": 10.0, "after_contact_summary_s": 20.0}
@@ -179,8 +180,8 @@ async def conversation_run(
     with conversation_key(None if mode == "no_cache" else key):
         for index, (customer, agent, docs) in enumerate(CONVERSATION[:turns_count]):
             history.append(("customer", customer))
-            views: list[TurnView] = turns(*history)
-            hits: list[Hit] = [kb_hit(doc, 1.0 - i * 0.1) for i, doc in enumerate(docs)]
+            views: list[TurnRecord] = turns(*history)
+            hits: list[KnowledgeHit] = [kb_hit(doc, 1.0 - i * 0.1) for i, doc in enumerate(docs)]
             plan, pool = await service.plan_reply(turns=views, passages=hits, channel="chat", sentiment=None)
             prompt = service._prompt(views, pool, plan, None, "chat")
             row = await probe.stream(prompt.messages, REPLY_TOKENS)

@@ -46,7 +46,8 @@ from txassist.drafting.grounding import ungrounded_offers  # noqa: E402
 from txassist.drafting.replying import ReplyDrafter, last_customer_text  # noqa: E402
 from txassist.embedding import EmbeddingBatcher, TextEncoder  # noqa: E402
 from txassist.knowledge.loaders import iter_files, load_path  # noqa: E402
-from txassist.knowledge.service import KnowledgeHit, KnowledgeService  # noqa: E402
+from txassist.knowledge.schemas import KnowledgeHit  # noqa: E402
+from txassist.knowledge.service import KnowledgeService  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "reply_scenarios.json"
 KB = ROOT / "examples" / "kb"

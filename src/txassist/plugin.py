@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar.config.app import AppConfig
 from litestar.config.cors import CORSConfig
@@ -11,6 +9,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.plugins import InitPluginProtocol
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import ControllerRouterHandler
 
 from txassist.assist.controllers import TurnController
 from txassist.assist.pipeline import TurnServices
@@ -149,7 +148,7 @@ class TxAssistPlugin(InitPluginProtocol):
             app_config.cors_config = CORSConfig(allow_origins=self.settings.cors_origins)
         return app_config
 
-    def _controllers(self) -> list[Any]:
+    def _controllers(self) -> list[ControllerRouterHandler]:
         # Each capability's controllers are listed here as they land.
         return [
             HealthController,

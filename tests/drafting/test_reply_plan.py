@@ -12,8 +12,9 @@ from txassist.config import REPO_ROOT, Settings
 from txassist.drafting.grounding import ungrounded_offers
 from txassist.drafting.planning import ReplyPlanner
 from txassist.drafting.replying import Draft, ReplyDrafter
+from txassist.knowledge.schemas import KnowledgeHit
 
-from .support import DraftingKit, Hit, kb_hit, turns
+from .support import DraftingKit, kb_hit, turns
 
 PROMPTS = REPO_ROOT / "prompts"
 HOW_TO_CANCEL = kb_hit("cancellations/cancellations-how-to-cancel.md", 0.9)
@@ -45,7 +46,7 @@ def service() -> ReplyDrafter:
 async def draft(
     service: ReplyDrafter,
     text: str,
-    passages: Sequence[Hit],
+    passages: Sequence[KnowledgeHit],
     *,
     labels: Sequence[str] | None = None,
     channel: str = "chat",

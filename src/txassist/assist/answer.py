@@ -6,10 +6,9 @@ from collections.abc import Mapping
 
 import msgspec
 
-from txassist.assist.ports import Hit, SentimentLabel, SuggestionLike, Trend
-from txassist.assist.schemas import SentimentOut, SuggestionOut, TurnResponse
-from txassist.drafting.schemas import Citation
-from txassist.knowledge.schemas import SearchHitOut
+from txassist.assist.schemas import SentimentOut, TurnResponse
+from txassist.sentiment.schemas import SentimentResult
+from txassist.sentiment.trend import SentimentTrend
 
 
 def response_body(response: TurnResponse) -> dict[str, object]:
@@ -29,7 +28,7 @@ def polarity(scores: Mapping[str, float] | None) -> float:
     return float(scores.get("positive", 0.0)) - float(scores.get("negative", 0.0))
 
 
-def sentiment_out(label: SentimentLabel | None, trend: Trend | None) -> SentimentOut | None:
+def sentiment_out(label: SentimentResult | None, trend: SentimentTrend | None) -> SentimentOut | None:
     if label is None:
         return None
     return SentimentOut(
@@ -42,28 +41,4 @@ def sentiment_out(label: SentimentLabel | None, trend: Trend | None) -> Sentimen
         reasons=list(trend.reasons) if trend else [],
         language=label.language,
         reliable=label.reliable,
-    )
-
-
-def hit_out(hit: Hit) -> SearchHitOut:
-    return SearchHitOut(
-        document_id=hit.document_id,
-        chunk_id=hit.chunk_id,
-        title=hit.title,
-        heading_path=list(hit.heading_path),
-        snippet=hit.snippet,
-        url=hit.url,
-        score=round(float(hit.score), 6),
-    )
-
-
-def suggestion_out(made: SuggestionLike) -> SuggestionOut:
-    return SuggestionOut(
-        id=str(made.id),
-        text=made.text,
-        citations=[Citation(document_id=c.document_id, url=c.url, title=c.title) for c in made.citations],
-        backend=made.backend,
-        prompt_version=made.prompt_version,
-        source=made.source,
-        act=made.act,
     )

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -34,30 +34,28 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.assist.answer import hit_out, plain_scores, polarity, response_body, sentiment_out, suggestion_out
+from txassist.assist.answer import plain_scores, polarity, response_body, sentiment_out
 from txassist.assist.parts import PartRunner
 from txassist.assist.ports import (
     Embedder,
-    Hit,
     Knowledge,
     ReplyDrafting,
     RollingSummaries,
     SearchResult,
     Sentiment,
-    SentimentLabel,
     SignalExtraction,
     SignalRecording,
     SuggestionStore,
-    Trend,
     TrendFunction,
     Vector,
 )
 from txassist.assist.replay import replay, request_hash
-from txassist.assist.schemas import ALL_FEATURES, SuggestionOut, TurnRequest, TurnResponse
+from txassist.assist.schemas import ALL_FEATURES, TurnRequest, TurnResponse
 from txassist.config import Settings
 from txassist.conversations.context import build_context
 from txassist.conversations.identity import IdentityResolver, Resolution
-from txassist.conversations.repository import ConversationRecord, ConversationRepository, NewTurn, TurnRecord
+from txassist.conversations.records import ConversationRecord, TurnRecord
+from txassist.conversations.repository import ConversationRepository
 from txassist.conversations.schemas import CustomerContext
 from txassist.conversations.turns import (
     TurnFindings,
@@ -67,15 +65,21 @@ from txassist.conversations.turns import (
     new_conversation,
     new_turn,
 )
-from txassist.conversations.views import TurnView, turn_view
+from txassist.db.models import Signal
 from txassist.drafting.followup import FollowupDrafts, FollowupOut
 from txassist.drafting.guidance import GuidanceOut, find_guidance
+from txassist.drafting.replying import Draft
+from txassist.drafting.schemas import SuggestionOut
 from txassist.embedding.multilingual import MultilingualEncoder
 from txassist.errors import Conflict, InvalidInput
 from txassist.intent import IntentDetector
 from txassist.intent.schemas import Intents
+from txassist.knowledge.schemas import KnowledgeHit, SearchHitOut
 from txassist.replies.service import LearnedReplyLibrary, LearnedReplyMatch
+from txassist.sentiment.schemas import SentimentResult
 from txassist.sentiment.service import uses_english_head
+from txassist.sentiment.trend import SentimentTrend
+from txassist.signals.schemas import SignalOut
 from txassist.text.language import Language, LanguageDetector
 from txassist.text.normalize import normalize_text
 
@@ -149,13 +153,13 @@ class _Judgement:
     vector: Vector | None = None
     language: Language | None = None
     intents: Intents | None = None
-    label: SentimentLabel | None = None
-    trend: Trend | None = None
+    label: SentimentResult | None = None
+    trend: SentimentTrend | None = None
     search: SearchResult | None = None
     context: CustomerContext | None = None
 
     @property
-    def hits(self) -> list[Hit]:
+    def hits(self) -> list[KnowledgeHit]:
         return list(self.search.hits) if self.search is not None else []
 
 
@@ -163,11 +167,11 @@ class _Judgement:
 class _Offer:
     """What the agent is offered, computed before the write phase so no model call holds a lock."""
 
-    draft: object | None = None
+    draft: Draft | None = None
     learned: LearnedReplyMatch | None = None
     guidance: GuidanceOut | None = None
-    signals: list[object] = field(default_factory=list)
-    duplicates: dict[str, object] = field(default_factory=dict)  # stored signals they merge into, by key
+    signals: list[SignalOut] = field(default_factory=list)
+    duplicates: Mapping[str, Signal] = field(default_factory=dict)  # stored signals they merge into, by key
 
 
 class TurnPipeline:
@@ -251,7 +255,7 @@ class TurnPipeline:
             occurred_at=turn.occurred_at,
             sentiment=(label.label, float(label.score), plain_scores(label.scores)) if label else None,
         )
-        views = [turn_view(t) for t in turn.history] + [turn_view(row)]
+        views = [*turn.history, row]
         record = conversation or new_conversation(
             conversation_id, resolution.customer_id, request.channel, turn.occurred_at
         )
@@ -377,14 +381,14 @@ class TurnPipeline:
 
         return detect
 
-    def _trend(self, turn: _Turn, judged: _Judgement) -> Callable[[], Awaitable[Trend]] | None:
+    def _trend(self, turn: _Turn, judged: _Judgement) -> Callable[[], Awaitable[SentimentTrend]] | None:
         label = judged.label
         if label is None:
             return None
         trend, text, intents = self.services.trend, turn.text, judged.intents
         scores = [t.sentiment_scores for t in turn.history if t.speaker == "customer" and t.sentiment_scores]
 
-        def work() -> Trend:
+        def work() -> SentimentTrend:
             # The escalation flag reads the same intents as the churn signals.
             return trend(scores, label, text, intents=intents)
 
@@ -392,7 +396,7 @@ class TurnPipeline:
 
     # --- 3. the conversation ------------------------------------------------------------------------
 
-    def _rolling_summary(self, views: list[TurnView]) -> str:
+    def _rolling_summary(self, views: list[TurnRecord]) -> str:
         try:
             return self.services.summaries.rolling_summary(views)
         except Exception:
@@ -402,7 +406,7 @@ class TurnPipeline:
     # --- 4. the offer -------------------------------------------------------------------------------
 
     async def _offer(
-        self, turn: _Turn, judged: _Judgement, record: ConversationRecord, row: NewTurn, views: list[TurnView]
+        self, turn: _Turn, judged: _Judgement, record: ConversationRecord, row: TurnRecord, views: list[TurnRecord]
     ) -> _Offer:
         run, offer = turn.run, _Offer()
         if turn.wants("draft"):
@@ -425,10 +429,10 @@ class TurnPipeline:
             offer.learned = await run.read("draft", lambda: replies.match(self.session, vector))
         return offer
 
-    async def _draft(self, views: list[TurnView], judged: _Judgement) -> object:
+    async def _draft(self, views: list[TurnRecord], judged: _Judgement) -> Draft:
         knowledge = self.services.knowledge
 
-        async def retrieve(query: str) -> list[Hit]:
+        async def retrieve(query: str) -> list[KnowledgeHit]:
             # The reply plan's search for the article its act needs (e.g. the retention offers).
             return list((await knowledge.search(query, k=PLAN_FETCH_K)).hits)
 
@@ -447,8 +451,8 @@ class TurnPipeline:
         )
 
     async def _find_signals(
-        self, turn: _Turn, judged: _Judgement, record: ConversationRecord, row: NewTurn
-    ) -> list[object]:
+        self, turn: _Turn, judged: _Judgement, record: ConversationRecord, row: TurnRecord
+    ) -> list[SignalOut]:
         course = [polarity(t.sentiment_scores) for t in turn.history if t.sentiment_scores]
         if judged.label is not None:
             course.append(polarity(judged.label.scores))
@@ -474,7 +478,7 @@ class TurnPipeline:
     # --- 5. write -----------------------------------------------------------------------------------
 
     async def _write(
-        self, turn: _Turn, judged: _Judgement, offer: _Offer, record: ConversationRecord, row: NewTurn
+        self, turn: _Turn, judged: _Judgement, offer: _Offer, record: ConversationRecord, row: TurnRecord
     ) -> dict[str, object]:
         """Stores the turn with everything it found, and commits.
 
@@ -493,22 +497,21 @@ class TurnPipeline:
                 made = self.services.suggestions.store(
                     self.session, offer.draft, conversation_id=turn.conversation_id, turn_key=turn.turn_key
                 )
-                suggestions.append(suggestion_out(made))
+                suggestions.append(made)
             if offer.learned is not None:
                 # A reply agents accepted for this question before ranks first, beside the grounded one.
                 await self.services.replies.record(self.session, offer.learned.reply_id, "offered")
                 made = self.services.suggestions.store_learned(
                     self.session, offer.learned, conversation_id=turn.conversation_id, turn_key=turn.turn_key
                 )
-                suggestions.insert(0, suggestion_out(made))
-            signals: list[dict[str, object]] = []
+                suggestions.insert(0, made)
+            signals: list[SignalOut] = []
             if offer.signals:
                 # No savepoint: a duplicate stored meanwhile by a concurrent turn of this conversation fails
                 # the transaction with an IntegrityError, and ``handle`` runs the turn again.
-                stored = await self.services.signal_store.record(
+                signals = await self.services.signal_store.record(
                     self.session, offer.signals, conversation=record, turn=row, duplicates=offer.duplicates
                 )
-                signals = [msgspec.to_builtins(signal) for signal in stored]
             turn.run.timings["store"] = (time.perf_counter() - store_started) * 1000
             # Timed up to here: the stored answer is the one every retry gets, byte for byte.
             body = response_body(
@@ -516,7 +519,7 @@ class TurnPipeline:
                     turn_id=turn.turn_key,
                     conversation_id=turn.conversation_id,
                     sentiment=sentiment_out(judged.label, judged.trend),
-                    knowledge=[hit_out(hit) for hit in judged.hits],
+                    knowledge=[SearchHitOut.of(hit) for hit in judged.hits],
                     suggestions=suggestions,
                     signals=signals,
                     context=judged.context if turn.wants_context else None,

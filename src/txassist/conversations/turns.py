@@ -11,8 +11,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from txassist.conversations.repository import ConversationRecord, NewTurn
-from txassist.conversations.views import TurnView
+from txassist.conversations.records import ConversationRecord, TurnRecord
 
 MAX_TOPICS = 8
 TOPICS_PER_TURN = 2
@@ -55,9 +54,9 @@ def new_turn(
     text: str,
     occurred_at: datetime,
     sentiment: tuple[str, float, dict[str, float]] | None,
-) -> NewTurn:
+) -> TurnRecord:
     """``sentiment``: the label, its score and the score per label, when the turn was classified."""
-    return NewTurn(
+    return TurnRecord(
         id=uuid.uuid4(),
         conversation_id=conversation_id,
         turn_key=turn_key,
@@ -73,7 +72,7 @@ def new_turn(
     )
 
 
-def apply_turn(conversation: ConversationRecord, turn: NewTurn, found: TurnFindings) -> None:
+def apply_turn(conversation: ConversationRecord, turn: TurnRecord, found: TurnFindings) -> None:
     """The conversation after ``turn``: channels, time, status, sentiment, topics and summary."""
     if turn.channel not in conversation.channels:
         conversation.channels = [*conversation.channels, turn.channel]
@@ -90,7 +89,7 @@ def apply_turn(conversation: ConversationRecord, turn: NewTurn, found: TurnFindi
     conversation.rolling_summary = found.summary
 
 
-def fallback_summary(views: list[TurnView], limit: int = 400) -> str:
+def fallback_summary(views: list[TurnRecord], limit: int = 400) -> str:
     """When the rolling summary fails: the customer's first and latest words, trimmed."""
     said = [v.text for v in views if v.speaker == "customer"]
     if not said:
@@ -100,7 +99,7 @@ def fallback_summary(views: list[TurnView], limit: int = 400) -> str:
     return f"Customer: {text}"
 
 
-def _merge_topics(topics: list[dict[str, object]], found: list[tuple[str, str]]) -> list[dict[str, object]]:
+def _merge_topics(topics: list[dict[str, str]], found: list[tuple[str, str]]) -> list[dict[str, str]]:
     merged = [dict(t) for t in topics]
     for document_id, title in found[:TOPICS_PER_TURN]:
         merged = [t for t in merged if t.get("document_id") != document_id]

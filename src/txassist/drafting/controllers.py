@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter
@@ -33,6 +33,7 @@ from txassist.drafting.suggestions import SuggestionEvent, SuggestionService
 from txassist.drafting.summarizer import SummaryService
 from txassist.http.auth import requires
 from txassist.http.openapi import BODY, GUARDED, problem_responses, with_media_types
+from txassist.http.requests import AnyRequest
 
 PathId = Annotated[str, Parameter(min_length=1, max_length=128)]
 
@@ -58,7 +59,7 @@ class DraftingController(Controller):
         conversation_id: PathId,
         db_session: AsyncSession,
         suggestions: SuggestionService,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         data: Annotated[DraftRequest | None, Body()] = None,
         stream: bool = False,
     ) -> ASGIResponse:

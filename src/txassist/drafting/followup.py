@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from txassist.conversations.views import TurnView
+from txassist.conversations.records import TurnRecord
 from txassist.drafting import llm_context
 from txassist.drafting.backends.base import BackendError
 from txassist.drafting.backends.prompt_cache import conversation_key
@@ -93,7 +93,7 @@ class FollowupDrafts:
     def describe(self, conversation_id: str, turn_id: str) -> FollowupOut:
         return FollowupOut(backend=self.backend, events=events_path(conversation_id, turn_id))
 
-    def start(self, conversation_id: str, turn_id: str, draft: object, turns: Sequence[TurnView]) -> None:
+    def start(self, conversation_id: str, turn_id: str, draft: object, turns: Sequence[TurnRecord]) -> None:
         """Generate the LLM reply for this turn in the background (call after the turn committed)."""
         if not isinstance(draft, Draft) or draft.plan is None:
             return
@@ -106,7 +106,7 @@ class FollowupDrafts:
         item.task = asyncio.create_task(self._run(item, draft, list(turns)))
         self._forget_old()
 
-    def prefill(self, conversation_id: str, turns: Sequence[TurnView]) -> None:
+    def prefill(self, conversation_id: str, turns: Sequence[TurnRecord]) -> None:
         """Warm the conversation's prompt prefix in the background (local backend only)."""
         if conversation_id in self._running:
             return  # the running follow-up already holds the model; the next turn pays instead
@@ -137,7 +137,7 @@ class FollowupDrafts:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self, item: _Followup, draft: Draft, turns: list[TurnView]) -> None:
+    async def _run(self, item: _Followup, draft: Draft, turns: list[TurnRecord]) -> None:
         name = self.backend
         try:
             written: Draft | None = None
@@ -171,7 +171,7 @@ class FollowupDrafts:
             if self._running.get(item.conversation_id) is item:
                 del self._running[item.conversation_id]
 
-    async def _prefill(self, conversation_id: str, turns: list[TurnView]) -> None:
+    async def _prefill(self, conversation_id: str, turns: list[TurnRecord]) -> None:
         try:
             generator = self.generators.backend(self.backend)
             prefill = getattr(generator, "prefill", None)
@@ -191,6 +191,6 @@ class FollowupDrafts:
             del self._items[key]
 
 
-def _customer_sentiment(turns: Sequence[TurnView]) -> str | None:
+def _customer_sentiment(turns: Sequence[TurnRecord]) -> str | None:
     customer = [t for t in turns if t.speaker == "customer"]
-    return customer[-1].sentiment if customer else None
+    return customer[-1].sentiment_label if customer else None

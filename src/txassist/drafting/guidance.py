@@ -11,13 +11,15 @@ agents follow a flow in order and do not narrate every step.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import msgspec
 
-from txassist.conversations.views import TurnView
+from txassist.conversations.records import TurnRecord
 from txassist.drafting.schemas import Citation
+from txassist.jsontypes import JsonObject
 from txassist.knowledge.lexical import tokenize
+from txassist.knowledge.schemas import KnowledgeHit
 
 SEARCH_K = 20
 NEED_WORDS = 4  # a customer turn shorter than this rarely states a need ("Crystal Minh", "yes")
@@ -49,7 +51,19 @@ class _Document(Protocol):
     @property
     def url(self) -> str | None: ...
     @property
-    def metadata(self) -> dict[str, Any]: ...
+    def metadata(self) -> JsonObject: ...
+
+
+class _Hits(Protocol):
+    @property
+    def hits(self) -> Sequence[KnowledgeHit]: ...
+
+
+class ProcedureIndex(Protocol):
+    """What guidance reads from the knowledge service: a search, and the documents behind its hits."""
+
+    async def search(self, query: str, *, k: int = 5) -> _Hits: ...
+    def get_document(self, document_id: str) -> _Document | None: ...
 
 
 def procedure_steps(document: _Document | None) -> list[str]:
@@ -59,7 +73,7 @@ def procedure_steps(document: _Document | None) -> list[str]:
     return [str(s) for s in steps] if isinstance(steps, list) else []
 
 
-def need_query(turns: Sequence[TurnView]) -> str:
+def need_query(turns: Sequence[TurnRecord]) -> str:
     """The customer's first turns that state a need."""
     said = [t.text for t in turns if t.speaker == "customer"]
     needs = [t for t in said if len(t.split()) >= NEED_WORDS]
@@ -71,7 +85,7 @@ def _stems(text: str) -> set[str]:
     return {w for w in tokenize(text) if len(w) > 2}
 
 
-def step_statuses(steps: Sequence[str], turns: Sequence[TurnView]) -> list[GuidanceStep]:
+def step_statuses(steps: Sequence[str], turns: Sequence[TurnRecord]) -> list[GuidanceStep]:
     done_turns = [_stems(t.text) for t in turns if t.speaker in ("agent", "bot")]
     last_done = -1
     for index, step in enumerate(steps):
@@ -86,7 +100,7 @@ def step_statuses(steps: Sequence[str], turns: Sequence[TurnView]) -> list[Guida
     return out
 
 
-async def find_guidance(knowledge: Any, turns: Sequence[TurnView]) -> GuidanceOut | None:
+async def find_guidance(knowledge: ProcedureIndex | None, turns: Sequence[TurnRecord]) -> GuidanceOut | None:
     """The best procedure for the conversation so far, or None when the KB holds none that matches."""
     if knowledge is None or not has_procedures(knowledge):
         return None
@@ -97,7 +111,7 @@ async def find_guidance(knowledge: Any, turns: Sequence[TurnView]) -> GuidanceOu
     for hit in outcome.hits:
         document = knowledge.get_document(hit.document_id)
         steps = procedure_steps(document)
-        if steps:
+        if steps and document is not None:
             return GuidanceOut(
                 flow_id=document.id,
                 title=document.title,
@@ -111,7 +125,7 @@ async def find_guidance(knowledge: Any, turns: Sequence[TurnView]) -> GuidanceOu
 _PROCEDURE_CACHE: dict[tuple[int, str], bool] = {}
 
 
-def has_procedures(knowledge: Any) -> bool:
+def has_procedures(knowledge: object) -> bool:
     """Whether the live index holds any procedure (cached per index snapshot)."""
     snapshot = getattr(knowledge, "snapshot", None)
     documents = getattr(snapshot, "documents", None)

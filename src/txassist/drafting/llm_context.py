@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from txassist.conversations.views import TurnView
-from txassist.drafting.grounding import Passage
+from txassist.conversations.records import TurnRecord
+from txassist.knowledge.schemas import KnowledgeHit
 
 TRANSCRIPT_TURNS = 12  # at most this many turns before the latest one
 TRANSCRIPT_BLOCK = 6  # the window's start moves by this many turns at a time
@@ -33,18 +33,18 @@ def window_start(count: int, *, limit: int = TRANSCRIPT_TURNS, block: int = TRAN
     return -(-(count - limit) // block) * block
 
 
-def transcript(turns: Sequence[TurnView], *, limit: int = TRANSCRIPT_TURNS) -> list[dict[str, str]]:
+def transcript(turns: Sequence[TurnRecord], *, limit: int = TRANSCRIPT_TURNS) -> list[dict[str, str]]:
     """The turns a prompt shows, as the templates read them."""
     start = window_start(len(turns), limit=limit)
     return [{"speaker": t.speaker, "text": t.text[:TURN_CHARS]} for t in turns[start:]]
 
 
-def prompt_passages(allowed: Sequence[Passage], channel: str) -> list[Passage]:
+def prompt_passages(allowed: Sequence[KnowledgeHit], channel: str) -> list[KnowledgeHit]:
     """The top passages the plan allows, as many as the channel's reply can use."""
     return list(allowed[: PASSAGES.get(channel, 2)])
 
 
-def passage_context(passages: Sequence[Passage], channel: str) -> list[dict[str, Any]]:
+def passage_context(passages: Sequence[KnowledgeHit], channel: str) -> list[dict[str, Any]]:
     limit = PASSAGE_CHARS.get(channel, 450)
     return [{"n": i + 1, "title": p.title, "url": p.url, "text": clip(p.text, limit)} for i, p in enumerate(passages)]
 

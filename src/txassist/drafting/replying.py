@@ -16,17 +16,18 @@ import anyio.to_thread
 import msgspec
 import structlog
 
-from txassist.conversations.views import TurnView
+from txassist.conversations.records import TurnRecord
 from txassist.drafting import llm_context
 from txassist.drafting.backends.base import BackendError, ChatMessage
 from txassist.drafting.backends.extractive import ExtractiveDrafter, channel_style
 from txassist.drafting.backends.planned import PlannedDrafter
 from txassist.drafting.generation import EXTRACTIVE, Generators, fallback_reason
-from txassist.drafting.grounding import Passage, overlap_citations, resolve_markers, ungrounded_offers
+from txassist.drafting.grounding import overlap_citations, resolve_markers, ungrounded_offers
 from txassist.drafting.planning import IntentsLike, ReplyPlan, ReplyPlanner, without_instructions
 from txassist.drafting.prompts import PromptLibrary
 from txassist.drafting.schemas import Citation
 from txassist.drafting.text import strip_urls, voice_sentences
+from txassist.knowledge.schemas import KnowledgeHit
 from txassist.text.language import LanguageDetector
 
 log = structlog.get_logger("txassist.drafting")
@@ -34,7 +35,7 @@ log = structlog.get_logger("txassist.drafting")
 DEFAULT_DRAFT_TOKENS = 200
 
 # A knowledge search the plan may run for the article its act needs (query -> passages).
-Retriever = Callable[[str], Awaitable[Sequence[Passage]]]
+Retriever = Callable[[str], Awaitable[Sequence[KnowledgeHit]]]
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,14 @@ class Draft:
     act: str | None = None
     source: str = "grounded"  # grounded: quoted from the KB by the plan's templates; llm: a model wrote it
     plan: ReplyPlan | None = None
-    passages: tuple[Passage, ...] = ()  # what the plan could quote: an LLM follow-up reuses them
+    passages: tuple[KnowledgeHit, ...] = ()  # what the plan could quote: an LLM follow-up reuses them
 
 
 @dataclass(frozen=True)
 class _Prompt:
     version: str
     messages: list[ChatMessage]
-    allowed: list[Passage]  # the passages the model was shown, the only ones it may cite
+    allowed: list[KnowledgeHit]  # the passages the model was shown, the only ones it may cite
     channel: str
 
 
@@ -63,7 +64,7 @@ class _Prompt:
 DraftEvent = tuple[str, str] | tuple[str, Draft]
 
 
-def last_customer_text(turns: Sequence[TurnView], count: int = 2) -> str:
+def last_customer_text(turns: Sequence[TurnRecord], count: int = 2) -> str:
     customer = [t.text for t in turns if t.speaker == "customer"]
     return " ".join(customer[-count:])
 
@@ -96,15 +97,15 @@ class ReplyDrafter:
     async def plan_reply(
         self,
         *,
-        turns: Sequence[TurnView],
-        passages: Sequence[Passage],
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
         channel: str,
         sentiment: str | None,
         intents: IntentsLike | None = None,
         language: str | None = None,
         best_score: float | None = None,
         retrieve: Retriever | None = None,
-    ) -> tuple[ReplyPlan, list[Passage]]:
+    ) -> tuple[ReplyPlan, list[KnowledgeHit]]:
         """The reply's plan and the passages it may use (the turn's hits plus the act's own article)."""
         if intents is None and language is None:
             language = self._detect_language(last_customer_text(turns, 1))
@@ -132,8 +133,8 @@ class ReplyDrafter:
     async def draft(
         self,
         *,
-        turns: Sequence[TurnView],
-        passages: Sequence[Passage],
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
         channel: str,
         sentiment: str | None,
         backend: str | None = None,
@@ -174,8 +175,8 @@ class ReplyDrafter:
     async def stream(
         self,
         *,
-        turns: Sequence[TurnView],
-        passages: Sequence[Passage],
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
         channel: str,
         sentiment: str | None,
         backend: str | None = None,
@@ -216,7 +217,7 @@ class ReplyDrafter:
         yield ("draft", draft)
 
     async def follow(
-        self, name: str, draft: Draft, turns: Sequence[TurnView], sentiment: str | None, *, max_tokens: int
+        self, name: str, draft: Draft, turns: Sequence[TurnRecord], sentiment: str | None, *, max_tokens: int
     ) -> AsyncIterator[DraftEvent]:
         """A model's reply to a turn already planned and answered by ``draft`` (the LLM follow-up):
         ``("delta", text)`` as it writes, then ``("draft", Draft)``; raises ``BackendError`` or
@@ -260,8 +261,8 @@ class ReplyDrafter:
 
     def _grounded(
         self,
-        turns: Sequence[TurnView],
-        passages: Sequence[Passage],
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
         plan: ReplyPlan,
         sentiment: str | None,
         fallback: str | None,
@@ -286,8 +287,8 @@ class ReplyDrafter:
 
     def _prompt(
         self,
-        turns: Sequence[TurnView],
-        passages: Sequence[Passage],
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
         plan: ReplyPlan,
         sentiment: str | None,
         channel: str,

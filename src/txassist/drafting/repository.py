@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.db.models import Suggestion, SuggestionFeedback
+from txassist.jsontypes import JsonObject
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class DraftingRepository:
         conversation_id: str,
         turn_key: str | None,
         text: str,
-        citations: list[dict[str, Any]],
+        citations: list[JsonObject],
         backend: str,
         prompt_version: str,
         latency_ms: float,

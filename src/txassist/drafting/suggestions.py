@@ -15,15 +15,15 @@ from dataclasses import dataclass
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from txassist.conversations.records import TurnRecord
 from txassist.conversations.repository import ConversationRepository
-from txassist.conversations.views import TurnView
 from txassist.db.engine import SessionFactory
 from txassist.drafting import metrics
 from txassist.drafting.backends.prompt_cache import conversation_key
-from txassist.drafting.grounding import Passage
 from txassist.drafting.replying import Draft, ReplyDrafter, last_customer_text
 from txassist.drafting.repository import DraftingRepository
 from txassist.drafting.schemas import DraftRequest, SuggestionOut
+from txassist.knowledge.schemas import KnowledgeHit
 from txassist.knowledge.service import KnowledgeService
 from txassist.replies.service import LearnedReplyMatch
 
@@ -40,8 +40,8 @@ class DraftInput:
     """What a draft on request reads: the conversation's turns and the knowledge hits for them."""
 
     conversation_id: str
-    turns: list[TurnView]
-    hits: list[Passage]
+    turns: list[TurnRecord]
+    hits: list[KnowledgeHit]
     channel: str
     sentiment: str | None
 
@@ -113,7 +113,7 @@ class SuggestionService:
             turns=turns,
             hits=await self._hits(turns),
             channel=turns[-1].channel or transcript.conversation.channel,
-            sentiment=customer[-1].sentiment if customer else None,
+            sentiment=customer[-1].sentiment_label if customer else None,
         )
 
     def check_backend(self, options: DraftRequest) -> None:
@@ -153,7 +153,7 @@ class SuggestionService:
                 else:
                     yield (kind, payload)
 
-    async def _hits(self, turns: Sequence[TurnView]) -> list[Passage]:
+    async def _hits(self, turns: Sequence[TurnRecord]) -> list[KnowledgeHit]:
         query = last_customer_text(turns)
         if not query.strip():
             return []

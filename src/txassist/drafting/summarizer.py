@@ -16,14 +16,14 @@ import msgspec
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from txassist.conversations.records import TurnRecord
 from txassist.conversations.repository import ConversationRepository, Transcript
-from txassist.conversations.views import TurnView
 from txassist.drafting import metrics, summaries
 from txassist.drafting.backends.base import BackendError
 from txassist.drafting.backends.prompt_cache import conversation_key
 from txassist.drafting.generation import EXTRACTIVE, Generators, fallback_reason
 from txassist.drafting.prompts import PromptLibrary
-from txassist.drafting.schemas import AfterContactSummary, SummaryKind, SummaryOut
+from txassist.drafting.schemas import AfterContactRecord, AfterContactSummary, SummaryKind, SummaryOut
 from txassist.privacy.redaction import redact
 
 log = structlog.get_logger("txassist.drafting")
@@ -55,11 +55,11 @@ class SummaryService:
         self.prompts = prompts
         self.generators = generators
 
-    def rolling_summary(self, turns: Sequence[TurnView]) -> str:
+    def rolling_summary(self, turns: Sequence[TurnRecord]) -> str:
         """The per-turn summary: extractive (no model call on the turn path), redacted."""
         return redact(summaries.rolling_summary(turns))
 
-    async def after_contact(self, turns: Sequence[TurnView], *, backend: str | None = None) -> AfterContactResult:
+    async def after_contact(self, turns: Sequence[TurnRecord], *, backend: str | None = None) -> AfterContactResult:
         async def write(name: str) -> tuple[AfterContactSummary, str]:
             rendered = self.prompts.render("after_contact_summary", turns=_turn_context(turns))
             raw = await self.generators.generate(
@@ -77,7 +77,7 @@ class SummaryService:
 
     async def summarize(
         self,
-        turns: Sequence[TurnView],
+        turns: Sequence[TurnRecord],
         *,
         kind: SummaryKind,
         conversation_channel: str,
@@ -142,14 +142,20 @@ class SummaryService:
         """Writes the after-contact summary onto the conversation (in the caller's transaction)."""
         with conversation_key(transcript.conversation.id):
             result = await self.after_contact(transcript.turns, backend=backend)
-        transcript.conversation.after_contact = {
-            **msgspec.to_builtins(result.summary),
+        made = result.summary
+        stored = AfterContactRecord(
+            issue=made.issue,
+            actions_taken=made.actions_taken,
+            resolution=made.resolution,
+            next_steps=made.next_steps,
+            commitments=list(made.commitments),
             # The rendered text is what the customer's context shows on their next contact.
-            "summary": redact(summaries.render_after_contact(result.summary)),
-            "backend": result.backend,
-            "prompt_version": result.prompt_version,
-            "fallback": result.fallback,
-        }
+            summary=redact(summaries.render_after_contact(made)),
+            backend=result.backend,
+            prompt_version=result.prompt_version,
+            fallback=result.fallback,
+        )
+        transcript.conversation.after_contact = msgspec.to_builtins(stored)
         return result
 
     async def _write_or_extract(
@@ -179,11 +185,11 @@ def _redact_summary(summary: AfterContactSummary) -> AfterContactSummary:
     )
 
 
-def _turn_context(turns: Sequence[TurnView], limit: int = 40) -> list[dict[str, str]]:
+def _turn_context(turns: Sequence[TurnRecord], limit: int = 40) -> list[dict[str, str]]:
     return [{"speaker": t.speaker, "text": t.text[:1000]} for t in turns[-limit:]]
 
 
-def _channel_switch(turns: Sequence[TurnView], default: str) -> tuple[str, str]:
+def _channel_switch(turns: Sequence[TurnRecord], default: str) -> tuple[str, str]:
     """The channel before the latest switch and the channel after it (the same when none)."""
     for previous, current in zip(reversed(turns[:-1]), reversed(turns), strict=False):
         if previous.channel != current.channel:

@@ -36,7 +36,7 @@ SENTIMENT_VALUES = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}
 
 
 class TurnLike(Protocol):
-    # Read-only: a stored ``Turn`` and a frozen ``TurnView`` both qualify.
+    # Read-only: a stored ``Turn`` and a frozen ``TurnRecord`` both qualify.
     @property
     def speaker(self) -> str: ...
     @property

@@ -23,6 +23,7 @@ import anyio.to_thread
 from txassist.drafting.backends import model_assembly
 from txassist.drafting.backends.base import BackendError, ChatMessage
 from txassist.drafting.backends.prompt_cache import SlotPinning, current_key
+from txassist.jsontypes import JsonObject
 
 _DONE = object()
 
@@ -72,7 +73,8 @@ class LocalLlamaBackend:
         self.speculative = speculative
         self.pinning = SlotPinning(slots)
         # The last generation's llama.cpp timings (prompt tokens, cached tokens, speeds): benchmarks read it.
-        self.last_timings: dict[str, Any] | None = None
+        self.last_timings: JsonObject | None = None
+        # An xllamacpp.Server: the optional extra may be absent, so its type cannot be named here.
         self._server: Any = None
         self._lock = threading.Lock()
 
@@ -110,11 +112,11 @@ class LocalLlamaBackend:
         self,
         messages: list[ChatMessage],
         max_tokens: int,
-        json_schema: dict[str, Any] | None,
+        json_schema: JsonObject | None,
         stream: bool,
         key: str | None,
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {
+    ) -> JsonObject:
+        body: JsonObject = {
             "messages": messages,
             "max_tokens": max_tokens,
             "temperature": 0.2,
@@ -130,7 +132,7 @@ class LocalLlamaBackend:
         self,
         messages: list[ChatMessage],
         max_tokens: int,
-        json_schema: dict[str, Any] | None,
+        json_schema: JsonObject | None,
         key: str | None = None,
     ) -> str:
         with self._lock:
@@ -150,7 +152,7 @@ class LocalLlamaBackend:
         return content
 
     async def generate(
-        self, messages: list[ChatMessage], *, max_tokens: int, json_schema: dict[str, Any] | None = None
+        self, messages: list[ChatMessage], *, max_tokens: int, json_schema: JsonObject | None = None
     ) -> str:
         key = current_key()  # read here: worker threads do not see the caller's context
         return await anyio.to_thread.run_sync(self._generate_blocking, messages, max_tokens, json_schema, key)
@@ -161,7 +163,7 @@ class LocalLlamaBackend:
         stop = threading.Event()
         key = current_key()
 
-        def on_chunk(chunk: Any) -> bool:
+        def on_chunk(chunk: object) -> bool:
             if isinstance(chunk, dict) and chunk.get("timings"):
                 self.last_timings = chunk["timings"]
             loop.call_soon_threadsafe(queue.put_nowait, chunk)
@@ -209,7 +211,7 @@ class LocalLlamaBackend:
         self._server = None
 
 
-def _chunk_text(chunk: Any) -> str:
+def _chunk_text(chunk: object) -> str:
     if not isinstance(chunk, dict):
         return ""
     if chunk.get("error"):
@@ -221,7 +223,7 @@ def _chunk_text(chunk: Any) -> str:
     return content if isinstance(content, str) else ""
 
 
-def _error_text(result: Any) -> str:
+def _error_text(result: object) -> str:
     if isinstance(result, dict):
         error = result.get("error")
         if isinstance(error, dict):
