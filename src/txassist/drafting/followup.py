@@ -13,20 +13,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 import structlog
 
 from txassist.conversations.records import TurnRecord
+from txassist.db.engine import SessionFactory
 from txassist.drafting import llm_context
 from txassist.drafting.backends.base import BackendError
 from txassist.drafting.backends.prompt_cache import conversation_key
 from txassist.drafting.generation import fallback_reason
 from txassist.drafting.replying import Draft, ReplyDrafter
 from txassist.drafting.suggestions import SuggestionService
+from txassist.jsontypes import JsonObject
 
 log = structlog.get_logger("txassist.drafting.followup")
 
@@ -46,12 +47,12 @@ class FollowupOut(msgspec.Struct, kw_only=True):
 class _Followup:
     conversation_id: str
     turn_id: str
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    events: list[tuple[str, JsonObject]] = field(default_factory=list)
     finished: bool = False
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
-    def publish(self, kind: str, data: dict[str, Any]) -> None:
+    def publish(self, kind: str, data: JsonObject) -> None:
         self.events.append((kind, data))
         # Wake every reader; each re-arms by waiting on the new event object.
         self.changed.set()
@@ -67,7 +68,7 @@ class FollowupDrafts:
         self,
         drafter: ReplyDrafter,
         suggestions: SuggestionService,
-        sessions: Callable[[], Any],
+        sessions: SessionFactory,
         *,
         max_tokens: int = FOLLOWUP_TOKENS,
         keep: int = KEEP_FINISHED,
@@ -117,7 +118,7 @@ class FollowupDrafts:
     def find(self, conversation_id: str, turn_id: str) -> bool:
         return (conversation_id, turn_id) in self._items
 
-    async def events(self, conversation_id: str, turn_id: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def events(self, conversation_id: str, turn_id: str) -> AsyncIterator[tuple[str, JsonObject]]:
         """Every event of the follow-up from the first, then the new ones as they come."""
         item = self._items[(conversation_id, turn_id)]
         sent = 0

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent
 from litestar.response.base import ASGIResponse
@@ -16,6 +16,7 @@ from txassist.drafting.followup import FollowupDrafts
 from txassist.errors import NotFound
 from txassist.http.auth import requires
 from txassist.http.openapi import GUARDED, problem_responses, with_media_types
+from txassist.http.requests import AnyRequest
 
 PathId = Annotated[str, Parameter(min_length=1, max_length=128)]
 
@@ -34,7 +35,7 @@ class FollowupController(Controller):
         ),
     )
     async def followup(
-        self, conversation_id: PathId, turn_id: PathId, followups: FollowupDrafts, request: Request[Any, Any, Any]
+        self, conversation_id: PathId, turn_id: PathId, followups: FollowupDrafts, request: AnyRequest
     ) -> ASGIResponse:
         if not followups.find(conversation_id, turn_id):
             raise NotFound(f"no LLM follow-up for turn {turn_id!r} of conversation {conversation_id!r} in this process")

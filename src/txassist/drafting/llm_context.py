@@ -10,9 +10,9 @@ would change the prompt's first turn, and with it the whole cached prefix, on ev
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from txassist.conversations.records import TurnRecord
+from txassist.jsontypes import JsonObject
 from txassist.knowledge.schemas import KnowledgeHit
 
 TRANSCRIPT_TURNS = 12  # at most this many turns before the latest one
@@ -44,7 +44,7 @@ def prompt_passages(allowed: Sequence[KnowledgeHit], channel: str) -> list[Knowl
     return list(allowed[: PASSAGES.get(channel, 2)])
 
 
-def passage_context(passages: Sequence[KnowledgeHit], channel: str) -> list[dict[str, Any]]:
+def passage_context(passages: Sequence[KnowledgeHit], channel: str) -> list[JsonObject]:
     limit = PASSAGE_CHARS.get(channel, 450)
     return [{"n": i + 1, "title": p.title, "url": p.url, "text": clip(p.text, limit)} for i, p in enumerate(passages)]
 

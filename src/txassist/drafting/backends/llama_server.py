@@ -21,6 +21,7 @@ from txassist.config import REPO_ROOT, Settings
 from txassist.drafting.backends.local import resolve_model_path
 
 
+# An xllamacpp.CommonParams: the optional extra may be absent, so its type cannot be named here.
 def build_params(args: argparse.Namespace, model: Path) -> Any:
     import xllamacpp
 
