@@ -655,7 +655,14 @@ class DraftingService:
             distance = 0
         elif action == "edited" and text is not None:
             distance = int(Levenshtein.distance(suggestion.text, text))
-        row = repo.add_feedback(suggestion_id=key, action=action, text=text, reason=reason, edit_distance=distance)
+        # What the agent sent may name the customer: stored redacted, like every learned reply.
+        row = repo.add_feedback(
+            suggestion_id=key,
+            action=action,
+            text=redact(text) if text is not None else None,
+            reason=redact(reason) if reason is not None else None,
+            edit_distance=distance,
+        )
         await session.flush()
         if self.replies is not None:
             # What agents accept, or edit and send, becomes this organisation's own reply library.
