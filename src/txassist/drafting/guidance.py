@@ -4,10 +4,10 @@ A procedure is a knowledge-base document with ``"kind": "procedure"`` and ordere
 in its metadata). The flow is found by the same hybrid search as any article, over what the
 customer has said that carries a need (greetings, names and order numbers add nothing). The
 search scores a chunk by its best sentence, so sibling flows that share one sentence ("check the
-status of ...") tie; the procedures it found are then re-ranked by two more readings of the same
-conversation: how much of the procedure's own title the customer named (weighted by how rare each
-title word is among the procedures, so a family name such as "Product Defect" counts little), and
-how many of its steps the agent's turns have already done (the agent is following that flow).
+status of ...") tie; the procedures it found are then re-ranked by how much of the procedure's own
+title the customer named, each title word weighted by how rare it is among the procedures, so a
+family name such as "Product Defect" counts little and "Refund Status" a lot. (Steps already done
+were tried as a third reading and ranked ABCD's samples worse: most flows share their first steps.)
 A step counts as done when one of the agent's own turns (or a bot/system action) shares enough
 stemmed words with it, and every step before the last one done is done too: agents follow a flow
 in order and do not narrate every step.
@@ -31,11 +31,10 @@ NEED_WORDS = 4  # a customer turn shorter than this rarely states a need ("Cryst
 MAX_NEED_TURNS = 2  # the opening states the need; later turns add names, ids and details
 DONE_MIN_SHARED = 2
 DONE_MIN_SHARE = 0.34  # of the step's own words, so that a long step needs more than two shared words
-# Re-ranking weights beside the search score (scaled to the best hit = 1): the title names the
-# situation, the steps done say what the agent is doing. Chosen on the written conversations.
-TITLE_WEIGHT = 0.6
-STEPS_WEIGHT = 0.3
-RERANK_CANDIDATES = 8
+# The title's weight beside the search score (scaled to the best hit = 1); chosen on the written
+# conversations and ABCD's samples, see docs/reply-plans.md.
+TITLE_WEIGHT = 0.25
+RERANK_CANDIDATES = 10
 
 StepStatus = Literal["done", "next", "todo"]
 
@@ -128,10 +127,6 @@ def _procedures_of(documents: Sequence[Any]) -> _Procedures:
     return _Procedures(titles=titles, idf=idf)
 
 
-def _done_share(steps: Sequence[GuidanceStep]) -> float:
-    return sum(s.status == "done" for s in steps) / len(steps) if steps else 0.0
-
-
 async def find_guidance(knowledge: Any, turns: Sequence[TurnView]) -> GuidanceOut | None:
     """The best procedure for the conversation so far, or None when the KB holds none that matches."""
     procedures = live_procedures(knowledge) if knowledge is not None else None
@@ -155,9 +150,9 @@ async def find_guidance(knowledge: Any, turns: Sequence[TurnView]) -> GuidanceOu
     top = max(score for score, _, _ in found.values()) or 1.0
 
     def rank(item: tuple[float, Any, list[GuidanceStep]]) -> float:
-        score, document, steps = item
+        score, document, _ = item
         title = procedures.title_match(document.id, need)
-        return score / top + TITLE_WEIGHT * title + STEPS_WEIGHT * _done_share(steps)
+        return score / top + TITLE_WEIGHT * title
 
     score, document, steps = max(found.values(), key=rank)
     return GuidanceOut(

@@ -162,6 +162,7 @@ class ReplyPlanner:
             offer_markers=self._offers,
             topic_ranks={label: self._topic_rank(act, passages) for label, act in TOPIC_ACT.items()},
             uncued_min=self._uncued_min(lang),
+            lean_labels=self.config.get("lean_labels"),
         )
         labels, strength = situation.labels, situation.strength
         if intents is None:
@@ -181,9 +182,12 @@ class ReplyPlanner:
             if "any" in rule and not matched:
                 continue
             own = max((strength.get(label, 0.0) for label in matched), default=0.0)
-            # Only a sure reading at least as strong as the rule's own blocks it ("thanks, it works"
-            # with a weaker defect reading is still a thank-you).
-            if any(label in situation.firm and strength.get(label, 0.0) >= own for label in rule.get("none", [])):
+            # A cue blocks; so does a label over the model's threshold at least as strong as the rule's
+            # own ("thanks, it works" with a weaker defect reading is still a thank-you).
+            if any(
+                label in situation.cued or (label in situation.firm and strength.get(label, 0.0) >= own)
+                for label in rule.get("none", [])
+            ):
                 continue
             if rule.get("insists") and not situation.insists:
                 continue

@@ -66,13 +66,19 @@ def read_situation(
     offer_markers: Sequence[str],
     topic_ranks: Mapping[str, int | None],
     uncued_min: float = LEAN,
+    lean_labels: Sequence[str] | None = None,
 ) -> Situation:
     """``topic_ranks``: per topical label, the rank of the first retrieved passage on that act's topic;
     ``uncued_min``: the score a reply-taking label needs from the model alone (the e5 head that reads
-    other languages is less precise than the English one)."""
+    other languages is less precise than the English one); ``lean_labels``: the labels a leaning score
+    may add (None: all)."""
     reasons: list[str] = []
     cued = [label for label, phrases in cues.items() if has_cue(text, phrases)]
-    leaning = [label for label, score in scores.items() if score >= LEAN and label not in fired]
+    leaning = [
+        label
+        for label, score in scores.items()
+        if score >= LEAN and label not in fired and (lean_labels is None or label in lean_labels)
+    ]
     if leaning:
         reasons.append("model leans: " + ", ".join(f"{label} {scores[label]:.2f}" for label in leaning))
     present = list(dict.fromkeys([*fired, *cued, *leaning]))
