@@ -24,7 +24,8 @@ from .support import turns
 @pytest.fixture(scope="module")
 def abcd_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeService]:
     encoder = TextEncoder()
-    settings = Settings.from_env({}, data_dir=tmp_path_factory.mktemp("guidance"))
+    # English conversations search with MiniLM; the e5 index would only cost the fixture minutes.
+    settings = Settings.from_env({}, data_dir=tmp_path_factory.mktemp("guidance"), multilingual_search=False)
     service = KnowledgeService(settings, encoder, EmbeddingBatcher(encoder), None)
     docs = [
         make_document(

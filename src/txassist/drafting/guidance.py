@@ -137,29 +137,28 @@ async def find_guidance(knowledge: Any, turns: Sequence[TurnView]) -> GuidanceOu
         return None
     outcome = await knowledge.search(query[:2000], k=SEARCH_K)
     need = _stems(" ".join(t.text for t in turns if t.speaker == "customer"))
-    found: dict[str, tuple[float, Any, list[GuidanceStep]]] = {}
+    found: dict[str, tuple[float, Any, list[str]]] = {}
     for hit in outcome.hits:
         if hit.document_id in found or len(found) >= RERANK_CANDIDATES:
             continue
         document = knowledge.get_document(hit.document_id)
         steps = procedure_steps(document)
         if steps:
-            found[hit.document_id] = (float(hit.score), document, step_statuses(steps, turns))
+            found[hit.document_id] = (float(hit.score), document, steps)
     if not found:
         return None
     top = max(score for score, _, _ in found.values()) or 1.0
 
-    def rank(item: tuple[float, Any, list[GuidanceStep]]) -> float:
+    def rank(item: tuple[float, Any, list[str]]) -> float:
         score, document, _ = item
-        title = procedures.title_match(document.id, need)
-        return score / top + TITLE_WEIGHT * title
+        return score / top + TITLE_WEIGHT * procedures.title_match(document.id, need)
 
     score, document, steps = max(found.values(), key=rank)
     return GuidanceOut(
         flow_id=document.id,
         title=document.title,
         confidence=round(score, 4),
-        steps=steps,
+        steps=step_statuses(steps, turns),
         citations=[Citation(document_id=document.id, url=document.url, title=document.title)],
     )
 
