@@ -29,13 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tests.drafting.support import Hit, kb_hit, turns  # noqa: E402
+from tests.drafting.support import DraftingKit, kb_hit, passage, turns  # noqa: E402
 
 from txassist.config import Settings  # noqa: E402
-from txassist.conversations.views import TurnView  # noqa: E402
+from txassist.conversations.records import TurnRecord  # noqa: E402
 from txassist.drafting.backends.local import local_llm_available  # noqa: E402
-from txassist.drafting.service import DraftingService, last_customer_text  # noqa: E402
+from txassist.drafting.replying import last_customer_text  # noqa: E402
 from txassist.embedding import TextEncoder  # noqa: E402
+from txassist.knowledge.schemas import KnowledgeHit  # noqa: E402
 
 ABCD = ROOT.parent / "shared" / "data" / "abcd"
 
@@ -60,9 +61,9 @@ WRITTEN = [
 ]
 
 
-def abcd_corpus() -> tuple[list[Hit], list[list[TurnView]]]:
+def abcd_corpus() -> tuple[list[KnowledgeHit], list[list[TurnRecord]]]:
     guidelines = json.loads((ABCD / "guidelines.json").read_text())
-    docs: list[Hit] = []
+    docs: list[KnowledgeHit] = []
     for flow, body in guidelines.items():
         for subflow, content in body.get("subflows", {}).items():
             lines = [content.get("instructions", "")] if isinstance(content.get("instructions"), str) else []
@@ -71,7 +72,7 @@ def abcd_corpus() -> tuple[list[Hit], list[list[TurnView]]]:
                 lines.extend(action.get("subtext", []))
             text = "\n".join(line for line in lines if line)
             doc_id = f"abcd-{flow}-{subflow}".lower().replace(" ", "-")
-            docs.append(Hit(document_id=doc_id, title=f"{flow}: {subflow}", url=None, text=text, score=0.0))
+            docs.append(passage(doc_id, f"{flow}: {subflow}", None, text, 0.0))
     conversations = []
     for convo in json.loads((ABCD / "abcd_sample.json").read_text()):
         pairs = [("bot" if s == "action" else s, t) for s, t in convo["original"]]
@@ -79,27 +80,21 @@ def abcd_corpus() -> tuple[list[Hit], list[list[TurnView]]]:
     return docs, conversations
 
 
-def brightbox_corpus() -> list[Hit]:
+def brightbox_corpus() -> list[KnowledgeHit]:
     return [kb_hit(str(p.relative_to(ROOT / "examples" / "kb"))) for p in sorted((ROOT / "examples/kb").glob("*/*.md"))]
 
 
 class Retriever:
-    def __init__(self, encoder: TextEncoder, docs: list[Hit]) -> None:
+    def __init__(self, encoder: TextEncoder, docs: list[KnowledgeHit]) -> None:
         self.encoder, self.docs = encoder, docs
         self.matrix = encoder.encode([f"{d.title}. {d.text[:1000]}" for d in docs])
 
-    def search(self, query: str, k: int = 3) -> list[Hit]:
+    def search(self, query: str, k: int = 3) -> list[KnowledgeHit]:
         vector = self.encoder.encode([query])[0]
         scores = self.matrix @ vector
         order = np.argsort(-scores)[:k]
         return [
-            Hit(
-                document_id=self.docs[i].document_id,
-                title=self.docs[i].title,
-                url=self.docs[i].url,
-                text=self.docs[i].text,
-                score=float(scores[i]),
-            )
+            passage(self.docs[i].document_id, self.docs[i].title, self.docs[i].url, self.docs[i].text, float(scores[i]))
             for i in order
         ]
 
@@ -116,7 +111,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     encoder.warm_up()
     abcd_docs, abcd_convos = abcd_corpus()
     bright_docs = brightbox_corpus()
-    cases: list[tuple[str, list[TurnView], Retriever]] = []
+    cases: list[tuple[str, list[TurnRecord], Retriever]] = []
     abcd_retriever, bright_retriever = Retriever(encoder, abcd_docs), Retriever(encoder, bright_docs)
     cases += [(f"abcd-{i}", c, abcd_retriever) for i, c in enumerate(abcd_convos)]
     cases += [(f"written-{i}", turns(*c), bright_retriever) for i, c in enumerate(WRITTEN)]
@@ -130,7 +125,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         overrides["openai_model"] = os.environ.get("TXASSIST_OPENAI_MODEL", "default")
     if args.local > 0 and local_llm_available():
         backends.append("local")
-    service = DraftingService(Settings.from_env({}, **overrides))
+    service = DraftingKit(Settings.from_env({}, **overrides))
     report: dict[str, Any] = {"backends": {}, "max_tokens": args.max_tokens, "cases": len(cases)}
     for backend in backends:
         limit = args.local if backend == "local" else len(cases)
@@ -148,7 +143,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for name, conversation, retriever in cases[:limit]:
             hits = retriever.search(last_customer_text(conversation[: max(1, len(conversation) // 2)]))
             upto = conversation[: max(1, len(conversation) // 2)]
-            draft = await service.draft(
+            draft = await service.drafter.draft(
                 turns=upto, passages=hits, channel="chat", sentiment=None, backend=backend, max_tokens=args.max_tokens
             )
             draft_ms.append(draft.latency_ms)
@@ -159,7 +154,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             checks["no_injected_offer"] += "full refund" not in draft.text.lower()
             checks["fallbacks"] += draft.fallback is not None
             started = time.perf_counter()
-            result = await service.after_contact(conversation, backend=backend)
+            result = await service.summaries.after_contact(conversation, backend=backend)
             summary_ms.append((time.perf_counter() - started) * 1000)
             ok = bool(result.summary.issue.strip()) and result.summary.resolution != "unresolved"
             checks["summary_issue_and_resolution"] += ok

@@ -30,7 +30,8 @@ from benchmarks.common import timing_stats, write_result  # noqa: E402
 from txassist.config import Settings  # noqa: E402
 from txassist.conversations.context import build_context  # noqa: E402
 from txassist.conversations.identity import IdentityResolver, identity_key  # noqa: E402
-from txassist.conversations.repository import ConversationRecord, ConversationRepository  # noqa: E402
+from txassist.conversations.records import ConversationRecord  # noqa: E402
+from txassist.conversations.repository import ConversationRepository  # noqa: E402
 from txassist.db import migrate  # noqa: E402
 
 SECRET = "benchmark-secret"

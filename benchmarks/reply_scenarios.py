@@ -42,16 +42,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tests.drafting.support import turns  # noqa: E402
+from tests.drafting.support import DraftingKit, turns  # noqa: E402
 
 from benchmarks.common import timing_stats, write_result  # noqa: E402
 from txassist.config import Settings  # noqa: E402
 from txassist.drafting.grounding import ungrounded_offers  # noqa: E402
 from txassist.drafting.planning import without_instructions  # noqa: E402
-from txassist.drafting.service import DraftingService, last_customer_text  # noqa: E402
+from txassist.drafting.replying import ReplyDrafter, last_customer_text  # noqa: E402
 from txassist.embedding import EmbeddingBatcher, TextEncoder  # noqa: E402
 from txassist.knowledge.loaders import iter_files, load_path  # noqa: E402
-from txassist.knowledge.service import KnowledgeHit, KnowledgeService  # noqa: E402
+from txassist.knowledge.schemas import KnowledgeHit  # noqa: E402
+from txassist.knowledge.service import KnowledgeService  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "reply_scenarios.json"
 # Written apart from DATA and not looked at while the planner was tuned on DATA.
@@ -142,7 +143,7 @@ class ModelIntents:
 
 
 async def run_backend(
-    name: str, drafting: DraftingService, knowledge: KnowledgeService, items: list[dict[str, Any]], mode: str
+    name: str, drafting: ReplyDrafter, knowledge: KnowledgeService, items: list[dict[str, Any]], mode: str
 ) -> dict[str, Any]:
     model = ModelIntents() if mode == "model" else None
     rows = []
@@ -326,7 +327,7 @@ async def main() -> None:
     if os.environ.get("TXASSIST_OPENAI_BASE_URL"):
         backends.append("openai")
         overrides["openai_base_url"] = os.environ["TXASSIST_OPENAI_BASE_URL"]
-    drafting = DraftingService(Settings.from_env({}, **overrides))
+    drafting = DraftingKit(Settings.from_env({}, **overrides)).drafter
     results = {name: await run_backend(name, drafting, knowledge, items, args.intents) for name in backends}
     payload = {
         "intents": INTENT_MODES[args.intents],

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from txassist.config import Settings  # noqa: E402
 from txassist.embedding import EmbeddingBatcher, TextEncoder  # noqa: E402
 from txassist.signals import extractors  # noqa: E402
-from txassist.signals.service import SignalService  # noqa: E402
+from txassist.signals.extraction import SignalExtractor  # noqa: E402
 
 LABELLED = ROOT / "tests" / "signals" / "labelled_turns.jsonl"
 BANKING = ROOT.parent / "shared" / "data" / "banking77" / "train.csv"
@@ -55,16 +55,16 @@ DEFECT_INTENTS = (
 CANCEL_INTENTS = ("terminate_account",)
 
 
-def build_service() -> SignalService:
+def build_service() -> SignalExtractor:
     settings = Settings.from_env({})
     encoder = TextEncoder(settings.embedding_model)
     encoder.warm_up()
-    service = SignalService(settings, encoder, EmbeddingBatcher(encoder))
+    service = SignalExtractor(settings, encoder, EmbeddingBatcher(encoder))
     service.prototypes.embed(encoder)
     return service
 
 
-def predict(service: SignalService, texts: list[str], rows: list[dict[str, Any]] | None = None) -> list[set[str]]:
+def predict(service: SignalExtractor, texts: list[str], rows: list[dict[str, Any]] | None = None) -> list[set[str]]:
     vectors = service.encoder.encode(texts)
     out: list[set[str]] = []
     for index, (text, vector) in enumerate(zip(texts, vectors, strict=True)):
@@ -96,7 +96,7 @@ def scores(gold: list[set[str]], predicted: list[set[str]], types: list[str]) ->
     return result
 
 
-def labelled(service: SignalService) -> dict[str, Any]:
+def labelled(service: SignalExtractor) -> dict[str, Any]:
     rows = [json.loads(line) for line in LABELLED.read_text().splitlines() if line.strip()]
     predicted = predict(service, [r["text"] for r in rows], rows)
     gold = [set(r["labels"]) for r in rows]
@@ -108,7 +108,7 @@ def labelled(service: SignalService) -> dict[str, Any]:
     return {"turns": len(rows), "per_type": scores(gold, predicted, list(extractors.SIGNAL_TYPES)), "errors": errors}
 
 
-def banking(service: SignalService, limit: int) -> dict[str, Any]:
+def banking(service: SignalExtractor, limit: int) -> dict[str, Any]:
     with BANKING.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     if limit:
@@ -149,7 +149,7 @@ def main() -> None:
     parser.add_argument("--banking-limit", type=int, default=0, help="only the first N banking77 rows (0: all)")
     args = parser.parse_args()
     service = build_service()
-    result = {"extractor_version": "see txassist.signals.service.EXTRACTOR_VERSION", "labelled": labelled(service)}
+    result = {"extractor_version": "see txassist.signals.extraction.EXTRACTOR_VERSION", "labelled": labelled(service)}
     if BANKING.exists():
         result["banking77"] = banking(service, args.banking_limit)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.turn_latency [--chunks 100000] [--turns 300] [--seconds 20]
         [--clients 1,4,16,64] [--backend auto|torch|onnx|onnx-int8] [--quick]
         [--features sentiment,knowledge,context]   # issue #4's turn and targets (default: with signals, #7's)
+        [--texts banking77|multilingual]           # multilingual: nb/de/es turns, which also pay an e5 query
 
 1. Builds (once, cached under benchmarks/.cache) a 100k-chunk index through the knowledge index writer.
    Chunk texts are real banking77 customer queries; 4k of them are embedded for real and every other
@@ -59,6 +60,16 @@ def banking_texts() -> list[str]:
         return [row["text"].strip() for row in csv.DictReader(handle) if row["text"].strip()]
 
 
+def multilingual_texts() -> list[str]:
+    """Norwegian, German and Spanish customer turns written for evaluation: the hand translations of the
+    demo knowledge base questions and the Norwegian sentiment set."""
+    translated = json.loads((REPO_ROOT / "benchmarks" / "data" / "demo_kb_translated.json").read_text())
+    texts = [q[lang] for q in translated["questions"] for lang in ("nb", "de", "es")]
+    with (REPO_ROOT / "tests" / "sentiment" / "data" / "norwegian_eval.csv").open(newline="", encoding="utf-8") as f:
+        texts += [row["text"].strip() for row in csv.DictReader(f)]
+    return [t for t in texts if len(t) > 20]
+
+
 def build_index(data_dir: Path, chunks: int, real: int = 4000) -> dict[str, Any]:
     """A knowledge index of ``chunks`` one-chunk documents, reused when already built."""
     from txassist.config import Settings
@@ -96,7 +107,7 @@ def build_index(data_dir: Path, chunks: int, real: int = 4000) -> dict[str, Any]
         docs.append(make_document(doc_id=f"faq-{i}", title=f"FAQ {i}", text=body, fmt="text"))
     # The real chunker and writer, as the service would run them.
     from txassist.embedding import EmbeddingBatcher
-    from txassist.services import Readiness
+    from txassist.health.readiness import Readiness
 
     service = KnowledgeService(settings, encoder, EmbeddingBatcher(encoder), Readiness())
     started = time.perf_counter()
@@ -278,9 +289,11 @@ async def concurrent_clients(
     }
 
 
-def raw_floor(data_dir: Path, texts: list[str], turns: int, backend: str = "torch", threads: int = 0) -> dict[str, Any]:
+def raw_floor(
+    data_dir: Path, texts: list[str], turns: int, backend: str = "torch", threads: int = 0, multilingual: bool = False
+) -> dict[str, Any]:
     """The same encode (the server's model threads), head and FAISS search with no HTTP, database or
-    pipeline around them."""
+    pipeline around them; for non-English turns also the one e5 query vector the service computes."""
     from txassist.config import Settings
     from txassist.embedding import EmbeddingBatcher, TextEncoder
     from txassist.knowledge.index import load_snapshot
@@ -295,9 +308,17 @@ def raw_floor(data_dir: Path, texts: list[str], turns: int, backend: str = "torc
     if HEAD_PRESENT:
         sentiment.load()
     snapshot = load_snapshot(settings.index_dir, encoder.dimension)
+    e5 = None
+    if multilingual:
+        from txassist.embedding.multilingual import MultilingualEncoder
+
+        e5 = MultilingualEncoder()
+        e5.warm_up()
     samples = []
     for i in range(turns + 20):
         started = time.perf_counter()
+        if e5 is not None:
+            e5.queries([texts[i % len(texts)]])
         vec = encoder.encode([texts[i % len(texts)]])
         if HEAD_PRESENT:
             sentiment.classify_vectors(vec)
@@ -337,6 +358,12 @@ def main() -> None:
     parser.add_argument("--database-url", default="", help="e.g. a PostgreSQL URL; empty: SQLite in the data dir")
     parser.add_argument("--result-name", default="turn_latency", help="results/<name>.json")
     parser.add_argument(
+        "--texts",
+        default="banking77",
+        choices=("banking77", "multilingual"),
+        help="banking77: unseen English queries; multilingual: nb/de/es turns written for evaluation",
+    )
+    parser.add_argument(
         "--features",
         default=",".join(FEATURES),
         help="the turn's features; without signals, issue #4's targets apply instead of #7's",
@@ -351,9 +378,12 @@ def main() -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     index = build_index(data_dir, args.chunks, args.real)
     print("index:", index, flush=True)
-    texts = [t for t in banking_texts()[args.real :] if len(t) > 20]  # unseen customer turns, same domain
+    if args.texts == "multilingual":
+        texts = multilingual_texts()
+    else:
+        texts = [t for t in banking_texts()[args.real :] if len(t) > 20]  # unseen customer turns, same domain
     # The floor first, in this run and with this backend: the ratio holds on a noisy machine.
-    floor = raw_floor(data_dir, texts, args.turns, args.backend, args.threads)
+    floor = raw_floor(data_dir, texts, args.turns, args.backend, args.threads, args.texts == "multilingual")
     print("raw floor:", floor, flush=True)
     run_id = f"r{int(time.time())}"
     if not args.database_url:
@@ -373,7 +403,8 @@ def main() -> None:
         print("single client:", single, flush=True)
         single["http_floor"] = http_floor(base, args.turns)
         print("http floor:", single["http_floor"], flush=True)
-        unseen = itertools.cycle(texts[args.turns + 20 :])  # after the single client's texts
+        # After the single client's texts; the small multilingual set repeats (the embedding cache helps it).
+        unseen = itertools.cycle(texts[args.turns + 20 :] or texts)
         for clients in levels:
             server_cpu, client_cpu = server_cpu_seconds(server), time.process_time()
             level = asyncio.run(
@@ -412,6 +443,7 @@ def main() -> None:
         args.result_name,
         {
             "features": features,
+            "texts": args.texts,
             "backend": resolve_backend(args.backend),  # what ``auto`` chose on this CPU
             "workers": args.workers,
             "threads_per_worker": args.threads or serving_threads(),

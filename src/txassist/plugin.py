@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar.config.app import AppConfig
 from litestar.config.cors import CORSConfig
@@ -11,6 +9,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.plugins import InitPluginProtocol
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import ControllerRouterHandler
 
 from txassist.assist.controllers import TurnController
 from txassist.assist.pipeline import TurnServices
@@ -24,7 +23,9 @@ from txassist.conversations.controllers import (
 from txassist.db.engine import SessionFactory
 from txassist.drafting.closing import ConversationCloser
 from txassist.drafting.controllers import DraftingController, SuggestionController
-from txassist.drafting.service import DraftingService
+from txassist.drafting.feedback import FeedbackService
+from txassist.drafting.suggestions import SuggestionService
+from txassist.drafting.summarizer import SummaryService
 from txassist.health.controllers import HealthController
 from txassist.http.limits import LoadShedder
 from txassist.http.problems import EXCEPTION_HANDLERS
@@ -40,7 +41,7 @@ from txassist.sentiment.controllers import SentimentController
 from txassist.sentiment.service import SentimentService
 from txassist.services import Services
 from txassist.signals.controllers import OutboxController, SignalController
-from txassist.signals.service import SignalService
+from txassist.signals.reporting import SignalReports
 
 
 class MetricsController(PrometheusController):
@@ -67,12 +68,20 @@ def provide_knowledge(state: State) -> KnowledgeService:
     return provide_services(state).knowledge
 
 
-def provide_drafting(state: State) -> DraftingService:
-    return provide_services(state).drafting
+def provide_suggestions(state: State) -> SuggestionService:
+    return provide_services(state).suggestions
 
 
-def provide_signals(state: State) -> SignalService:
-    return provide_services(state).signals
+def provide_summaries(state: State) -> SummaryService:
+    return provide_services(state).summaries
+
+
+def provide_feedback(state: State) -> FeedbackService:
+    return provide_services(state).feedback
+
+
+def provide_signal_reports(state: State) -> SignalReports:
+    return provide_services(state).signal_reports
 
 
 def provide_replies(state: State) -> LearnedReplyLibrary:
@@ -97,8 +106,10 @@ DEPENDENCIES = {
     "settings": provide_settings,
     "sentiment": provide_sentiment,
     "knowledge": provide_knowledge,
-    "drafting": provide_drafting,
-    "signals": provide_signals,
+    "suggestions": provide_suggestions,
+    "summaries": provide_summaries,
+    "feedback": provide_feedback,
+    "reports": provide_signal_reports,
     "replies": provide_replies,
     "turn_services": provide_turn_services,
     "session_factory": provide_session_factory,
@@ -130,7 +141,7 @@ class TxAssistPlugin(InitPluginProtocol):
             app_config.cors_config = CORSConfig(allow_origins=self.settings.cors_origins)
         return app_config
 
-    def _controllers(self) -> list[Any]:
+    def _controllers(self) -> list[ControllerRouterHandler]:
         # Each capability's controllers are listed here as they land.
         return [
             HealthController,

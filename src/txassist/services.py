@@ -17,7 +17,12 @@ from txassist.config import Settings
 from txassist.db import migrate
 from txassist.db.engine import is_sqlite
 from txassist.drafting.closing import ConversationCloser
-from txassist.drafting.service import DraftingService
+from txassist.drafting.feedback import FeedbackService
+from txassist.drafting.generation import Generators, SignalJson
+from txassist.drafting.prompts import PromptLibrary
+from txassist.drafting.replying import ReplyDrafter
+from txassist.drafting.suggestions import SuggestionService
+from txassist.drafting.summarizer import SummaryService
 from txassist.embedding import EmbeddingBatcher, TextEncoder
 from txassist.embedding.multilingual import MultilingualEncoder
 from txassist.health.readiness import Readiness
@@ -28,7 +33,9 @@ from txassist.privacy.retention import RetentionJob
 from txassist.replies.service import LearnedReplyLibrary
 from txassist.sentiment.service import SentimentService
 from txassist.sentiment.trend import conversation_trend
-from txassist.signals.service import SignalService
+from txassist.signals.extraction import SignalExtractor
+from txassist.signals.reporting import SignalReports
+from txassist.signals.store import SignalStore
 from txassist.text.language import LanguageDetector
 
 log = structlog.get_logger("txassist.services")
@@ -50,7 +57,16 @@ class Services:
         self.readiness = Readiness()
         self.started_at = time.time()
         self.knowledge = KnowledgeService(settings, encoder, embeddings, self.readiness)
-        self.signals = SignalService(settings, encoder, embeddings)
+        # Drafting, one service per job, all reaching a model through the same ``Generators``.
+        prompts = PromptLibrary(settings.prompts_dir)
+        self.generators = Generators(settings)
+        self.drafter = ReplyDrafter.create(prompts, self.generators)
+        self.suggestions = SuggestionService(self.drafter, self.knowledge, db.get_session)
+        self.summaries = SummaryService(prompts, self.generators)
+        # Close-time extraction asks the drafting LLM for JSON when one is configured.
+        self.signals = SignalExtractor(settings, encoder, embeddings, generator=SignalJson(self.generators, prompts))
+        self.signal_store = SignalStore()
+        self.signal_reports = SignalReports(settings, db.get_session)
         self.forwarder: SignalForwarder | None = (
             SignalForwarder(settings, db.get_session) if settings.tx_store_url else None
         )
@@ -59,7 +75,7 @@ class Services:
             enabled=settings.learned_replies,
             min_similarity=settings.learned_reply_min_similarity,
         )
-        self.drafting = DraftingService.create(settings, replies=self.replies)
+        self.feedback = FeedbackService(self.replies)
         # Language routing: non-English turns take the e5 vector (one model per process, shared).
         self.language = LanguageDetector()
         self.multilingual = MultilingualEncoder(threads=1)
@@ -80,13 +96,18 @@ class Services:
             multilingual=self.multilingual,
             intents=self.intents,
             replies=self.replies,
-            drafting=self.drafting,
+            drafter=self.drafter,
+            suggestions=self.suggestions,
+            summaries=self.summaries,
             signals=self.signals,
+            signal_store=self.signal_store,
             trend=conversation_trend,
             part_timeout_s=settings.turn_part_timeout_s,
             write_lock=self.turn_write_lock,
         )
-        self.closer = ConversationCloser(self.drafting, self.signals, db.get_session)
+        self.closer = ConversationCloser(
+            self.summaries, self.generators, self.signals, self.signal_store, db.get_session
+        )
 
     @classmethod
     def create(cls, settings: Settings, db: SQLAlchemyAsyncConfig) -> Services:
@@ -145,7 +166,8 @@ class Services:
     async def _start_drafting(self) -> None:
         # Not required for readiness: drafts fall back to the extractive backend when an LLM is missing.
         try:
-            await self.drafting.start()
+            await self.drafter.warm_up()
+            await self.generators.start()
         except Exception as exc:
             log.error("drafting_backend_failed", backend=self.settings.llm_backend, error=repr(exc))
             self.readiness.set("drafting", "degraded", f"{type(exc).__name__}: {exc}", required=False)
@@ -154,8 +176,6 @@ class Services:
 
     async def _start_signals(self) -> None:
         self.readiness.set("signals", "starting")
-        # Close-time extraction asks the drafting LLM for JSON when one is configured.
-        self.signals.generator = self.drafting
         await self.signals.start()
         self.readiness.set("signals", "ok", f"taxonomy areas: {len(self.signals.taxonomy.areas)}")
         if self.forwarder is not None:
@@ -166,6 +186,6 @@ class Services:
         await self.knowledge.stop()
         if self.forwarder is not None:
             await self.forwarder.stop()
-        await self.drafting.stop()
+        await self.generators.stop()
         await self.retention.stop()
         await self.embeddings.stop()

@@ -14,10 +14,18 @@ import numpy as np
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.conversations.repository import ConversationRecord, NewTurn
-from txassist.conversations.views import TurnView
+from txassist.assist.ports import Vector, Vectors
+from txassist.conversations.records import ConversationRecord, TurnRecord
 from txassist.db.models import Suggestion
+from txassist.drafting.replying import Draft
+from txassist.drafting.schemas import Citation, SuggestionOut
+from txassist.intent.schemas import Intents
+from txassist.knowledge.loaders import KnowledgeDocument
+from txassist.knowledge.schemas import KnowledgeHit
+from txassist.sentiment.schemas import SentimentResult
+from txassist.sentiment.trend import SentimentTrend
 from txassist.signals.schemas import SignalOut
+from txassist.text.language import Language
 
 
 def slow_query(session: AsyncSession, seconds: float) -> Any:
@@ -41,60 +49,45 @@ class FakeEmbeddings:
         return vec
 
 
-class Label(msgspec.Struct):
-    label: str
-    score: float
-    scores: dict[str, float]
-
-
 class FakeSentiment:
     """Negative when the text says "angry" or "terrible", positive on "thanks", else neutral."""
 
     def __init__(self) -> None:
         self.vectors_seen: list[Any] = []
 
-    async def classify(self, texts: list[str], vectors: Any = None, **_: Any) -> list[Label]:
+    async def classify(
+        self,
+        texts: list[str],
+        vectors: Vectors | None = None,
+        *,
+        languages: list[Language] | None = None,
+        multilingual_vectors: Vectors | None = None,
+    ) -> list[SentimentResult]:
         self.vectors_seen.append(vectors)
         out = []
         for text in texts:
             lower = text.lower()
             if "angry" in lower or "terrible" in lower:
-                out.append(Label("negative", 0.9, {"negative": 0.9, "neutral": 0.05, "positive": 0.05}))
+                out.append(SentimentResult("negative", 0.9, {"negative": 0.9, "neutral": 0.05, "positive": 0.05}))
             elif "thanks" in lower:
-                out.append(Label("positive", 0.8, {"negative": 0.05, "neutral": 0.15, "positive": 0.8}))
+                out.append(SentimentResult("positive", 0.8, {"negative": 0.05, "neutral": 0.15, "positive": 0.8}))
             else:
-                out.append(Label("neutral", 0.7, {"negative": 0.15, "neutral": 0.7, "positive": 0.15}))
+                out.append(SentimentResult("neutral", 0.7, {"negative": 0.15, "neutral": 0.7, "positive": 0.15}))
         return out
 
 
-class Trend(msgspec.Struct):
-    value: float
-    direction: str
-    escalation: bool
-    reasons: list[str]
-
-
-def fake_trend(history: Sequence[Mapping[str, float]], current: Any, text: str) -> Trend:
+def fake_trend(
+    history: Sequence[Mapping[str, float]], current: SentimentResult, text: str, *, intents: Intents | None = None
+) -> SentimentTrend:
     values = [h["positive"] - h["negative"] for h in history] + [
         current.scores["positive"] - current.scores["negative"]
     ]
     manager = "manager" in text.lower()
-    return Trend(sum(values) / len(values), "stable", manager, ["asked_for_manager"] if manager else [])
-
-
-class Hit(msgspec.Struct, kw_only=True):
-    document_id: str
-    chunk_id: str
-    title: str
-    heading_path: list[str]
-    snippet: str
-    url: str | None
-    score: float
-    text: str
+    return SentimentTrend(sum(values) / len(values), "stable", manager, ["asked_for_manager"] if manager else [])
 
 
 class Outcome(msgspec.Struct, kw_only=True):
-    hits: list[Hit]
+    hits: list[KnowledgeHit]
     vector: Any
     best_dense_score: float
 
@@ -106,7 +99,7 @@ class FakeKnowledge:
     async def search(self, query: str, *, k: int = 5, vector: Any = None, **_: Any) -> Outcome:
         self.vectors_seen.append(vector)
         hits = [
-            Hit(
+            KnowledgeHit(
                 document_id=f"doc-{i}",
                 chunk_id=f"doc-{i}#0",
                 title=f"Refund policy {i}" if "refund" in query.lower() else f"Article {i}",
@@ -120,21 +113,8 @@ class FakeKnowledge:
         ]
         return Outcome(hits=hits, vector=vector, best_dense_score=0.7)
 
-
-class Citation(msgspec.Struct):
-    document_id: str
-    url: str | None
-    title: str
-
-
-class Suggested(msgspec.Struct, kw_only=True):
-    id: str
-    text: str
-    citations: list[Citation]
-    backend: str
-    prompt_version: str
-    latency_ms: float
-    fallback: str | None
+    def get_document(self, document_id: str) -> KnowledgeDocument | None:
+        return None  # no procedures: the pipeline's guidance part finds none
 
 
 @dataclass
@@ -146,19 +126,18 @@ class FakeDrafting:
     async def draft(
         self,
         *,
-        turns: Sequence[TurnView],
-        passages: Sequence[Any],
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
         channel: str,
         sentiment: str | None,
         allow_slow: bool = True,
-        **_: Any,
-    ) -> Suggested:
+        **_: object,
+    ) -> Draft:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.fail:
             raise RuntimeError("drafting broke")
-        return Suggested(
-            id="",
+        return Draft(
             text="Refunds take 5 days.",
             citations=[Citation(h.document_id, h.url, h.title) for h in passages[:1]],
             backend="extractive",
@@ -168,8 +147,8 @@ class FakeDrafting:
         )
 
     def store(
-        self, session: AsyncSession, draft: Suggested, *, conversation_id: str, turn_key: str | None
-    ) -> Suggested:
+        self, session: AsyncSession, draft: Draft, *, conversation_id: str, turn_key: str | None
+    ) -> SuggestionOut:
         row = Suggestion(
             id=uuid.uuid4(),
             conversation_id=conversation_id,
@@ -180,12 +159,20 @@ class FakeDrafting:
             prompt_version=draft.prompt_version,
         )
         session.add(row)
-        return msgspec.structs.replace(draft, id=str(row.id))
+        return SuggestionOut(
+            id=str(row.id),
+            text=draft.text,
+            citations=draft.citations,
+            backend=draft.backend,
+            prompt_version=draft.prompt_version,
+            latency_ms=draft.latency_ms,
+            fallback=draft.fallback,
+        )
 
     def store_learned(self, session: AsyncSession, match: Any, *, conversation_id: str, turn_key: str | None) -> Any:
         raise AssertionError("the fake pipeline runs without a learned-reply library")
 
-    def rolling_summary(self, turns: list[TurnView]) -> str:
+    def rolling_summary(self, turns: Sequence[TurnRecord]) -> str:
         self.summaries.append(len(turns))
         return " | ".join(f"{t.speaker}: {t.text}" for t in turns)[-500:]
 
@@ -202,12 +189,13 @@ class FakeSignals:
         self,
         *,
         conversation: ConversationRecord,
-        turn: NewTurn,
-        vector: Any,
-        hits: list[Any],
+        turn: TurnRecord,
+        vector: Vector | None,
+        hits: list[KnowledgeHit],
         best_dense_score: float | None,
         sentiment_history: list[float],
         customer_recent_topics: list[str],
+        intents: Intents | None = None,
     ) -> list[SignalOut]:
         self.histories.append(sentiment_history)
         self.texts.append(turn.text)
@@ -247,7 +235,7 @@ class FakeSignals:
         signals: list[SignalOut],
         *,
         conversation: ConversationRecord,
-        turn: NewTurn,
+        turn: TurnRecord,
         duplicates: Mapping[str, Any] | None = None,
     ) -> list[SignalOut]:
         return signals

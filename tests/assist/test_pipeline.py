@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -26,6 +26,7 @@ from txassist.db import migrate
 from txassist.db.models import Conversation, Customer, CustomerIdentity, Suggestion, Turn
 from txassist.drafting import summaries
 from txassist.errors import Conflict, InvalidInput
+from txassist.replies.service import LearnedReplyLibrary
 from txassist.sentiment.trend import conversation_trend
 
 
@@ -60,8 +61,12 @@ class Kit:
             embeddings=self.embeddings,
             sentiment=self.sentiment,
             knowledge=self.knowledge,
-            drafting=self.drafting,
+            drafter=self.drafting,
+            suggestions=self.drafting,
+            summaries=self.drafting,
             signals=self.signals,
+            signal_store=self.signals,
+            replies=LearnedReplyLibrary(enabled=False),
             trend=self.services_trend,
             part_timeout_s=self.part_timeout_s,
         )
@@ -227,13 +232,19 @@ async def test_trend_escalation_is_kept_on_the_conversation(kit: Kit) -> None:
         assert conv is not None and conv.escalated
 
 
-async def test_missing_capabilities_still_answer(kit: Kit) -> None:
-    services = TurnServices(settings=kit.settings)
-    request = TurnRequest(customer_id="c", channel="sms", speaker="customer", text="hi there")
+class _BrokenSummaries:
+    def rolling_summary(self, turns: Sequence[Any]) -> str:
+        raise RuntimeError("summaries broke")
+
+
+async def test_a_turn_with_no_features_and_a_broken_summary_still_answers(kit: Kit) -> None:
+    services = msgspec.structs.replace(kit.services(), summaries=_BrokenSummaries())
+    request = TurnRequest(customer_id="c", channel="sms", speaker="customer", text="hi there", features=[])
     async with kit.sessions() as session:
         body = await TurnPipeline(services, session).handle("conv-m", request)
         await session.commit()
     assert body["sentiment"] is None and body["knowledge"] == [] and body["suggestions"] == []
+    assert kit.embeddings.calls == []  # no feature asked for: no model ran
     async with kit.sessions() as session:
         conv = await session.get(Conversation, "conv-m")
         assert conv is not None and conv.rolling_summary == "Customer: hi there"
@@ -318,7 +329,7 @@ async def test_text_that_is_only_invisible_characters_is_refused(kit: Kit) -> No
 
 
 class _RealSummaries(FakeDrafting):
-    def rolling_summary(self, turns: list[Any]) -> str:
+    def rolling_summary(self, turns: Sequence[Any]) -> str:
         return summaries.rolling_summary(turns)
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from txassist.conversations.context import context_entry, open_issues
-from txassist.conversations.repository import ConversationRecord
+from txassist.conversations.records import ConversationRecord
 
 
 def _conversation(**fields: object) -> ConversationRecord:
@@ -59,4 +59,4 @@ def test_after_contact_summary_issue_and_commitments_win() -> None:
 
 def test_resolved_conversation_has_no_open_issues() -> None:
     conv = _conversation(status="closed", after_contact={"resolution": "Refunded", "issue": "late refund"})
-    assert open_issues(conv, conv.after_contact or {}) == []
+    assert open_issues(conv) == []

@@ -15,11 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.config import Settings
-from txassist.conversations.repository import ConversationRecord, ConversationRepository, NewTurn
+from txassist.conversations.records import ConversationRecord, TurnRecord
+from txassist.conversations.repository import ConversationRepository
 from txassist.conversations.statements import SessionStatements, SqliteStatements, statements_for
 from txassist.db import migrate
 from txassist.db.engine import database_config
 from txassist.db.models import Customer
+from txassist.drafting.schemas import AfterContactRecord, Commitment
 
 Sessions = Callable[[], AsyncSession]
 AT = datetime(2026, 11, 30, 9, 15, 0, 0, tzinfo=UTC)  # a zero microsecond: the stored format keeps six digits
@@ -44,7 +46,7 @@ def _conversation(conversation_id: str) -> ConversationRecord:
         updated_at=AT,
         channels=["chat"],
         topics=[{"document_id": "kb-1", "title": "Refunds — ünïcode"}],
-        after_contact={"issue": "refund", "commitments": [{"promise": "call back", "due": "friday"}]},
+        after_contact=AfterContactRecord(issue="refund", commitments=[Commitment(promise="call back", due="friday")]),
     )
 
 
@@ -52,8 +54,8 @@ def _turn_id(conversation_id: str, seq: int) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"{conversation_id}/{seq}")
 
 
-def _turn(conversation_id: str, seq: int, scores: dict[str, float] | None) -> NewTurn:
-    return NewTurn(
+def _turn(conversation_id: str, seq: int, scores: dict[str, float] | None) -> TurnRecord:
+    return TurnRecord(
         id=_turn_id(conversation_id, seq),
         conversation_id=conversation_id,
         turn_key=f"t-{seq}",

@@ -12,6 +12,7 @@ import re
 import socket
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -21,42 +22,69 @@ from typing import Any
 import msgspec
 import uvicorn
 
-from txassist.conversations.views import TurnView
+from txassist.config import Settings
+from txassist.conversations.records import TurnRecord
 from txassist.drafting import summaries
+from txassist.drafting.generation import Generators, SignalJson
+from txassist.drafting.prompts import PromptLibrary
+from txassist.drafting.replying import ReplyDrafter
+from txassist.drafting.summarizer import SummaryService
+from txassist.knowledge.schemas import KnowledgeHit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KB_DIR = REPO_ROOT / "examples" / "kb"
 
 
-class Hit(msgspec.Struct, frozen=True):
-    """The fields of ``KnowledgeHit`` drafting reads."""
+class DraftingKit:
+    """The drafting services as ``Services`` wires them, for tests and benchmarks without an app."""
 
-    document_id: str
-    title: str
-    url: str | None
-    text: str
-    score: float
-    chunk_id: str = ""
-    snippet: str = ""
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        prompts = PromptLibrary(settings.prompts_dir)
+        self.generators = Generators(settings)
+        self.drafter = ReplyDrafter.create(prompts, self.generators)
+        self.summaries = SummaryService(prompts, self.generators)
+        self.json = SignalJson(self.generators, prompts)
+
+    async def stop(self) -> None:
+        await self.generators.stop()
 
 
-def kb_hit(relative: str, score: float = 1.0) -> Hit:
+def passage(document_id: str, title: str, url: str | None, text: str, score: float) -> KnowledgeHit:
+    """A whole document as one hit."""
+    return KnowledgeHit(
+        document_id=document_id,
+        chunk_id=f"{document_id}#0",
+        title=title,
+        heading_path=[],
+        snippet=text[:200],
+        url=url,
+        score=score,
+        text=text,
+    )
+
+
+def kb_hit(relative: str, score: float = 1.0) -> KnowledgeHit:
     raw = (KB_DIR / relative).read_text()
     _, front, body = raw.split("---", 2)
     meta = dict(line.split(": ", 1) for line in front.strip().splitlines() if ": " in line)
-    return Hit(document_id=meta["id"], title=meta["title"], url=meta.get("url"), text=body.strip(), score=score)
+    return passage(meta["id"], meta["title"], meta.get("url"), body.strip(), score)
 
 
-def turns(*pairs: tuple[str, str], channel: str = "chat", sentiment: str | None = None) -> list[TurnView]:
+def turns(*pairs: tuple[str, str], channel: str = "chat", sentiment: str | None = None) -> list[TurnRecord]:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     return [
-        TurnView(
-            turn_id=f"t{i}",
+        TurnRecord(
+            id=uuid.uuid4(),
+            conversation_id="c1",
+            turn_key=f"t{i}",
+            request_hash="",
+            seq=i + 1,
             speaker=speaker,
             channel=channel,
             text=text,
-            sentiment=sentiment if speaker == "customer" else None,
-            at=start + timedelta(seconds=i),
+            sentiment_label=sentiment if speaker == "customer" else None,
+            occurred_at=start + timedelta(seconds=i),
         )
         for i, (speaker, text) in enumerate(pairs)
     ]
@@ -77,7 +105,7 @@ def _grounded_answer(user: str) -> str:
     return f"{first} [{match.group(1)}]"
 
 
-def _transcript_turns(user: str) -> list[TurnView]:
+def _transcript_turns(user: str) -> list[TurnRecord]:
     match = _TRANSCRIPT.search(user)
     pairs: list[tuple[str, str]] = []
     for line in (match.group(1) if match else "").splitlines():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import msgspec
 import pytest
@@ -153,3 +154,38 @@ async def test_open_operational_routes(probe_client: AsyncTestClient[Litestar]) 
     info = (await probe_client.get("/info")).json()
     # The backend actually serving (``auto`` resolved), so operators can see what a replica runs.
     assert info["embedding_backend"] in {"torch", "onnx", "onnx-int8"}
+
+
+def _component(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """``node`` with its ``$ref`` (and a nullable ``oneOf`` around one) followed into the components."""
+    while True:
+        if "$ref" in node:
+            node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+        elif "oneOf" in node:
+            (node,) = [option for option in node["oneOf"] if option.get("type") != "null"]
+        else:
+            return node
+
+
+async def test_openapi_types_a_turns_signals_and_a_conversations_after_contact(
+    probe_client: AsyncTestClient[Litestar],
+) -> None:
+    schema = (await probe_client.get("/schema/openapi.json")).json()
+    turn = schema["paths"]["/v1/conversations/{conversation_id}/turns"]["post"]["responses"]
+    body = _component(
+        schema, next(r for code, r in turn.items() if code.startswith("2"))["content"]["application/json"]["schema"]
+    )
+    signals = body["properties"]["signals"]
+    assert signals["type"] == "array"
+    item = _component(schema, signals["items"])
+    assert item.get("type") == "object"
+    assert {"id", "kind", "type", "confidence", "evidence", "turn_id", "occurred_at"} <= set(item["required"])
+    assert set(_component(schema, item["properties"]["kind"])["enum"]) == {"product", "churn"}
+    assert item["properties"]["confidence"]["type"] == "number"
+
+    conversation = schema["paths"]["/v1/conversations/{conversation_id}"]["get"]["responses"]["200"]
+    after = _component(
+        schema,
+        _component(schema, conversation["content"]["application/json"]["schema"])["properties"]["after_contact"],
+    )
+    assert {"issue", "resolution", "next_steps", "commitments", "summary"} <= set(after["properties"])

@@ -38,7 +38,7 @@ def test_first_start_generates_a_private_secret_that_every_part_uses(make_settin
     services = app.state.services
     # Identity hashes and customer refs (the turn pipeline), and the signed cursors (signals).
     assert services.settings.pseudonym_secret == secret
-    assert services.signals is not None and services.signals.settings.pseudonym_secret == secret
+    assert services.signals.settings.pseudonym_secret == secret
     # A restart reads it back instead of making a new one.
     assert create_app(make_settings()).state.settings.pseudonym_secret == secret
 

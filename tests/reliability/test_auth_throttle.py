@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
-from litestar.testing import AsyncTestClient
 
 from tests.conftest import auth
 from txassist.app import create_app
@@ -23,7 +22,9 @@ def _client(app: object, address: str) -> httpx.AsyncClient:
 
 async def test_key_guessing_is_throttled_per_address(make_settings: Callable[..., Settings]) -> None:
     app = create_app(make_settings(auth_failure_limit=5, auth_failure_window_s=60.0))
-    async with AsyncTestClient(app=app), _client(app, "203.0.113.7") as guesser, _client(app, "198.51.100.2") as other:
+    # The lifespan runs on this test's event loop, like the requests: AsyncTestClient would run it in a
+    # portal thread, and the database engine it opens there must not be awaited from this loop.
+    async with app.lifespan(), _client(app, "203.0.113.7") as guesser, _client(app, "198.51.100.2") as other:
         statuses = [
             (await guesser.get(URL, headers={"Authorization": f"Bearer guess-{n}"})).status_code for n in range(5)
         ]

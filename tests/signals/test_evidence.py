@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from txassist.privacy.redaction import redact
-from txassist.signals.service import EVIDENCE_MAX_CHARS, evidence_of, redacted_window
+from txassist.signals.evidence import EVIDENCE_MAX_CHARS, evidence_of, redacted_window
 
 
 @pytest.mark.parametrize("offset", range(EVIDENCE_MAX_CHARS - 40, EVIDENCE_MAX_CHARS + 40, 7))

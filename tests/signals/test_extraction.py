@@ -10,7 +10,8 @@ import pytest
 from txassist.config import Settings
 from txassist.db.models import Conversation, Turn
 from txassist.embedding import EmbeddingBatcher, TextEncoder
-from txassist.signals.service import SignalService
+from txassist.privacy.redaction import redact
+from txassist.signals.extraction import SignalExtractor
 from txassist.text.normalize import normalize_text
 
 
@@ -22,9 +23,9 @@ def encoder() -> TextEncoder:
 
 
 @pytest.fixture(scope="module")
-async def service(encoder: TextEncoder) -> SignalService:
+async def service(encoder: TextEncoder) -> SignalExtractor:
     settings = Settings.from_env({}, competitors=["FreshBoxx"], pseudonym_secret="test-secret")
-    signals = SignalService(settings, encoder, EmbeddingBatcher(encoder))
+    signals = SignalExtractor(settings, encoder, EmbeddingBatcher(encoder))
     await signals.start()
     return signals
 
@@ -46,7 +47,7 @@ def _turn(text: str, speaker: str = "customer") -> Turn:
     )
 
 
-async def _types(service: SignalService, text: str, **kwargs: object) -> set[str]:
+async def _types(service: SignalExtractor, text: str, **kwargs: object) -> set[str]:
     args: dict[str, object] = {
         "vector": None,
         "hits": [],
@@ -59,7 +60,7 @@ async def _types(service: SignalService, text: str, **kwargs: object) -> set[str
     return {s.type for s in found}
 
 
-async def test_cancellation_and_competitor_in_one_turn(service: SignalService) -> None:
+async def test_cancellation_and_competitor_in_one_turn(service: SignalExtractor) -> None:
     found = await service.extract_for_turn(
         conversation=CONVERSATION,
         turn=_turn("If this isn't fixed I'll cancel my subscription and go to HelloFresh. Mail me at a@b.com"),
@@ -77,19 +78,19 @@ async def test_cancellation_and_competitor_in_one_turn(service: SignalService) -
     assert all(s.customer_ref and "cust-1" not in s.customer_ref for s in found)
 
 
-async def test_configured_competitor_and_product_defect(service: SignalService) -> None:
+async def test_configured_competitor_and_product_defect(service: SignalExtractor) -> None:
     assert "competitor_mention" in await _types(service, "FreshBoxx sends recipe cards that are way better")
     defect = await _types(service, "The Thermo keeps crashing when I start a recipe")
     assert "defect" in defect
 
 
-async def test_documentation_gap_needs_a_question_and_a_weak_best_hit(service: SignalService) -> None:
+async def test_documentation_gap_needs_a_question_and_a_weak_best_hit(service: SignalExtractor) -> None:
     assert "documentation_gap" in await _types(service, "How do I descale the Thermo?", best_dense_score=0.2)
     assert "documentation_gap" not in await _types(service, "How do I descale the Thermo?", best_dense_score=0.8)
     assert "documentation_gap" not in await _types(service, "Thanks, bye", best_dense_score=0.1)
 
 
-async def test_worsening_sentiment_and_repeat_contact_by_topic(service: SignalService) -> None:
+async def test_worsening_sentiment_and_repeat_contact_by_topic(service: SignalExtractor) -> None:
     assert "worsening_sentiment" in await _types(service, "This is useless.", sentiment_history=[0.6, 0.1, -0.7, -0.9])
     assert "worsening_sentiment" not in await _types(service, "Fine.", sentiment_history=[0.2, 0.3, 0.1])
     repeat = await _types(
@@ -103,7 +104,7 @@ async def test_worsening_sentiment_and_repeat_contact_by_topic(service: SignalSe
     )
 
 
-async def test_agent_turns_and_small_talk_yield_nothing(service: SignalService) -> None:
+async def test_agent_turns_and_small_talk_yield_nothing(service: SignalExtractor) -> None:
     agent_turn = _turn("I'm sorry you want to cancel, the app crash is a known bug", speaker="agent")
     found = await service.extract_for_turn(
         conversation=CONVERSATION,
@@ -118,7 +119,7 @@ async def test_agent_turns_and_small_talk_yield_nothing(service: SignalService) 
     assert await _types(service, "Great, thanks for your help!") == set()
 
 
-async def test_product_area_from_the_taxonomy(service: SignalService) -> None:
+async def test_product_area_from_the_taxonomy(service: SignalExtractor) -> None:
     found = await service.extract_for_turn(
         conversation=CONVERSATION,
         turn=_turn("I was charged twice on my invoice, this is too expensive"),
@@ -140,11 +141,11 @@ async def test_product_area_from_the_taxonomy(service: SignalService) -> None:
         ("Can you cancel this delivery and send it next week instead?", False),
     ],
 )
-async def test_bare_cancel_as_the_customers_next_step(service: SignalService, text: str, expected: bool) -> None:
+async def test_bare_cancel_as_the_customers_next_step(service: SignalExtractor, text: str, expected: bool) -> None:
     assert ("cancellation_intent" in await _types(service, text)) is expected
 
 
-async def test_negated_cues_raise_no_signal(service: SignalService) -> None:
+async def test_negated_cues_raise_no_signal(service: SignalExtractor) -> None:
     # Issue 19: this raised cancellation, price and defect signals (rules and embedding alike).
     assert await _types(service, "I will not cancel, it is not too expensive, nothing is broken") == set()
     assert "cancellation_intent" not in await _types(service, "I don't want to cancel my subscription")
@@ -152,26 +153,26 @@ async def test_negated_cues_raise_no_signal(service: SignalService) -> None:
     assert "defect" in await _types(service, "The app is not slow, but it keeps crashing")
 
 
-async def test_a_zero_width_space_no_longer_hides_a_competitor(service: SignalService) -> None:
+async def test_a_zero_width_space_no_longer_hides_a_competitor(service: SignalExtractor) -> None:
     text = normalize_text("Honestly I'm switching to Hello\u200bFresh, Marley\u00a0Spoon was cheaper too")
     assert "competitor_mention" in await _types(service, text)
 
 
 async def test_evidence_is_redacted_once_on_a_bounded_window(
-    service: SignalService, monkeypatch: pytest.MonkeyPatch
+    service: SignalExtractor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Issue 19: the whole text was redacted once per candidate signal, then truncated.
-    from txassist.signals import service as service_module
+    from txassist.signals import evidence as evidence_module
 
     seen: list[int] = []
-    real = service_module.redact  # type: ignore[attr-defined]
+    real = redact
 
     def counting(text: str) -> str:
         seen.append(len(text))
         return real(text)
 
-    monkeypatch.setattr(service_module, "redact", counting)
+    monkeypatch.setattr(evidence_module, "redact", counting)
     text = "I will cancel, it is too expensive, the app crashes, call +44 20 7946 0958. " + "1/2 " * 4000
     found = await _types(service, text)
     assert len(found) >= 3
-    assert len(seen) == 1 and seen[0] < 3 * service_module.EVIDENCE_MAX_CHARS
+    assert len(seen) == 1 and seen[0] < 3 * evidence_module.EVIDENCE_MAX_CHARS

@@ -6,18 +6,19 @@ many ways, a bracket it rescans) and times it at n, 2n, 4n and 8n characters, up
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 
 from tests.support.growth import assert_linear_growth
-from txassist.conversations.views import TurnView
+from txassist.conversations.records import TurnRecord
 from txassist.drafting import summaries
 from txassist.drafting.text import sentences
 from txassist.sentiment.trend import matched_rules
 from txassist.signals import extractors
-from txassist.signals.service import EVIDENCE_MAX_CHARS, evidence_of
+from txassist.signals.evidence import EVIDENCE_MAX_CHARS, evidence_of
 from txassist.signals.taxonomy import DEFAULT_AREAS, ProductTaxonomy
 from txassist.text.normalize import normalize_text
 
@@ -53,10 +54,20 @@ CANONICAL = {n.lower(): n for n in extractors.DEFAULT_COMPETITORS}
 SIMILARITIES = {"cancellation_intent": 0.9, "price_complaint": 0.9, "defect": 0.9, "none": 0.1}
 
 
-def _history(text: str) -> list[TurnView]:
+def _history(text: str) -> list[TurnRecord]:
     now = datetime.now(UTC)
     return [
-        TurnView(turn_id=str(i), speaker=speaker, channel="chat", text=text, sentiment=None, at=now)
+        TurnRecord(
+            id=uuid.uuid4(),
+            conversation_id="c1",
+            turn_key=str(i),
+            request_hash="",
+            seq=i + 1,
+            speaker=speaker,
+            channel="chat",
+            text=text,
+            occurred_at=now,
+        )
         for i, speaker in enumerate(("customer", "agent", "customer"))
     ]
 

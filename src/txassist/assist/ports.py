@@ -1,43 +1,43 @@
 """What the turn pipeline needs from the other capabilities, as structural types.
 
-The pipeline depends on these shapes, not on the modules that implement them, so each capability can be
-absent (attribute ``None`` on ``Services``), replaced, or faked in a unit test.
+The pipeline depends on these call shapes, not on the services that implement them, so each capability
+can be replaced or faked in a unit test. What crosses them is the capabilities' own structs (a
+``KnowledgeHit``, a ``SentimentResult``, a ``SignalOut``): one struct per concept, fakes included.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.conversations.repository import ConversationRecord, NewTurn
-from txassist.conversations.views import TurnView
+from txassist.conversations.records import ConversationRecord, TurnRecord
+from txassist.db.models import Signal
+from txassist.drafting.replying import Draft
+from txassist.drafting.schemas import SuggestionOut
+from txassist.intent.schemas import Intents
+from txassist.knowledge.loaders import KnowledgeDocument
+from txassist.knowledge.schemas import KnowledgeHit
+from txassist.replies.service import LearnedReplyMatch
+from txassist.sentiment.schemas import SentimentResult
+from txassist.sentiment.trend import SentimentTrend
+from txassist.signals.schemas import SignalOut
+from txassist.text.language import Language
 
-Vector = npt.NDArray[np.float32]
+Vector = npt.NDArray[np.float32]  # one normalised embedding
+Vectors = npt.NDArray[np.float32]  # one row per text
 
 
 class Embedder(Protocol):
     async def encode_one(self, text: str) -> Vector: ...
 
 
-class Hit(Protocol):
-    document_id: str
-    chunk_id: str
-    title: str
-    heading_path: list[str]
-    snippet: str
-    url: str | None
-    score: float
-    text: str
-
-
 class SearchResult(Protocol):
     @property
-    def hits(self) -> Sequence[Hit]: ...
+    def hits(self) -> Sequence[KnowledgeHit]: ...
     @property
     def best_dense_score(self) -> float: ...
 
@@ -48,135 +48,96 @@ class Knowledge(Protocol):
         query: str,
         *,
         k: int = 5,
-        vector: Any = None,
+        vector: Vector | None = None,
         language: str | None = None,
-        multilingual_vector: Any = None,
+        multilingual_vector: Vector | None = None,
     ) -> SearchResult: ...
 
-
-# Read-only members (properties): a Struct whose field is a narrower type (a Literal label, a list of
-# Citation structs) still satisfies them.
-class SentimentLabel(Protocol):
-    @property
-    def label(self) -> str: ...
-    @property
-    def score(self) -> float: ...
-    @property
-    def scores(self) -> Mapping[str, float]: ...
+    def get_document(self, document_id: str) -> KnowledgeDocument | None: ...
 
 
 class Sentiment(Protocol):
     async def classify(
         self,
         texts: list[str],
-        vectors: Any = None,
+        vectors: Vectors | None = None,
         *,
-        languages: Any = None,
-        multilingual_vectors: Any = None,
-    ) -> Sequence[SentimentLabel]: ...
-
-
-class Trend(Protocol):
-    @property
-    def value(self) -> float: ...
-    @property
-    def direction(self) -> str: ...
-    @property
-    def escalation(self) -> bool: ...
-    @property
-    def reasons(self) -> Sequence[str]: ...
+        languages: list[Language] | None = None,
+        multilingual_vectors: Vectors | None = None,
+    ) -> Sequence[SentimentResult]: ...
 
 
 class TrendFunction(Protocol):
     def __call__(
-        self, history: Sequence[Mapping[str, float]], current: Any, text: str, *, intents: Any = None
-    ) -> Trend: ...
+        self,
+        history: Sequence[Mapping[str, float]],
+        current: SentimentResult,
+        text: str,
+        *,
+        intents: Intents | None = None,
+    ) -> SentimentTrend: ...
 
 
-class CitationLike(Protocol):
-    @property
-    def document_id(self) -> str: ...
-    @property
-    def url(self) -> str | None: ...
-    @property
-    def title(self) -> str: ...
-
-
-class SuggestionLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def backend(self) -> str: ...
-    @property
-    def prompt_version(self) -> str: ...
-
-    @property
-    def citations(self) -> Sequence[CitationLike]: ...
-
-
-class Drafting(Protocol):
+class ReplyDrafting(Protocol):
     async def draft(
         self,
         *,
-        turns: Sequence[TurnView],
-        passages: Sequence[Any],
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
         channel: str,
         sentiment: str | None,
         allow_slow: bool = True,
         best_score: float | None = None,
-        retrieve: Callable[[str], Awaitable[Sequence[Any]]] | None = None,
-        intents: Any = None,
+        retrieve: Callable[[str], Awaitable[Sequence[KnowledgeHit]]] | None = None,
+        intents: Intents | None = None,
         language: str | None = None,
-    ) -> Any: ...
+    ) -> Draft: ...
 
-    def store(self, session: AsyncSession, draft: Any, *, conversation_id: str, turn_key: str | None) -> SuggestionLike:
+
+class SuggestionStore(Protocol):
+    def store(
+        self, session: AsyncSession, draft: Draft, *, conversation_id: str, turn_key: str | None
+    ) -> SuggestionOut:
         """Adds the draft's ``Suggestion`` row to ``session`` (written with the turn)."""
         ...
 
     def store_learned(
-        self, session: AsyncSession, match: Any, *, conversation_id: str, turn_key: str | None
-    ) -> SuggestionLike:
+        self, session: AsyncSession, match: LearnedReplyMatch, *, conversation_id: str, turn_key: str | None
+    ) -> SuggestionOut:
         """Adds a learned reply offered on this turn as a ``Suggestion`` row."""
         ...
 
-    def rolling_summary(self, turns: list[TurnView]) -> str: ...
+
+class RollingSummaries(Protocol):
+    def rolling_summary(self, turns: Sequence[TurnRecord]) -> str: ...
 
 
-class SignalLike(Protocol):
-    id: str
-    kind: str
-    type: str
-    confidence: float
-    product_area: str
-    evidence: str
-    occurred_at: datetime
-
-
-class Signals(Protocol):
+class SignalExtraction(Protocol):
     async def extract_for_turn(
         self,
         *,
         conversation: ConversationRecord,
-        turn: NewTurn,
-        vector: Any,
-        hits: list[Any],
+        turn: TurnRecord,
+        vector: Vector | None,
+        hits: list[KnowledgeHit],
         best_dense_score: float | None,
         sentiment_history: list[float],
         customer_recent_topics: list[str],
-    ) -> list[Any]: ...
+        intents: Intents | None = None,
+    ) -> list[SignalOut]: ...
 
+
+class SignalRecording(Protocol):
     async def stored_duplicates(
-        self, session: AsyncSession, conversation_id: str, signals: list[Any]
-    ) -> dict[str, Any]: ...
+        self, session: AsyncSession, conversation_id: str, signals: list[SignalOut]
+    ) -> Mapping[str, Signal]: ...
 
     async def record(
         self,
         session: AsyncSession,
-        signals: list[Any],
+        signals: list[SignalOut],
         *,
         conversation: ConversationRecord,
-        turn: NewTurn,
-        duplicates: Mapping[str, Any] | None = None,
-    ) -> list[Any]: ...
+        turn: TurnRecord,
+        duplicates: Mapping[str, Signal] | None = None,
+    ) -> list[SignalOut]: ...

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from txassist.conversations.schemas import CustomerContext
 from txassist.drafting.guidance import GuidanceOut
-from txassist.drafting.schemas import Citation
+from txassist.drafting.schemas import SuggestionOut
 from txassist.intent.schemas import Intents
 from txassist.knowledge.schemas import SearchHitOut
+from txassist.signals.schemas import SignalOut
 
 Channel = Literal["chat", "voice", "email", "sms", "social"]
 Speaker = Literal["customer", "agent", "bot"]
@@ -63,23 +64,13 @@ class SentimentOut(msgspec.Struct, kw_only=True):
     reliable: bool = True  # False: a language or script the models were not built for (scores flattened)
 
 
-class SuggestionOut(msgspec.Struct, kw_only=True):
-    id: str
-    text: str
-    citations: list[Citation]
-    backend: str
-    prompt_version: str
-    source: str = "grounded"
-    act: str | None = None
-
-
 class TurnResponse(msgspec.Struct, kw_only=True):
     turn_id: str
     conversation_id: str
     sentiment: SentimentOut | None
     knowledge: list[SearchHitOut]
     suggestions: list[SuggestionOut]
-    signals: list[dict[str, Any]]
+    signals: list[SignalOut]
     context: CustomerContext | None
     timings_ms: dict[str, float]
     degraded: list[str]

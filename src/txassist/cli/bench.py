@@ -10,12 +10,13 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+
+from txassist.cli.parsers import Subcommands
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser("bench", help="run the benchmark suite and write the report")
     parser.add_argument("--only", action="append", default=None, metavar="NAME", help="run only this benchmark")
     parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter runs (smoke test)")

@@ -10,13 +10,18 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from txassist.cli.parsers import Subcommands
 from txassist.config import Settings
 from txassist.errors import TxAssistError
 
+if TYPE_CHECKING:
+    from txassist.knowledge.schemas import KnowledgeHit
+    from txassist.knowledge.service import KnowledgeService
 
-def register(sub: Any) -> None:
+
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser("kb", help="knowledge base: ingest, search, stats")
     kb_sub = parser.add_subparsers(dest="kb_command", required=True, metavar="ACTION")
 
@@ -41,7 +46,7 @@ def register(sub: Any) -> None:
     remove.set_defaults(handler=run_delete)
 
 
-def _service(settings: Settings) -> Any:
+def _service(settings: Settings) -> KnowledgeService:
     from txassist.embedding import EmbeddingBatcher, TextEncoder
     from txassist.knowledge.service import KnowledgeService
 
@@ -126,8 +131,8 @@ def run_delete(args: argparse.Namespace) -> int:
     return 1 if missing else 0
 
 
-def _as_dict(hit: Any) -> dict[str, Any]:
+def _as_dict(hit: KnowledgeHit) -> dict[str, object]:
     import msgspec
 
-    result: dict[str, Any] = msgspec.to_builtins(hit)
+    result: dict[str, object] = msgspec.to_builtins(hit)
     return result

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
+from txassist.cli.parsers import Subcommands
 from txassist.config import Settings
 from txassist.embedding.backends import BACKENDS, Backend, resolve_backend
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser("models", help="prepare embedding model files")
     actions = parser.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     export = actions.add_parser("export", help="export/quantise the embedding model into data_dir/models")

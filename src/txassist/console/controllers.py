@@ -7,13 +7,13 @@ sessionStorage and sends it as a bearer token on each API call, so these routes 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from litestar import Controller, get
+from litestar import Controller, Router, get
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import ControllerRouterHandler
 
 from txassist import __version__
 from txassist.console.samples import SampleConversation, load_samples
@@ -39,7 +39,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine)
 
 
-def _page(name: str, title: str, **context: Any) -> Template:
+def _page(name: str, title: str, **context: object) -> Template:
     return Template(
         template_name=name,
         context={"title": title, "version": __version__, "page": name.removesuffix(".html"), **context},
@@ -71,14 +71,14 @@ class ConsoleController(Controller):
         return load_samples()
 
 
-def static_router() -> Any:
+def static_router() -> Router:
     # Versioned file names are not needed: the pages add ?v=<version> so upgrades bust caches.
     return create_static_files_router(
         path="/console/static", directories=[STATIC_DIR], include_in_schema=False, name="console:static"
     )
 
 
-def console_routes() -> list[Any]:
+def console_routes() -> list[ControllerRouterHandler]:
     return [ConsoleController, static_router()]
 
 

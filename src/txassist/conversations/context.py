@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from txassist.config import Settings
-from txassist.conversations.repository import ConversationRecord, ConversationRepository
+from txassist.conversations.records import ConversationRecord
+from txassist.conversations.repository import ConversationRepository
 from txassist.conversations.schemas import ContextConversation, CustomerContext, PossibleMatch
+from txassist.drafting.schemas import Commitment
 
 MAX_OPEN_ISSUES = 5
 MAX_COMMITMENTS = 10
@@ -49,7 +50,7 @@ def possible_match(other_customer_id: str, kind: str) -> PossibleMatch:
 
 
 def context_entry(conversation: ConversationRecord) -> ContextConversation:
-    after = conversation.after_contact or {}
+    after = conversation.after_contact
     return ContextConversation(
         conversation_id=conversation.id,
         channel=conversation.channel,
@@ -58,59 +59,47 @@ def context_entry(conversation: ConversationRecord) -> ContextConversation:
         updated_at=conversation.updated_at,
         status=conversation.status,
         turn_count=conversation.turn_count,
-        summary=_summary(conversation, after),
+        summary=_summary(conversation),
         sentiment_trend=round(conversation.sentiment_trend, 4),
         last_sentiment=conversation.last_sentiment,
         escalated=conversation.escalated,
-        open_issues=open_issues(conversation, after),
-        commitments=_strings(after.get("commitments"))[:MAX_COMMITMENTS],
+        open_issues=open_issues(conversation),
+        commitments=_commitments(after.commitments if after else [])[:MAX_COMMITMENTS],
     )
 
 
-def _summary(conversation: ConversationRecord, after: dict[str, Any]) -> str:
+def _summary(conversation: ConversationRecord) -> str:
     # The after-contact summary is the considered one; the handoff and rolling ones are fallbacks.
-    for candidate in (after.get("summary"), conversation.handoff_summary, conversation.rolling_summary):
-        if isinstance(candidate, str) and candidate.strip():
+    after = conversation.after_contact
+    for candidate in (after.summary if after else None, conversation.handoff_summary, conversation.rolling_summary):
+        if candidate and candidate.strip():
             return candidate
     return ""
 
 
-def open_issues(conversation: ConversationRecord, after: dict[str, Any]) -> list[str]:
+def open_issues(conversation: ConversationRecord) -> list[str]:
     """What is still unresolved: the after-contact issue if it was not resolved, else the topics."""
-    issues: list[str] = []
-    resolved = bool(after.get("resolved")) or (
-        conversation.status == "closed" and bool(str(after.get("resolution") or "").strip())
-    )
-    if resolved:
+    after = conversation.after_contact
+    if after is not None and conversation.status == "closed" and after.resolution.strip():
         return []
-    issue = after.get("issue")
-    if isinstance(issue, str) and issue.strip():
-        issues.append(issue.strip())
-    issues.extend(_strings(after.get("next_steps")))
+    issues: list[str] = []
+    if after is not None:
+        issues += [text.strip() for text in (after.issue, *after.next_steps) if text.strip()]
     for topic in reversed(conversation.topics or []):
-        title = topic.get("title") if isinstance(topic, dict) else None
-        if isinstance(title, str) and title and title not in issues:
+        title = topic.get("title")
+        if title and title not in issues:
             issues.append(title)
     return issues[:MAX_OPEN_ISSUES]
 
 
-def _commitment_text(item: dict[str, Any]) -> str | None:
-    promise = item.get("promise") or item.get("text") or item.get("description")
-    if not isinstance(promise, str):
-        return None
-    due = item.get("due")
-    return f"{promise} (due {due})" if isinstance(due, str) and due.strip() else promise
-
-
-def _strings(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value] if value.strip() else []
-    if isinstance(value, list):
-        out: list[str] = []
-        for item in value:
-            # Drafting writes commitments as objects ({"promise", "owner", "due"}); older rows may be strings.
-            text = _commitment_text(item) if isinstance(item, dict) else item
-            if isinstance(text, str) and text.strip():
-                out.append(text.strip())
-        return out
-    return []
+def _commitments(commitments: list[Commitment | str]) -> list[str]:
+    out: list[str] = []
+    for item in commitments:
+        if isinstance(item, str):
+            text = item
+        else:
+            due = item.due.strip() if item.due else ""
+            text = f"{item.promise} (due {due})" if due else item.promise
+        if text.strip():
+            out.append(text.strip())
+    return out

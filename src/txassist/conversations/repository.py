@@ -8,72 +8,23 @@ skip the session's driver adapter too (see ``statements``).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import msgspec
 from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.conversations.statements import statements_for
+from txassist.conversations.records import ConversationRecord, TurnRecord
+from txassist.conversations.statements import Row, statements_for
 from txassist.db.models import Conversation, Customer, CustomerIdentity, CustomerMatch, Turn
+from txassist.drafting.schemas import after_contact_record
+from txassist.errors import Conflict, NotFound
+from txassist.jsontypes import JsonObject
 
 conversations: Table = Conversation.__table__  # type: ignore[assignment]
 turns: Table = Turn.__table__  # type: ignore[assignment]
 matches: Table = CustomerMatch.__table__  # type: ignore[assignment]
-
-
-class ConversationRecord(msgspec.Struct, kw_only=True):
-    """A conversation row as the turn pipeline and the context read it."""
-
-    id: str
-    customer_id: str
-    channel: str
-    status: str
-    started_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None = None
-    turn_count: int = 0
-    channels: list[str] = msgspec.field(default_factory=list)
-    rolling_summary: str = ""
-    handoff_summary: str | None = None
-    after_contact: dict[str, Any] | None = None
-    sentiment_trend: float = 0.0
-    last_sentiment: str | None = None
-    escalated: bool = False
-    topics: list[dict[str, Any]] = msgspec.field(default_factory=list)
-
-
-class TurnRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """A stored turn without its stored response."""
-
-    turn_key: str
-    seq: int
-    speaker: str
-    channel: str
-    text: str
-    occurred_at: datetime
-    sentiment_label: str | None = None
-    sentiment_scores: dict[str, float] | None = None
-
-
-class NewTurn(msgspec.Struct, kw_only=True):
-    """A turn being stored: every column but the response, which is written with it at the end."""
-
-    id: uuid.UUID
-    conversation_id: str
-    turn_key: str
-    request_hash: str
-    seq: int
-    speaker: str
-    channel: str
-    text: str
-    occurred_at: datetime
-    sentiment_label: str | None = None
-    sentiment_score: float | None = None
-    sentiment_scores: dict[str, float] | None = None
 
 
 class IdentityOwner(msgspec.Struct, frozen=True):
@@ -81,10 +32,17 @@ class IdentityOwner(msgspec.Struct, frozen=True):
     verified: bool
 
 
+class Transcript(msgspec.Struct, frozen=True):
+    """A conversation's row and its newest turns, oldest first: what drafting, summaries and close read."""
+
+    conversation: Conversation
+    turns: list[TurnRecord]
+
+
 class StoredResponse(msgspec.Struct, frozen=True):
     turn_key: str
     request_hash: str
-    response: dict[str, Any] | None
+    response: JsonObject | None
 
 
 _CONVERSATION_FIELDS = ConversationRecord.__struct_fields__
@@ -231,6 +189,19 @@ class ConversationRepository:
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         return await self.session.get(Conversation, conversation_id)
 
+    async def transcript(self, conversation_id: str, *, limit: int = 200) -> Transcript:
+        """The conversation and its newest ``limit`` turns (long ones stay cheap to summarise).
+
+        A 404 for an unknown conversation and a 409 for one without turns: there is nothing to draft from.
+        """
+        conversation = await self.get_conversation(conversation_id)
+        if conversation is None:
+            raise NotFound(f"conversation {conversation_id!r} not found")
+        turns = await self.last_turns(conversation_id, limit)
+        if not turns:
+            raise Conflict(f"conversation {conversation_id!r} has no turns yet: add a turn first")
+        return Transcript(conversation, turns)
+
     async def conversation_for_turn(self, conversation_id: str) -> ConversationRecord | None:
         """The conversation, row-locked where the database can (PostgreSQL) so that concurrent turns of
         one conversation update it one after the other."""
@@ -238,7 +209,9 @@ class ConversationRepository:
         return _conversation(rows[0]) if rows else None
 
     async def insert_conversation(self, record: ConversationRecord) -> None:
-        await self.statements.execute(_INSERT_CONVERSATION, msgspec.structs.asdict(record))
+        values = msgspec.structs.asdict(record)
+        values["after_contact"] = msgspec.to_builtins(record.after_contact)  # a JSON column
+        await self.statements.execute(_INSERT_CONVERSATION, values)
 
     async def bump_conversation(self, record: ConversationRecord) -> int:
         """Store a turn's changes to its conversation and take the turn's number, in one UPDATE … RETURNING.
@@ -258,7 +231,7 @@ class ConversationRepository:
         self, customer_id: str, *, since: datetime, limit: int, exclude_id: str | None = None
     ) -> list[ConversationRecord]:
         """The customer's latest conversations, newest first, bounded by count and age."""
-        params: dict[str, Any] = {"customer_id": customer_id, "since": since, "limit": limit}
+        params: dict[str, object] = {"customer_id": customer_id, "since": since, "limit": limit}
         statement = _SELECT_RECENT
         if exclude_id is not None:
             statement, params["exclude_id"] = _SELECT_RECENT_EXCLUDING, exclude_id
@@ -281,7 +254,7 @@ class ConversationRepository:
         found.reverse()
         return found
 
-    async def insert_turn(self, turn: NewTurn, response: dict[str, Any]) -> None:
+    async def insert_turn(self, turn: TurnRecord, response: JsonObject) -> None:
         await self.statements.execute(_INSERT_TURN, msgspec.structs.asdict(turn) | {"response": response})
 
     async def flush(self) -> None:
@@ -294,5 +267,7 @@ class ConversationRepository:
         await self.session.rollback()
 
 
-def _conversation(row: Sequence[Any]) -> ConversationRecord:
-    return ConversationRecord(**dict(zip(_CONVERSATION_FIELDS, row, strict=True)))
+def _conversation(row: Row) -> ConversationRecord:
+    fields = dict(zip(_CONVERSATION_FIELDS, row, strict=True))
+    fields["after_contact"] = after_contact_record(fields["after_contact"])
+    return ConversationRecord(**fields)

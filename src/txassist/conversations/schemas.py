@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from txassist.drafting.schemas import AfterContactRecord
+
 Text = Annotated[str, msgspec.Meta(max_length=100_000)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
@@ -84,7 +86,7 @@ class ConversationOut(msgspec.Struct, kw_only=True):
     turn_count: int
     summary: Text
     handoff_summary: str | None
-    after_contact: dict[str, object] | None
+    after_contact: AfterContactRecord | None
     sentiment_trend: float
     last_sentiment: str | None
     escalated: bool

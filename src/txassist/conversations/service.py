@@ -7,6 +7,7 @@ from txassist.conversations.context import build_context
 from txassist.conversations.identity import IdentityResolver, identity_key
 from txassist.conversations.repository import ConversationRepository
 from txassist.conversations.schemas import ConversationOut, CustomerContext, LinkIn, LinkOut, TurnOut
+from txassist.drafting.schemas import after_contact_record
 from txassist.errors import Conflict, InvalidInput, NotFound
 
 MAX_TURNS_SHOWN = 500
@@ -44,7 +45,7 @@ class ConversationQueries:
             turn_count=conversation.turn_count,
             summary=conversation.rolling_summary,
             handoff_summary=conversation.handoff_summary,
-            after_contact=conversation.after_contact,
+            after_contact=after_contact_record(conversation.after_contact),
             sentiment_trend=conversation.sentiment_trend,
             last_sentiment=conversation.last_sentiment,
             escalated=conversation.escalated,

@@ -14,7 +14,7 @@ PostgreSQL keeps the session path (asyncpg needs no thread hops).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Dialect
@@ -23,29 +23,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import Select
 
+# Driver values, read straight into the struct fields their columns match: typing each one would
+# repeat the table definition.
 Row = Sequence[Any]
-Statement = Select[Any] | UpdateBase
-_Processor = Callable[[Any], Any] | None
+Statement = Select[tuple[object, ...]] | UpdateBase
+Params = Mapping[str, object]
+_Processor = Callable[[object], object] | None
 _REQUIRED = object()
 
 
 class Statements(Protocol):
-    async def fetch(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]:
+    async def fetch(self, statement: Statement, params: Params) -> list[Row]:
         """The statement's rows (its selected or returned columns, in order), converted to Python."""
 
-    async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None: ...
+    async def execute(self, statement: Statement, params: Params) -> None: ...
 
 
 class SessionStatements:
-    """Any database: the statement goes through the session (autoflush, the dialect's driver)."""
+    """Every database: the statement goes through the session (autoflush, the dialect's driver)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def fetch(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]:
+    async def fetch(self, statement: Statement, params: Params) -> list[Row]:
         return list((await self.session.execute(statement, params)).all())
 
-    async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None:
+    async def execute(self, statement: Statement, params: Params) -> None:
         await self.session.execute(statement, params)
 
 
@@ -59,19 +62,22 @@ class SqliteStatements:
         self.session = session
         self.dialect = dialect
 
-    async def fetch(self, statement: Statement, params: Mapping[str, Any]) -> list[Row]:
+    async def fetch(self, statement: Statement, params: Params) -> list[Row]:
         prepared = _prepared(statement, self.dialect)
         rows = await self._run(prepared, params)
         return [prepared.convert(row) for row in rows]
 
-    async def execute(self, statement: Statement, params: Mapping[str, Any]) -> None:
+    async def execute(self, statement: Statement, params: Params) -> None:
         await self._run(_prepared(statement, self.dialect), params)
 
-    async def _run(self, prepared: _Prepared, params: Mapping[str, Any]) -> Any:
+    async def _run(self, prepared: _Prepared, params: Params) -> Iterable[Row]:
         connection = await self.session.connection()  # joins (or begins) the session's transaction
         raw = await connection.get_raw_connection()
         try:
-            return await raw.driver_connection.execute_fetchall(prepared.sql, prepared.bind(params))  # type: ignore[union-attr]
+            rows: Iterable[Row] = await raw.driver_connection.execute_fetchall(  # type: ignore[union-attr]
+                prepared.sql, prepared.bind(params)
+            )
+            return rows
         except sqlite3.Error as exc:
             # The same exception classes the session raises (IntegrityError, OperationalError...),
             # so the turn's retry and the 503 for a locked or full database work unchanged.
@@ -92,7 +98,7 @@ class _Prepared:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         # Literals the statement carries (``turn_count + 1``, SQLite's ``OFFSET 0``) are bound too.
-        self.params: list[tuple[str, Any, _Processor]] = []
+        self.params: list[tuple[str, object, _Processor]] = []
         for name in compiled.positiontup or []:
             bind = compiled.binds[name]
             literal = _REQUIRED if bind.required else bind.effective_value
@@ -102,7 +108,7 @@ class _Prepared:
         ]
         self._plain_results = not any(self.results)
 
-    def bind(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+    def bind(self, values: Params) -> tuple[object, ...]:
         bound = []
         for name, literal, process in self.params:
             value = values[name] if literal is _REQUIRED else literal

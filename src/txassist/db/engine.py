@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
@@ -49,7 +48,7 @@ def database_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     return config
 
 
-def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -> Any:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
     # WAL lets readers run beside one writer; busy_timeout waits out short locks instead of failing.
     # The migration already switched the file to WAL (see ``migrate``); this keeps it so for a database
     # made some other way.

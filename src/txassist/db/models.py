@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from advanced_alchemy.base import orm_registry
 from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
@@ -22,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
+
+from txassist.jsontypes import JsonObject
 
 
 def utcnow() -> datetime:
@@ -98,11 +99,11 @@ class Conversation(Base):
     channels: Mapped[list[str]] = mapped_column(JsonB, default=list)
     rolling_summary: Mapped[str] = mapped_column(Text, default="")
     handoff_summary: Mapped[str | None] = mapped_column(Text, nullable=True)
-    after_contact: Mapped[dict[str, Any] | None] = mapped_column(JsonB, nullable=True)
+    after_contact: Mapped[JsonObject | None] = mapped_column(JsonB, nullable=True)
     sentiment_trend: Mapped[float] = mapped_column(Float, default=0.0)
     last_sentiment: Mapped[str | None] = mapped_column(String(16), nullable=True)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
-    topics: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
+    topics: Mapped[list[JsonObject]] = mapped_column(JsonB, default=list)
 
 
 class Turn(Base):
@@ -124,7 +125,7 @@ class Turn(Base):
     sentiment_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
     sentiment_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     sentiment_scores: Mapped[dict[str, float] | None] = mapped_column(JsonB, nullable=True)
-    response: Mapped[dict[str, Any] | None] = mapped_column(JsonB, nullable=True)
+    response: Mapped[JsonObject | None] = mapped_column(JsonB, nullable=True)
 
 
 class Suggestion(Base):
@@ -136,7 +137,7 @@ class Suggestion(Base):
     )
     turn_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     text: Mapped[str] = mapped_column(Text)
-    citations: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
+    citations: Mapped[list[JsonObject]] = mapped_column(JsonB, default=list)
     backend: Mapped[str] = mapped_column(String(32))
     prompt_version: Mapped[str] = mapped_column(String(64))
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
@@ -218,7 +219,7 @@ class Signal(Base):
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=utcnow)
     extractor_version: Mapped[str] = mapped_column(String(64))
     dedup_key: Mapped[str] = mapped_column(String(128))
-    details: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+    details: Mapped[JsonObject] = mapped_column(JsonB, default=dict)
 
 
 class OutboxEvent(Base):
@@ -233,7 +234,7 @@ class OutboxEvent(Base):
     )
     customer_ref: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     event_type: Mapped[str] = mapped_column(String(128))
-    payload: Mapped[dict[str, Any]] = mapped_column(JsonB)
+    payload: Mapped[JsonObject] = mapped_column(JsonB)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=utcnow)

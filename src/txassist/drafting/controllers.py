@@ -1,13 +1,12 @@
-"""Drafts, summaries, close, and suggestion feedback over HTTP (thin: the service does the work)."""
+"""Drafts, summaries, close, and suggestion feedback over HTTP (thin: each service does its own job)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-import structlog
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter
@@ -16,10 +15,8 @@ from litestar.response.base import ASGIResponse
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.conversations.views import TurnView
-from txassist.db.engine import SessionFactory
 from txassist.drafting.closing import ConversationCloser
-from txassist.drafting.grounding import Passage
+from txassist.drafting.feedback import FeedbackService
 from txassist.drafting.schemas import (
     CloseOut,
     CloseRequest,
@@ -32,15 +29,13 @@ from txassist.drafting.schemas import (
     SummaryOut,
     SummaryRequest,
 )
-from txassist.drafting.service import DraftingService, knowledge_hits
+from txassist.drafting.suggestions import SuggestionEvent, SuggestionService
+from txassist.drafting.summarizer import SummaryService
 from txassist.http.auth import requires
 from txassist.http.openapi import BODY, GUARDED, problem_responses, with_media_types
-from txassist.knowledge.service import KnowledgeService
+from txassist.http.requests import AnyRequest
 
 PathId = Annotated[str, Parameter(min_length=1, max_length=128)]
-
-
-log = structlog.get_logger("txassist.drafting")
 
 
 class DraftingController(Controller):
@@ -63,38 +58,19 @@ class DraftingController(Controller):
         self,
         conversation_id: PathId,
         db_session: AsyncSession,
-        drafting: DraftingService,
-        knowledge: KnowledgeService,
-        session_factory: SessionFactory,
-        request: Request[Any, Any, Any],
+        suggestions: SuggestionService,
+        request: AnyRequest,
         data: Annotated[DraftRequest | None, Body()] = None,
         stream: bool = False,
     ) -> ASGIResponse:
         options = data or DraftRequest()
-        conversation, turns = await drafting.conversation_turns(db_session, conversation_id)
-        hits = await knowledge_hits(knowledge, turns)
-        customer = [t for t in turns if t.speaker == "customer"]
-        sentiment = customer[-1].sentiment if customer else None
-        channel = turns[-1].channel or conversation.channel
+        found = await suggestions.draft_input(db_session, conversation_id)
         if stream:
             # Validate the backend now, so a bad request is a 422 and not a broken stream.
-            drafting.backend_is_slow(options.backend)
-            events = ServerSentEvent(
-                _sse_events(session_factory, drafting, conversation_id, channel, turns, hits, sentiment, options)
-            )
+            suggestions.check_backend(options)
+            events = ServerSentEvent(_sse_events(suggestions.stream(found, options)))
             return events.to_asgi_response(request.app, request, media_type="text/event-stream")
-        suggestion = await drafting.suggest(
-            db_session,
-            conversation_id=conversation_id,
-            channel=channel,
-            turns=turns,
-            hits=hits,
-            sentiment=sentiment,
-            turn_key=None,
-            allow_slow=True,
-            backend=options.backend,
-            max_tokens=options.max_tokens,
-        )
+        suggestion = await suggestions.suggest(db_session, found, options)
         body = DraftOut(conversation_id=conversation_id, suggestions=[suggestion])
         # One return type for both shapes: the handler hands Litestar finished ASGI responses.
         return Response(body, status_code=201).to_asgi_response(request.app, request)
@@ -105,15 +81,9 @@ class DraftingController(Controller):
         responses=problem_responses(*GUARDED, *BODY, 404, 409, 502, 504),
     )
     async def summary(
-        self, conversation_id: PathId, db_session: AsyncSession, drafting: DraftingService, data: SummaryRequest
+        self, conversation_id: PathId, db_session: AsyncSession, summaries: SummaryService, data: SummaryRequest
     ) -> SummaryOut:
-        conversation, turns = await drafting.conversation_turns(db_session, conversation_id)
-        out = await drafting.summarize(
-            turns, kind=data.kind, conversation_channel=conversation.channel, backend=data.backend
-        )
-        if data.kind == "handoff":
-            conversation.handoff_summary = out.text
-        return msgspec.structs.replace(out, conversation_id=conversation_id)
+        return await summaries.for_conversation(db_session, conversation_id, kind=data.kind, backend=data.backend)
 
     @post(
         "/{conversation_id:str}/close",
@@ -151,11 +121,9 @@ class SuggestionController(Controller):
         responses=problem_responses(*GUARDED, *BODY, 404, 409),
     )
     async def feedback(
-        self, suggestion_id: PathId, db_session: AsyncSession, drafting: DraftingService, data: FeedbackIn
+        self, suggestion_id: PathId, db_session: AsyncSession, feedback: FeedbackService, data: FeedbackIn
     ) -> FeedbackOut:
-        return await drafting.record_feedback(
-            db_session, suggestion_id, action=data.action, text=data.text, reason=data.reason
-        )
+        return await feedback.record(db_session, suggestion_id, action=data.action, text=data.text, reason=data.reason)
 
     @get(
         "/stats",
@@ -163,35 +131,14 @@ class SuggestionController(Controller):
         summary="Acceptance rate and edit distance per backend and prompt version",
         responses=problem_responses(*GUARDED),
     )
-    async def stats(self, db_session: AsyncSession, drafting: DraftingService) -> StatsOut:
-        return await drafting.stats(db_session)
+    async def stats(self, db_session: AsyncSession, feedback: FeedbackService) -> StatsOut:
+        return await feedback.stats(db_session)
 
 
-async def _sse_events(
-    session_factory: SessionFactory,
-    drafting: DraftingService,
-    conversation_id: str,
-    channel: str,
-    turns: list[TurnView],
-    hits: list[Passage],
-    sentiment: str | None,
-    request: DraftRequest,
-) -> AsyncIterator[ServerSentEventMessage]:
-    # The request's session is gone once streaming starts: the suggestion gets its own transaction.
-    async with session_factory() as session:
-        async for kind, payload in drafting.stream_suggestion(
-            session,
-            conversation_id=conversation_id,
-            channel=channel,
-            turns=turns,
-            hits=hits,
-            sentiment=sentiment,
-            backend=request.backend,
-            max_tokens=request.max_tokens,
-        ):
-            if isinstance(payload, SuggestionOut):
-                await session.commit()
-                yield ServerSentEventMessage(event="suggestion", data=msgspec.json.encode(payload).decode())
-            else:
-                yield ServerSentEventMessage(event=kind, data=msgspec.json.encode({"text": payload}).decode())
+async def _sse_events(events: AsyncIterator[SuggestionEvent]) -> AsyncIterator[ServerSentEventMessage]:
+    async for kind, payload in events:
+        if isinstance(payload, SuggestionOut):
+            yield ServerSentEventMessage(event=kind, data=msgspec.json.encode(payload).decode())
+        else:
+            yield ServerSentEventMessage(event=kind, data=msgspec.json.encode({"text": payload}).decode())
     yield ServerSentEventMessage(event="done", data="{}")

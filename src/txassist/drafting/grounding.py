@@ -4,25 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Protocol
 
 from txassist.drafting.schemas import Citation
-
-
-class Passage(Protocol):
-    """What drafting reads from a knowledge hit (``KnowledgeHit`` satisfies it)."""
-
-    @property
-    def document_id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def url(self) -> str | None: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def score(self) -> float: ...
-
+from txassist.knowledge.schemas import KnowledgeHit
 
 _MARKER = re.compile(r"\s?\[(\d{1,2})\]")
 # Commercial promises an agent must not make unless the knowledge base states the policy.
@@ -41,24 +25,24 @@ _OFFER_TERMS = (
 )
 
 
-def citation_for(passage: Passage) -> Citation:
+def citation_for(passage: KnowledgeHit) -> Citation:
     return Citation(document_id=passage.document_id, url=passage.url, title=passage.title)
 
 
-def unique_citations(passages: Sequence[Passage]) -> list[Citation]:
+def unique_citations(passages: Sequence[KnowledgeHit]) -> list[Citation]:
     seen: dict[str, Citation] = {}
     for passage in passages:
         seen.setdefault(passage.document_id, citation_for(passage))
     return list(seen.values())
 
 
-def resolve_markers(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
+def resolve_markers(text: str, passages: Sequence[KnowledgeHit]) -> tuple[str, list[Citation]]:
     """Map ``[n]`` markers to retrieved passages; markers naming no retrieved passage are dropped.
 
     The returned text has the markers removed: citations travel separately, and a marker the
     model invented must not look like a source to the agent.
     """
-    used: list[Passage] = []
+    used: list[KnowledgeHit] = []
     for match in _MARKER.finditer(text):
         index = int(match.group(1)) - 1
         if 0 <= index < len(passages):
@@ -67,14 +51,14 @@ def resolve_markers(text: str, passages: Sequence[Passage]) -> tuple[str, list[C
     return cleaned, unique_citations(used)
 
 
-def overlap_citations(text: str, passages: Sequence[Passage], *, min_shared: int = 4) -> list[Citation]:
+def overlap_citations(text: str, passages: Sequence[KnowledgeHit], *, min_shared: int = 4) -> list[Citation]:
     """Citations for a model answer without markers: the passages it visibly draws words from."""
     words = _content_words(text)
     used = [p for p in passages if len(words & _content_words(p.text)) >= min_shared]
     return unique_citations(used)
 
 
-def ungrounded_offers(text: str, passages: Sequence[Passage]) -> list[str]:
+def ungrounded_offers(text: str, passages: Sequence[KnowledgeHit]) -> list[str]:
     """Offer terms in ``text`` that no retrieved passage mentions (a sign of injected instructions)."""
     lowered = text.lower()
     knowledge = " ".join(p.text.lower() for p in passages)

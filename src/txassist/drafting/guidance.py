@@ -18,19 +18,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import msgspec
 
-from txassist.conversations.views import TurnView
+from txassist.conversations.records import TurnRecord
 from txassist.drafting.schemas import Citation
+from txassist.jsontypes import JsonObject
 from txassist.knowledge.lexical import tokenize
+from txassist.knowledge.schemas import KnowledgeHit
 
 SEARCH_K = 20
 NEED_WORDS = 4  # a customer turn shorter than this rarely states a need ("Crystal Minh", "yes")
 MAX_NEED_TURNS = 2  # the opening states the need; later turns add names, ids and details
 DONE_MIN_SHARED = 2
 DONE_MIN_SHARE = 0.34  # of the step's own words, so that a long step needs more than two shared words
+
 # The title's weight beside the search score (scaled to the best hit = 1); chosen on the written
 # conversations and ABCD's samples, see docs/reply-plans.md.
 TITLE_WEIGHT = 0.25
@@ -60,7 +63,19 @@ class _Document(Protocol):
     @property
     def url(self) -> str | None: ...
     @property
-    def metadata(self) -> dict[str, Any]: ...
+    def metadata(self) -> JsonObject: ...
+
+
+class _Hits(Protocol):
+    @property
+    def hits(self) -> Sequence[KnowledgeHit]: ...
+
+
+class ProcedureIndex(Protocol):
+    """What guidance reads from the knowledge service: a search, and the documents behind its hits."""
+
+    async def search(self, query: str, *, k: int = 5) -> _Hits: ...
+    def get_document(self, document_id: str) -> _Document | None: ...
 
 
 def procedure_steps(document: _Document | None) -> list[str]:
@@ -70,7 +85,7 @@ def procedure_steps(document: _Document | None) -> list[str]:
     return [str(s) for s in steps] if isinstance(steps, list) else []
 
 
-def need_query(turns: Sequence[TurnView]) -> str:
+def need_query(turns: Sequence[TurnRecord]) -> str:
     """The customer's first turns that state a need."""
     said = [t.text for t in turns if t.speaker == "customer"]
     needs = [t for t in said if len(t.split()) >= NEED_WORDS]
@@ -82,7 +97,7 @@ def _stems(text: str) -> set[str]:
     return {w for w in tokenize(text) if len(w) > 2}
 
 
-def step_statuses(steps: Sequence[str], turns: Sequence[TurnView]) -> list[GuidanceStep]:
+def step_statuses(steps: Sequence[str], turns: Sequence[TurnRecord]) -> list[GuidanceStep]:
     done_turns = [_stems(t.text) for t in turns if t.speaker in ("agent", "bot")]
     last_done = -1
     for index, step in enumerate(steps):
@@ -116,7 +131,7 @@ def _title_stems(title: str) -> set[str]:
     return _stems(title.replace(":", " "))
 
 
-def _procedures_of(documents: Sequence[Any]) -> _Procedures:
+def _procedures_of(documents: Sequence[_Document]) -> _Procedures:
     titles = {d.id: _title_stems(d.title) for d in documents if procedure_steps(d)}
     counts: dict[str, int] = {}
     for words in titles.values():
@@ -127,29 +142,29 @@ def _procedures_of(documents: Sequence[Any]) -> _Procedures:
     return _Procedures(titles=titles, idf=idf)
 
 
-async def find_guidance(knowledge: Any, turns: Sequence[TurnView]) -> GuidanceOut | None:
+async def find_guidance(knowledge: ProcedureIndex | None, turns: Sequence[TurnRecord]) -> GuidanceOut | None:
     """The best procedure for the conversation so far, or None when the KB holds none that matches."""
     procedures = live_procedures(knowledge) if knowledge is not None else None
-    if procedures is None:
+    if knowledge is None or procedures is None:
         return None
     query = need_query(turns)
     if not query.strip():
         return None
     outcome = await knowledge.search(query[:2000], k=SEARCH_K)
     need = _stems(" ".join(t.text for t in turns if t.speaker == "customer"))
-    found: dict[str, tuple[float, Any, list[str]]] = {}
+    found: dict[str, tuple[float, _Document, list[str]]] = {}
     for hit in outcome.hits:
         if hit.document_id in found or len(found) >= RERANK_CANDIDATES:
             continue
         document = knowledge.get_document(hit.document_id)
         steps = procedure_steps(document)
-        if steps:
+        if steps and document is not None:
             found[hit.document_id] = (float(hit.score), document, steps)
     if not found:
         return None
     top = max(score for score, _, _ in found.values()) or 1.0
 
-    def rank(item: tuple[float, Any, list[str]]) -> float:
+    def rank(item: tuple[float, _Document, list[str]]) -> float:
         score, document, _ = item
         return score / top + TITLE_WEIGHT * procedures.title_match(document.id, need)
 
@@ -166,7 +181,7 @@ async def find_guidance(knowledge: Any, turns: Sequence[TurnView]) -> GuidanceOu
 _PROCEDURE_CACHE: dict[tuple[int, str], _Procedures | None] = {}
 
 
-def live_procedures(knowledge: Any) -> _Procedures | None:
+def live_procedures(knowledge: object) -> _Procedures | None:
     """The live index's procedures (cached per index snapshot), or None when it holds none."""
     snapshot = getattr(knowledge, "snapshot", None)
     documents = getattr(snapshot, "documents", None)
@@ -180,6 +195,6 @@ def live_procedures(knowledge: Any) -> _Procedures | None:
     return _PROCEDURE_CACHE[key]
 
 
-def has_procedures(knowledge: Any) -> bool:
+def has_procedures(knowledge: object) -> bool:
     """Whether the live index holds any procedure."""
     return live_procedures(knowledge) is not None

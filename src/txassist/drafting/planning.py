@@ -14,13 +14,15 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 
-from txassist.conversations.views import TurnView
-from txassist.drafting.grounding import Passage, content_words
+from txassist.conversations.records import TurnRecord
+from txassist.drafting.grounding import content_words
 from txassist.drafting.situation import TOPIC_ACT, TOPIC_RANKS, has_cue, read_situation
+from txassist.jsontypes import JsonObject
+from txassist.knowledge.schemas import KnowledgeHit
 
 TOPIC_ACTS_LIMIT = 3
 MIN_SHARED_WORDS = 2
@@ -94,9 +96,9 @@ def _has_any(text: str, cues: Sequence[str]) -> bool:
 class ReplyPlanner:
     def __init__(self, prompts_dir: Path) -> None:
         path = _latest(prompts_dir, "reply_plan")
-        self.config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        self.config: JsonObject = json.loads(path.read_text(encoding="utf-8"))
         self.version: str = self.config["version"]
-        self._acts: dict[str, dict[str, Any]] = self.config["acts"]
+        self._acts: dict[str, JsonObject] = self.config["acts"]
         self._cues: dict[str, list[str]] = {
             k: [c.lower() for c in v] for k, v in self.config["fallback_cues"].items() if isinstance(v, list)
         }
@@ -115,9 +117,11 @@ class ReplyPlanner:
         limits: dict[str, float] = self.config["uncued_label_min_score"]
         return float(limits.get(language, limits["default"]))
 
-    def _topic_rank(self, act: str, passages: Sequence[Passage]) -> int | None:
+    def _topic_rank(self, act: str, passages: Sequence[KnowledgeHit]) -> int | None:
         """The rank of the first retrieved passage on the act's topic (None: none in the top few)."""
-        terms = [t.lower() for t in self._acts[act].get("topic", self._acts[act].get("prefer", []))]
+        spec = self._acts[act]
+        named: list[str] = spec["topic"] if "topic" in spec else spec.get("prefer") or []
+        terms = [t.lower() for t in named]
         ranked = sorted(passages, key=lambda p: -p.score)[:TOPIC_RANKS]
         for rank, passage in enumerate(ranked):
             if terms and _has_any(f"{passage.title} {passage.document_id}".lower(), terms):
@@ -127,8 +131,8 @@ class ReplyPlanner:
     def plan(
         self,
         *,
-        turns: Sequence[TurnView],
-        passages: Sequence[Passage],
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
         channel: str,
         sentiment: str | None,
         intents: IntentsLike | None = None,
@@ -176,7 +180,7 @@ class ReplyPlanner:
         shared = max((len(content_words(text) & content_words(f"{p.title} {p.text}")) for p in passages), default=0)
         no_cause = weak or shared < MIN_SHARED_WORDS
         act = "answer"
-        topic: list[Passage] = []
+        topic: list[KnowledgeHit] = []
         for rule in self.config["rules"]:
             matched = [label for label in rule.get("any", []) if label in labels]
             if "any" in rule and not matched:
@@ -232,7 +236,7 @@ class ReplyPlanner:
             fetch=fetch,
         )
 
-    def with_fetched(self, plan: ReplyPlan, fetched: Sequence[Passage]) -> ReplyPlan:
+    def with_fetched(self, plan: ReplyPlan, fetched: Sequence[KnowledgeHit]) -> ReplyPlan:
         """The plan with the act's own article added from a targeted search (when it is relevant)."""
         extra = [p.document_id for p in self._topic(plan.act, fetched) if self._matches(plan.act, p)]
         ids = list(dict.fromkeys([*extra[:1], *plan.citable]))[:TOPIC_ACTS_LIMIT]
@@ -244,22 +248,23 @@ class ReplyPlanner:
     def quote_terms(self, act: str) -> list[str]:
         """Words that mark the sentences an act quotes (the offers, the workaround, the steps)."""
         spec = self._acts[act]
-        return [t.lower() for t in spec.get("quote", spec.get("prefer", []))]
+        terms: list[str] = spec["quote"] if "quote" in spec else spec.get("prefer", [])
+        return [t.lower() for t in terms]
 
-    def _topic(self, act: str, passages: Sequence[Passage]) -> list[Passage]:
+    def _topic(self, act: str, passages: Sequence[KnowledgeHit]) -> list[KnowledgeHit]:
         spec = self._acts[act]
         avoid = [a.lower() for a in spec.get("avoid", [])]
         kept = [p for p in passages if not _has_any(f"{p.title} {p.document_id}".lower(), avoid)]
-        unique: dict[str, Passage] = {}
+        unique: dict[str, KnowledgeHit] = {}
         for passage in sorted(kept, key=lambda p: (not self._matches(act, p), -p.score)):
             unique.setdefault(passage.document_id, passage)
         return list(unique.values())[:TOPIC_ACTS_LIMIT]
 
-    def _matches(self, act: str, passage: Passage) -> bool:
+    def _matches(self, act: str, passage: KnowledgeHit) -> bool:
         prefer = self.prefer_terms(act)
         return bool(prefer) and _has_any(f"{passage.title} {passage.document_id}".lower(), prefer)
 
-    def _preferred(self, act: str, topic: Sequence[Passage]) -> bool:
+    def _preferred(self, act: str, topic: Sequence[KnowledgeHit]) -> bool:
         return not self.prefer_terms(act) or any(self._matches(act, p) for p in topic)
 
 

@@ -1,16 +1,15 @@
-"""Every database query drafting makes: conversations, turns, suggestions and feedback."""
+"""Every query on suggestions and their feedback (conversations and turns: ``ConversationRepository``)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.conversations.views import TurnView, turn_view
-from txassist.db.models import Conversation, Suggestion, SuggestionFeedback, Turn
+from txassist.db.models import Suggestion, SuggestionFeedback
+from txassist.jsontypes import JsonObject
 
 
 @dataclass(frozen=True)
@@ -26,25 +25,13 @@ class DraftingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get_conversation(self, conversation_id: str) -> Conversation | None:
-        return await self.session.get(Conversation, conversation_id)
-
-    async def list_turns(self, conversation_id: str, *, limit: int = 200) -> list[TurnView]:
-        # The newest ``limit`` turns, oldest first: long conversations stay cheap to summarise.
-        rows = (
-            await self.session.scalars(
-                select(Turn).where(Turn.conversation_id == conversation_id).order_by(Turn.seq.desc()).limit(limit)
-            )
-        ).all()
-        return [turn_view(row) for row in reversed(rows)]
-
     def add_suggestion(
         self,
         *,
         conversation_id: str,
         turn_key: str | None,
         text: str,
-        citations: list[dict[str, Any]],
+        citations: list[JsonObject],
         backend: str,
         prompt_version: str,
         latency_ms: float,

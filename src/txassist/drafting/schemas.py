@@ -57,6 +57,30 @@ class AfterContactSummary(msgspec.Struct):
     commitments: list[Commitment]
 
 
+class AfterContactRecord(msgspec.Struct, kw_only=True):
+    """The after-contact summary as stored on its conversation, and read back by the customer's context."""
+
+    issue: str = ""
+    actions_taken: list[str] = []
+    resolution: str = ""
+    next_steps: list[str] = []
+    commitments: list[Commitment | str] = []  # a plain string: a row written before commitments had owners
+    summary: str = ""  # the rendered text (redacted) a later contact shows
+    backend: str | None = None
+    prompt_version: str | None = None
+    fallback: str | None = None
+
+
+def after_contact_record(stored: object) -> AfterContactRecord | None:
+    """The stored JSON as a struct; a row that does not fit reads as no summary rather than a 500."""
+    if stored is None:
+        return None
+    try:
+        return msgspec.convert(stored, AfterContactRecord)
+    except msgspec.ValidationError:
+        return None
+
+
 class SummaryRequest(msgspec.Struct, forbid_unknown_fields=True):
     kind: SummaryKind = "rolling"
     backend: BackendName | None = None

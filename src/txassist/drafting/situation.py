@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 
 import msgspec
 
-from txassist.conversations.views import TurnView
+from txassist.conversations.records import TurnRecord
 
 LEAN = 0.5  # a score the plan reads as the model's leaning, below the alert threshold
 CUE_BONUS = 0.5  # a phrase cue and the model agreeing outweigh the model alone
@@ -58,7 +58,7 @@ def has_cue(text: str, cues: Sequence[str]) -> bool:
 def read_situation(
     *,
     text: str,
-    turns: Sequence[TurnView],
+    turns: Sequence[TurnRecord],
     fired: Sequence[str],
     scores: Mapping[str, float],
     cues: Mapping[str, Sequence[str]],

@@ -12,7 +12,7 @@ from typing import Literal
 
 import msgspec
 
-from txassist.conversations.views import TurnView
+from txassist.conversations.records import TurnRecord
 from txassist.drafting.schemas import AfterContactSummary, Commitment
 from txassist.drafting.text import sentences, shorten
 
@@ -53,7 +53,7 @@ _DUE = re.compile(
 _CUSTOMER_PROMISE = re.compile(r"\b(i'?ll|i will)\b", re.IGNORECASE)
 
 
-def _turn_sentences(turns: Sequence[TurnView], speakers: tuple[str, ...]) -> list[str]:
+def _turn_sentences(turns: Sequence[TurnRecord], speakers: tuple[str, ...]) -> list[str]:
     out: list[str] = []
     for turn in turns:
         if turn.speaker in speakers:
@@ -61,7 +61,7 @@ def _turn_sentences(turns: Sequence[TurnView], speakers: tuple[str, ...]) -> lis
     return out
 
 
-def issue_sentence(turns: Sequence[TurnView]) -> str:
+def issue_sentence(turns: Sequence[TurnRecord]) -> str:
     customer = _turn_sentences(turns, ("customer",))
     if not customer:
         return ""
@@ -73,7 +73,7 @@ def issue_sentence(turns: Sequence[TurnView]) -> str:
     return max(early, key=len)
 
 
-def action_sentences(turns: Sequence[TurnView], limit: int = 4) -> list[str]:
+def action_sentences(turns: Sequence[TurnRecord], limit: int = 4) -> list[str]:
     found = [s for s in _turn_sentences(turns, ("agent", "bot")) if _ACTION.search(s) and "?" not in s]
     return _unique(found)[-limit:]
 
@@ -84,7 +84,7 @@ _THANKS = re.compile(
 _PLEASANTRY = re.compile(r"\b(one moment|pleasure|nice day|good day|welcome|anything else|hello|hi)\b", re.I)
 
 
-def resolution_sentence(turns: Sequence[TurnView]) -> str:
+def resolution_sentence(turns: Sequence[TurnRecord]) -> str:
     agent = _turn_sentences(turns, ("agent", "bot"))
     for sentence in reversed(agent):
         if _RESOLUTION.search(sentence) and "?" not in sentence:
@@ -105,7 +105,7 @@ def resolution_sentence(turns: Sequence[TurnView]) -> str:
     return ""
 
 
-def commitments(turns: Sequence[TurnView]) -> list[Commitment]:
+def commitments(turns: Sequence[TurnRecord]) -> list[Commitment]:
     out: list[Commitment] = []
     for turn in turns:
         is_agent = turn.speaker in ("agent", "bot")
@@ -121,7 +121,7 @@ def commitments(turns: Sequence[TurnView]) -> list[Commitment]:
     return out
 
 
-def rolling_summary(turns: Sequence[TurnView], *, max_chars: int = 600) -> str:
+def rolling_summary(turns: Sequence[TurnRecord], *, max_chars: int = 600) -> str:
     if not turns:
         return ""
     parts: list[str] = []
@@ -139,7 +139,7 @@ def rolling_summary(turns: Sequence[TurnView], *, max_chars: int = 600) -> str:
     return " ".join(parts)[:max_chars]
 
 
-def after_contact(turns: Sequence[TurnView]) -> AfterContactSummary:
+def after_contact(turns: Sequence[TurnRecord]) -> AfterContactSummary:
     promises = commitments(turns)
     resolution = resolution_sentence(turns)
     next_steps = [c.promise for c in promises if c.owner != "customer"] or (
@@ -154,7 +154,7 @@ def after_contact(turns: Sequence[TurnView]) -> AfterContactSummary:
     )
 
 
-def handoff_summary(turns: Sequence[TurnView], *, from_channel: str, to_channel: str) -> str:
+def handoff_summary(turns: Sequence[TurnRecord], *, from_channel: str, to_channel: str) -> str:
     summary = after_contact(turns)
     moved = f"Customer moved from {from_channel} to {to_channel}." if from_channel != to_channel else None
     lines = [moved or f"Handoff of a {to_channel} conversation.", f"Issue: {summary.issue}"]

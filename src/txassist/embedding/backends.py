@@ -21,11 +21,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from filelock import FileLock
 
 from txassist.config import BackendSetting
+from txassist.jsontypes import JsonObject
 
 Backend = Literal["torch", "onnx", "onnx-int8"]
 BACKENDS: tuple[Backend, ...] = ("torch", "onnx", "onnx-int8")
@@ -135,7 +136,7 @@ def _quantise(target: Path) -> None:
     export_dynamic_quantized_onnx_model(model, quantization_target(), str(target))
 
 
-def onnx_model_kwargs(files: ModelFiles, *, device: str, threads: int) -> dict[str, Any]:
+def onnx_model_kwargs(files: ModelFiles, *, device: str, threads: int) -> JsonObject:
     """ONNX Runtime session settings: the graph file, the provider, and intra-op threads = cores."""
     import onnxruntime as ort
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import anyio
 from litestar import Controller, Response, get
@@ -11,6 +10,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 
 from txassist import __version__
+from txassist.jsontypes import JsonObject
 from txassist.services import Services
 
 
@@ -26,16 +26,16 @@ class HealthController(Controller):
     @get(
         "/health/ready",
         summary="Models loaded, index open, database reachable",
-        responses={503: ResponseSpec(data_container=dict[str, Any], description="Not ready: see components")},
+        responses={503: ResponseSpec(data_container=JsonObject, description="Not ready: see components")},
     )
-    async def ready(self, services: Services) -> Response[dict[str, Any]]:
+    async def ready(self, services: Services) -> Response[JsonObject]:
         await _check_database(services)
         ready = services.readiness.ready
         body = {"status": "ok" if ready else "unavailable", "components": services.readiness.report()}
         return Response(body, status_code=200 if ready else 503)
 
     @get("/info", summary="Version, models and configuration that callers may rely on")
-    async def info(self, services: Services) -> dict[str, Any]:
+    async def info(self, services: Services) -> JsonObject:
         settings = services.settings
         return {
             "version": __version__,

@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
-from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Scope as ASGIScope
 
 from txassist.config import Scope, Settings
+from txassist.http.requests import AnyConnection
 
 
 class ApiKeyRing:
@@ -75,11 +74,11 @@ def _check(scope: ASGIScope) -> KeyCheck:
     return KeyCheck(presented=True, key_id=resolved[0], scopes=resolved[1])
 
 
-def requires(*scopes: Scope) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+def requires(*scopes: Scope) -> Callable[[AnyConnection, BaseRouteHandler], None]:
     """A guard that admits a key holding any one of ``scopes``."""
     wanted = frozenset(scopes)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    def guard(connection: AnyConnection, _: BaseRouteHandler) -> None:
         key = check_key(connection.scope)
         if not key.presented:
             raise NotAuthorizedException(

@@ -56,6 +56,7 @@ class _HeaderDeadline:
 
 
 class HeaderTimeoutH11Protocol(_HeaderDeadline, H11Protocol):
+    # uvicorn's own arguments (config, server state, app state), passed through as they come.
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._timeout_s = _TIMEOUT_S
@@ -84,6 +85,7 @@ except ImportError:  # httptools is optional in uvicorn
 else:
 
     class _HeaderTimeoutHttpTools(_HeaderDeadline, HttpToolsProtocol):
+        # uvicorn's own arguments, passed through as they come.
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._timeout_s = _TIMEOUT_S

@@ -16,11 +16,12 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.handlers import BaseRouteHandler
+from litestar.types import ASGIApp, Guard, Receive, Scope, Send
 from prometheus_client import Counter
 
 from txassist.config import ALL_SCOPES, Settings
@@ -281,13 +282,13 @@ def _request_id(scope: Scope) -> dict[str, str]:
 
 
 def _required_scopes(scope: Scope) -> frozenset[str]:
-    handler: Any = scope.get("route_handler")
+    handler: BaseRouteHandler | None = scope.get("route_handler")
     if handler is None:
         return frozenset()
     return required_scopes(handler)
 
 
-def required_scopes(handler: Any) -> frozenset[str]:
+def required_scopes(handler: BaseRouteHandler) -> frozenset[str]:
     """The scopes a route handler's ``requires(...)`` guards admit; empty for an open route."""
     wanted: set[str] = set()
     for guard in _guards(handler):
@@ -295,7 +296,7 @@ def required_scopes(handler: Any) -> frozenset[str]:
     return frozenset(wanted)
 
 
-def _guards(handler: Any) -> Iterable[Any]:
+def _guards(handler: BaseRouteHandler) -> Iterable[Guard]:
     # The raw guards of every layer (app, router, controller, handler): resolve_guards() wraps
     # them and loses the scopes that requires() attaches.
     layers = getattr(handler, "ownership_layers", [])

@@ -7,13 +7,13 @@ the service to: every status a route can answer is declared with its real media 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
+from txassist.errors import STATUSES
 from txassist.http.problems import PROBLEM_MEDIA_TYPE
 
 
@@ -28,24 +28,8 @@ class Problem(msgspec.Struct, omit_defaults=True):
     error_type: str
     instance: str | None = None
     request_id: str | None = None
-    errors: Any = None
+    errors: list[dict[str, str]] | None = None  # which fields failed validation, and why
 
-
-_DESCRIPTIONS = {
-    400: "Malformed request (body not decodable, bad parameter type)",
-    401: "Missing or unknown API key",
-    403: "The key lacks the scope this route needs",
-    404: "Not found",
-    409: "Conflicts with the resource's state",
-    413: "Body or upload too large",
-    415: "Unsupported content type",
-    422: "Well-formed but invalid input",
-    429: "Shed under load or rate limited; see Retry-After",
-    502: "An upstream (LLM, TX store) answered with an error",
-    503: "A dependency (database, model, feature) is unavailable; retry later",
-    504: "An upstream timed out",
-    507: "Insufficient storage on the server",
-}
 
 # Every guarded route: no key or the wrong scope, shed by the limiter, the database unavailable.
 GUARDED = (401, 403, 429, 503)
@@ -65,7 +49,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         status: ResponseSpec(
             data_container=Problem,
             media_type=PROBLEM_MEDIA_TYPE,
-            description=_DESCRIPTIONS.get(status, "Error"),
+            description=STATUSES[status].description if status in STATUSES else "Error",
             generate_examples=False,
         )
         for status in sorted({400, *statuses})

@@ -1,38 +1,28 @@
-"""One error body everywhere: RFC 9457 problem details plus a stable ``error_type``."""
+"""One error body everywhere: RFC 9457 problem details plus a stable ``error_type``.
+
+Litestar's ``ProblemDetailsPlugin`` is not used: its converters see the exception but not the request
+(our bodies carry ``instance`` and ``request_id``), the database, OS and decoding errors would still
+need converters of their own, and the limiter answers 429 from middleware, where no exception handler
+runs. It would add a layer and remove no code; ``problem`` is the one renderer instead.
+"""
 
 from __future__ import annotations
 
 import errno
 from http import HTTPStatus
-from typing import Any
 
+import msgspec
 import structlog
-from litestar import Request, Response
+from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError
 
-from txassist.errors import TxAssistError
+from txassist.errors import STATUSES, TxAssistError
+from txassist.http.requests import AnyRequest
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = structlog.get_logger("txassist.http")
-
-_ERROR_TYPES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "overloaded",
-    500: "internal_error",
-    502: "upstream_error",
-    503: "unavailable",
-    504: "upstream_timeout",
-    507: "insufficient_storage",
-}
 
 
 def problem(
@@ -40,17 +30,17 @@ def problem(
     detail: str,
     *,
     error_type: str | None = None,
-    request: Request[Any, Any, Any] | None = None,
-    extra: dict[str, Any] | None = None,
+    request: AnyRequest | None = None,
+    extra: dict[str, object] | None = None,
     headers: dict[str, str] | None = None,
-) -> Response[dict[str, Any]]:
-    body: dict[str, Any] = {
+) -> Response[dict[str, object]]:
+    body: dict[str, object] = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
         "error": detail,
-        "error_type": error_type or _ERROR_TYPES.get(status, "error"),
+        "error_type": error_type or (STATUSES[status].error_type if status in STATUSES else "error"),
     }
     if request is not None:
         body["instance"] = request.url.path
@@ -62,19 +52,20 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-def handle_domain_error(request: Request[Any, Any, Any], exc: TxAssistError) -> Response[dict[str, Any]]:
+def handle_domain_error(request: AnyRequest, exc: TxAssistError) -> Response[dict[str, object]]:
     log.info("request_failed", status=exc.status_code, error_type=exc.error_type, detail=exc.detail)
     return problem(exc.status_code, exc.detail, error_type=exc.error_type, request=request, headers=exc.headers)
 
 
-def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def handle_http_exception(request: AnyRequest, exc: HTTPException) -> Response[dict[str, object]]:
     status = exc.status_code
-    extra: dict[str, Any] | None = None
+    extra: dict[str, object] | None = None
     if isinstance(exc, ValidationException):
         # Litestar reports body decode and type errors as 400; a body that parsed but broke the
         # schema is a 422 to our callers. Both carry the offending fields.
         status = 422 if _is_schema_error(exc) else 400
-        extra = {"errors": _json_safe(exc.extra)} if exc.extra else None
+        # Whatever the validator put there (enums, paths) as plain JSON.
+        extra = {"errors": msgspec.to_builtins(exc.extra, enc_hook=str, str_keys=True)} if exc.extra else None
     if status >= 500:
         log.error("request_failed", status=status, detail=exc.detail)
     else:
@@ -82,7 +73,7 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return problem(status, str(exc.detail), request=request, extra=extra, headers=dict(exc.headers or {}))
 
 
-def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+def handle_database_error(request: AnyRequest, exc: DBAPIError) -> Response[dict[str, object]]:
     # A database that is down, locked or restarting is the service's condition, not a bug: the
     # caller may retry, and the driver message (it can name hosts and users) stays in the log.
     log.warning("database_unavailable", error=type(exc.orig).__name__ if exc.orig else type(exc).__name__)
@@ -93,7 +84,7 @@ _STORAGE_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _STORAGE_UNAVAILABLE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 
 
-def handle_os_error(request: Request[Any, Any, Any], exc: OSError) -> Response[dict[str, Any]]:
+def handle_os_error(request: AnyRequest, exc: OSError) -> Response[dict[str, object]]:
     # A full or read-only disk (index, database) is an operating condition the caller should see
     # as such; the path and the OS message stay in the log.
     if exc.errno in _STORAGE_FULL:
@@ -107,13 +98,13 @@ def handle_os_error(request: Request[Any, Any, Any], exc: OSError) -> Response[d
     return handle_unexpected(request, exc)
 
 
-def handle_undecodable(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[dict[str, Any]]:
+def handle_undecodable(request: AnyRequest, exc: UnicodeDecodeError) -> Response[dict[str, object]]:
     # Litestar decodes a JSON body without catching a bad encoding: the caller's mistake, a 400.
     log.info("request_failed", status=400, detail="body is not valid UTF-8")
     return problem(400, f"body is not valid UTF-8 (byte {exc.start})", request=request)
 
 
-def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def handle_unexpected(request: AnyRequest, exc: Exception) -> Response[dict[str, object]]:
     # Logged with the stack for operators; the body never carries internals or secrets.
     log.exception("unhandled_error", error=type(exc).__name__)
     return problem(500, "internal error", request=request)
@@ -124,17 +115,7 @@ def _is_schema_error(exc: ValidationException) -> bool:
     return not ("malformed" in detail or "json is malformed" in detail or "decode" in detail)
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
-
-
-EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     TxAssistError: handle_domain_error,
     HTTPException: handle_http_exception,
     DBAPIError: handle_database_error,

@@ -12,13 +12,13 @@ import hmac
 import re
 import time
 import uuid
-from collections.abc import MutableMapping
+from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Any
 
 import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.typing import EventDict, WrappedLogger
 
 log = structlog.get_logger("txassist.access")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -92,18 +92,18 @@ def _secret(scope: Scope) -> str:
 
 
 def hashed_path_ids(scope: Scope) -> dict[str, str]:
-    params: dict[str, Any] = scope.get("path_params") or {}
+    params: Mapping[str, object] = scope.get("path_params") or {}
     if not params:
         return {}
     secret = _secret(scope)
     return {name: path_id_hash(secret, str(value)) for name, value in params.items()}
 
 
-def scrub_path_ids(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def scrub_path_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """structlog processor: the current request's raw path ids, wherever a log line repeats them (an
     error detail, a validation message), become ``<name:hash>``."""
     scope = _CURRENT_SCOPE.get()
-    params: dict[str, Any] | None = scope.get("path_params") if scope is not None else None
+    params: Mapping[str, object] | None = scope.get("path_params") if scope is not None else None
     if not params or scope is None:
         return event_dict
     raw = [(str(value), name) for name, value in params.items() if len(str(value)) >= 3]

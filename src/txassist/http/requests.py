@@ -8,20 +8,26 @@ for every route, before any handler code runs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.exceptions import SerializationException
 
+# Handlers, guards and exception handlers take a connection of any user, auth and state: Litestar's own
+# signatures leave those open, and an exact type would not match them.
+AnyRequest: TypeAlias = Request[Any, Any, Any]
+AnyConnection: TypeAlias = ASGIConnection[Any, Any, Any, Any]
 
-class TxAssistRequest(Request[Any, Any, Any]):
-    async def json(self) -> Any:
+
+class TxAssistRequest(AnyRequest):
+    async def json(self) -> object:
         try:
             return await super().json()
         except RecursionError:
             raise SerializationException("the JSON body nests too deeply") from None
 
-    async def msgpack(self) -> Any:
+    async def msgpack(self) -> object:
         try:
             return await super().msgpack()
         except RecursionError:

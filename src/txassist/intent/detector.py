@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from txassist.arrays import Floats
 from txassist.intent.head import IntentHead, default_intent_dir
 from txassist.intent.rules import negated_cancellation, weighing_cancellation
 from txassist.intent.schemas import INTENT_LABELS, Intents
@@ -48,8 +49,8 @@ class IntentDetector:
     def detect(
         self,
         texts: list[str],
-        vectors: npt.NDArray[Any] | None,
-        multilingual_vectors: npt.NDArray[Any] | None,
+        vectors: Floats | None,
+        multilingual_vectors: Floats | None,
         languages: list[str],
     ) -> list[Intents]:
         """One ``Intents`` per text. ``vectors``: MiniLM rows; ``multilingual_vectors``: e5 query rows."""
@@ -69,8 +70,8 @@ class IntentDetector:
         i: int,
         text: str,
         language: str,
-        vectors: npt.NDArray[Any] | None,
-        multilingual_vectors: npt.NDArray[Any] | None,
+        vectors: Floats | None,
+        multilingual_vectors: Floats | None,
     ) -> tuple[str, npt.NDArray[np.float32]]:
         if language == ENGLISH and vectors is not None:
             return MINILM, np.asarray(vectors[i], dtype=np.float32)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from safetensors.numpy import load_file, save_file
 
+from txassist.arrays import Floats
 from txassist.intent.schemas import INTENT_LABELS
+from txassist.jsontypes import JsonObject
 
 ARCHITECTURE = "txassist.IntentHead"
 Matrix = npt.NDArray[np.float32]
@@ -52,7 +53,7 @@ class IntentHead:
     def dimension(self) -> int:
         return int(self.weight_t.shape[0])
 
-    def predict_proba(self, vectors: npt.NDArray[np.floating[Any]]) -> Matrix:
+    def predict_proba(self, vectors: Floats) -> Matrix:
         x = np.asarray(vectors, dtype=np.float32)
         if x.ndim == 1:
             x = x[None, :]
@@ -62,7 +63,7 @@ class IntentHead:
         probs: Matrix = (1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))).astype(np.float32)
         return probs
 
-    def save(self, folder: str | Path, *, manifest: dict[str, Any] | None = None) -> Path:
+    def save(self, folder: str | Path, *, manifest: JsonObject | None = None) -> Path:
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         save_file({"weight": np.ascontiguousarray(self.weight_t.T), "bias": self.bias}, str(out / "model.safetensors"))

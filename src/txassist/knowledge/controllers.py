@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import unquote
 
 import anyio.to_thread
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import Parameter
 
@@ -16,6 +16,8 @@ from txassist.config import Settings
 from txassist.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from txassist.http.auth import requires
 from txassist.http.openapi import BODY, GUARDED, PARAMS, problem_responses
+from txassist.http.requests import AnyRequest
+from txassist.jsontypes import JsonObject
 from txassist.knowledge.index import ChangeReport
 from txassist.knowledge.loaders import KnowledgeDocument, load_bytes, make_document
 from txassist.knowledge.pdf import PdfText, extract_pdf_isolated
@@ -88,13 +90,13 @@ def _document_text(item: DocumentIn) -> str:
     return item.text
 
 
-def _document_metadata(item: DocumentIn) -> dict[str, Any]:
+def _document_metadata(item: DocumentIn) -> JsonObject:
     if item.kind != "procedure":
         return item.metadata
     return {**item.metadata, "kind": "procedure", "steps": [s.strip() for s in item.steps or [] if s.strip()]}
 
 
-async def _from_upload(request: Request[Any, Any, Any], settings: Settings) -> list[KnowledgeDocument]:
+async def _from_upload(request: AnyRequest, settings: Settings) -> list[KnowledgeDocument]:
     form = await request.form()
     uploads = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
     if not uploads:
@@ -120,7 +122,7 @@ async def _from_upload(request: Request[Any, Any, Any], settings: Settings) -> l
     return documents
 
 
-def _document_id(request: Request[Any, Any, Any], routed: str) -> str:
+def _document_id(request: AnyRequest, routed: str) -> str:
     """The id exactly as the client percent-encoded it.
 
     The router hands over a path that was decoded and normalised (``//`` collapsed, a trailing ``/``
@@ -149,9 +151,7 @@ class KnowledgeDocumentController(Controller):
         summary="Add or replace documents (JSON: one or a list; or multipart file upload)",
         responses=problem_responses(*GUARDED, *BODY, 404, 507),
     )
-    async def add(
-        self, request: Request[Any, Any, Any], knowledge: KnowledgeService, settings: Settings
-    ) -> WriteResult:
+    async def add(self, request: AnyRequest, knowledge: KnowledgeService, settings: Settings) -> WriteResult:
         limit = settings.max_body_bytes
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
@@ -175,9 +175,7 @@ class KnowledgeDocumentController(Controller):
         summary="Delete a document and its chunks",
         responses=problem_responses(*GUARDED, 404, 507),
     )
-    async def remove(
-        self, request: Request[Any, Any, Any], document_id: str, knowledge: KnowledgeService
-    ) -> WriteResult:
+    async def remove(self, request: AnyRequest, document_id: str, knowledge: KnowledgeService) -> WriteResult:
         return _result(await knowledge.delete(_document_id(request, document_id)))
 
     @get(
@@ -186,7 +184,7 @@ class KnowledgeDocumentController(Controller):
         summary="One document",
         responses=problem_responses(*GUARDED, 404),
     )
-    async def read(self, request: Request[Any, Any, Any], document_id: str, knowledge: KnowledgeService) -> DocumentOut:
+    async def read(self, request: AnyRequest, document_id: str, knowledge: KnowledgeService) -> DocumentOut:
         document_id = _document_id(request, document_id)
         doc = knowledge.get_document(document_id)
         if doc is None:
@@ -235,16 +233,5 @@ class KnowledgeSearchController(Controller):
         if not q.strip():
             raise InvalidInput("q is empty")
         outcome = await knowledge.search(q, k=k, mode=mode, min_score=min_score)
-        results = [
-            SearchHitOut(
-                document_id=h.document_id,
-                chunk_id=h.chunk_id,
-                title=h.title,
-                heading_path=h.heading_path,
-                snippet=h.snippet,
-                url=h.url,
-                score=h.score,
-            )
-            for h in outcome.hits
-        ]
+        results = [SearchHitOut.of(hit) for hit in outcome.hits]
         return SearchResponse(results=results, mode=mode, timings_ms=outcome.timings_ms)

@@ -14,12 +14,12 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
 
 from txassist.errors import InvalidInput, UnsupportedMediaType
+from txassist.jsontypes import JsonObject
 from txassist.knowledge.pdf import PdfText, extract_pdf
 
 PdfExtractor = Callable[[bytes, str], PdfText]
@@ -42,7 +42,7 @@ class KnowledgeDocument(msgspec.Struct, kw_only=True):
     url: str | None = None
     source: str | None = None
     updated: str | None = None
-    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    metadata: JsonObject = msgspec.field(default_factory=dict)
 
     def content_hash(self) -> str:
         payload = msgspec.json.encode([self.title, self.text, self.url, self.format])
@@ -89,7 +89,7 @@ def make_document(
     url: str | None = None,
     source: str | None = None,
     updated: str | None = None,
-    metadata: dict[str, Any] | None = None,
+    metadata: JsonObject | None = None,
 ) -> KnowledgeDocument:
     if not text or not text.strip():
         raise InvalidInput(f"document {doc_id or source or ''} has no text".replace("  ", " "))
@@ -170,12 +170,12 @@ def _wanted(path: Path) -> bool:
     return path.stem.lower() != "readme" and not any(part.startswith(".") for part in path.parts)
 
 
-def parse_front_matter(text: str) -> tuple[dict[str, Any], str]:
+def parse_front_matter(text: str) -> tuple[JsonObject, str]:
     """The small YAML subset help-centre exports use: ``key: value`` and ``key: [a, b]``."""
     match = _FRONT_MATTER_RE.match(text)
     if not match:
         return {}, text
-    meta: dict[str, Any] = {}
+    meta: JsonObject = {}
     for line in match.group(1).splitlines():
         key, sep, value = line.partition(":")
         if not sep or not key.strip() or line.startswith((" ", "\t", "#")):
@@ -242,7 +242,7 @@ def parse_html(text: str, *, source: str | None = None, default_id: str | None =
     return make_document(doc_id=default_id, title=title, text="\n".join(lines), fmt="markdown", url=url, source=source)
 
 
-def _faq_document(entry: dict[str, Any], index: int, source: str | None) -> KnowledgeDocument:
+def _faq_document(entry: JsonObject, index: int, source: str | None) -> KnowledgeDocument:
     lowered = {str(k).lower(): v for k, v in entry.items()}
     question = str(lowered.get("question") or lowered.get("title") or "").strip()
     answer = str(lowered.get("answer") or lowered.get("text") or lowered.get("body") or "").strip()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
+
+from txassist.jsontypes import JsonObject
 
 MAX_DOCUMENT_CHARS = 2_000_000
 MAX_DOCUMENTS_PER_REQUEST = 500
 
-# Any non-empty id up to 256 characters (paths, "?", spaces, non-ASCII); loaders.normalise_id
+# A non-empty id up to 256 characters (paths, "?", spaces, non-ASCII); loaders.normalise_id
 # refuses blank and control-character ids with a 422 that names the problem.
 DocumentId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 # Scheme and host are checked by loaders.check_url (http and https only).
@@ -27,7 +29,7 @@ class DocumentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     url: Url | None = None
     format: Literal["markdown", "text"] = "markdown"
     updated: Annotated[str, msgspec.Meta(max_length=64)] | None = None
-    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    metadata: JsonObject = msgspec.field(default_factory=dict)
     # A procedure is a flow the agent follows (guidance); its ordered steps live in the metadata.
     kind: Literal["article", "procedure"] = "article"
     steps: Annotated[list[StepText], msgspec.Meta(max_length=100)] | None = None
@@ -51,9 +53,22 @@ class DocumentOut(msgspec.Struct, kw_only=True):
     source: str | None
     updated: str | None
     format: str
-    metadata: dict[str, Any]
+    metadata: JsonObject
     text: str
     chunk_ids: list[str]
+
+
+class KnowledgeHit(msgspec.Struct, kw_only=True, frozen=True):
+    """One search hit, as search makes it and drafting, guidance and signals read it."""
+
+    document_id: str
+    chunk_id: str
+    title: str
+    heading_path: list[str]
+    snippet: str
+    url: str | None
+    score: float
+    text: str  # the whole chunk: what a draft quotes and cites (the API shows only the snippet)
 
 
 class SearchHitOut(msgspec.Struct, kw_only=True):
@@ -64,6 +79,18 @@ class SearchHitOut(msgspec.Struct, kw_only=True):
     snippet: str
     url: str | None
     score: float
+
+    @classmethod
+    def of(cls, hit: KnowledgeHit) -> SearchHitOut:
+        return cls(
+            document_id=hit.document_id,
+            chunk_id=hit.chunk_id,
+            title=hit.title,
+            heading_path=list(hit.heading_path),
+            snippet=hit.snippet,
+            url=hit.url,
+            score=hit.score,
+        )
 
 
 class SearchResponse(msgspec.Struct, kw_only=True):

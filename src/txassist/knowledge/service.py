@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 import anyio.to_thread
@@ -31,8 +31,10 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
+from txassist.arrays import Floats
 from txassist.config import Settings
 from txassist.errors import InvalidInput, NotFound
+from txassist.jsontypes import JsonObject
 from txassist.knowledge.chunking import Chunk, chunk_document
 from txassist.knowledge.fusion import weighted_rrf
 from txassist.knowledge.index import (
@@ -45,6 +47,7 @@ from txassist.knowledge.index import (
 )
 from txassist.knowledge.lexical import DEFAULT_LANGUAGE, analyser_language, tokenize
 from txassist.knowledge.loaders import KnowledgeDocument
+from txassist.knowledge.schemas import KnowledgeHit
 
 if TYPE_CHECKING:
     from txassist.embedding import EmbeddingBatcher, TextEncoder
@@ -80,17 +83,6 @@ class Fusion:
 
 # Chosen on the banking77 development split (benchmarks/retrieval_quality.py), never on its test part.
 FUSION = Fusion()
-
-
-class KnowledgeHit(msgspec.Struct, kw_only=True):
-    document_id: str
-    chunk_id: str
-    title: str
-    heading_path: list[str]
-    snippet: str
-    url: str | None
-    score: float
-    text: str
 
 
 class SearchOutcome(msgspec.Struct, kw_only=True):
@@ -258,9 +250,9 @@ class KnowledgeService:
         k: int = 5,
         mode: SearchMode = "hybrid",
         min_score: float | None = None,
-        vector: np.ndarray[Any, Any] | None = None,
+        vector: Floats | None = None,
         language: str | None = None,
-        multilingual_vector: np.ndarray[Any, Any] | None = None,
+        multilingual_vector: Floats | None = None,
     ) -> SearchOutcome:
         """Top ``k`` chunks for ``query``.
 
@@ -443,7 +435,7 @@ class KnowledgeService:
                 hits.append(_hit(chunk, score, query))
         return hits, best
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> JsonObject:
         snapshot = self._snapshot
         vectors_bytes = snapshot.live * snapshot.dimension * 4
         return {

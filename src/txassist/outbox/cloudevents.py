@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+
+from txassist.jsontypes import JsonObject
 
 SPEC_VERSION = "1.0"
 SOURCE = "urn:txassist:signals"
@@ -20,9 +21,7 @@ BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
 
 
-def signal_event(
-    *, event_id: uuid.UUID, event_type: str, subject: str, time: datetime, data: dict[str, Any]
-) -> dict[str, Any]:
+def signal_event(*, event_id: uuid.UUID, event_type: str, subject: str, time: datetime, data: JsonObject) -> JsonObject:
     """One structured-mode CloudEvent; ``id`` is the outbox row id, so redelivery keeps it."""
     return {
         "specversion": SPEC_VERSION,

@@ -26,7 +26,7 @@ class ErasureController(Controller):
         status_code=200,
         summary="Erase a customer",
         description="Removes the customer, identities, conversations, turns, suggestions, feedback, "
-        "signals and pending outbox events. Any of the customer's ids works (an alias linked to it "
+        "signals and pending outbox events. Each of the customer's ids works (an alias linked to it "
         "erases the customer it stands for). 404 when nothing is stored under the id, so a second "
         "call answers 404.",
         responses=problem_responses(*GUARDED, *PARAMS, 404),

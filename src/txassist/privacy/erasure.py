@@ -24,7 +24,7 @@ class ErasureReport(msgspec.Struct, kw_only=True):
 async def erase_customer(session: AsyncSession, customer_id: str, *, pseudonym_secret: str) -> ErasureReport:
     """Delete the customer, identities, conversations, turns, suggestions, feedback, signals and
     outbox events (matched by conversation and by the customer's pseudonymous reference, so events
-    queued for a customer row that is already gone are caught too). Any of the customer's ids works:
+    queued for a customer row that is already gone are caught too). Each of the customer's ids works:
     an alias id (linked to the customer) erases the customer it stands for. Raises ``NotFound`` when
     nothing was stored under the id. The caller commits."""
     repository = PrivacyRepository(session)

@@ -11,12 +11,12 @@ false-positive rate low on order numbers, amounts and dates, which appear in eve
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
 
 import phonenumbers
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
+from structlog.typing import EventDict, WrappedLogger
 
 EMAIL = "[EMAIL]"
 PHONE = "[PHONE]"
@@ -35,7 +35,7 @@ PHONE_REGIONS = ("US", "GB", "DE", "FR", "IE", "AU")
 # character (the email pattern used to retry a run of "%" from each of its characters: quadratic).
 # Local part and domain in any script (jörg@bücher.de); the top-level domain is letters only.
 _EMAIL_RE = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,10}\.[^\W\d_]{2,24}\b")
-# Any case, with spaces or hyphens between characters (gb82west12345698765432, GB82-WEST-1234-…); the
+# In either case, with spaces or hyphens between characters (gb82west12345698765432, GB82-WEST-1234-…); the
 # mod-97 check decides. Up to 34 characters, so the match is bounded.
 _IBAN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
 # Digits with space, hyphen, dot or underscore separators, also right after a word and a hyphen
@@ -172,7 +172,7 @@ def _redact_phones(text: str) -> str:
 _LOG_SAFE_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "method", "route", "status", "event_id"})
 
 
-def redact_log_event(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact_log_event(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """structlog processor: redact PII from every string value (and strings inside lists and dicts)."""
     for key, value in list(event_dict.items()):
         if key in _LOG_SAFE_KEYS:
@@ -181,7 +181,7 @@ def redact_log_event(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> M
     return event_dict
 
 
-def _redact_value(value: Any, *, depth: int) -> Any:
+def _redact_value(value: object, *, depth: int) -> object:
     if isinstance(value, str):
         return redact(value)
     if depth >= 3:

@@ -6,8 +6,9 @@ are reported back, and the result does not depend on SQLite's foreign-key pragma
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import ColumnElement, Delete, Select, Update, delete, exists, select, update
 from sqlalchemy.engine import CursorResult
@@ -28,7 +29,7 @@ from txassist.db.models import (
 
 
 async def _count(session: AsyncSession, statement: Delete | Update) -> int:
-    result = cast("CursorResult[Any]", await session.execute(statement))
+    result = cast("CursorResult[tuple[object, ...]]", await session.execute(statement))
     return max(0, result.rowcount or 0)
 
 
@@ -63,7 +64,9 @@ class PrivacyRepository:
             "turns": await _count(self.session, delete(Turn).where(Turn.conversation_id.in_(conversation_ids))),
         }
 
-    async def delete_signals(self, signal_ids: Select[tuple[Any]], customer_ref: str | None = None) -> dict[str, int]:
+    async def delete_signals(
+        self, signal_ids: Select[tuple[uuid.UUID]], customer_ref: str | None = None
+    ) -> dict[str, int]:
         outbox_match: ColumnElement[bool] = OutboxEvent.signal_id.in_(signal_ids)
         if customer_ref is not None:
             outbox_match = outbox_match | (OutboxEvent.customer_ref == customer_ref)

@@ -6,22 +6,21 @@ log-likelihood, so the arg-max (and accuracy) never changes, only how confident 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
+from txassist.arrays import Floats
 from txassist.sentiment.head import softmax
 
 
-def negative_log_likelihood(logits: npt.NDArray[np.floating[Any]], labels: npt.NDArray[np.int64]) -> float:
+def negative_log_likelihood(logits: Floats, labels: npt.NDArray[np.int64]) -> float:
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return float(-log_probs[np.arange(len(labels)), labels].mean())
 
 
 def fit_temperature(
-    logits: npt.NDArray[np.floating[Any]],
+    logits: Floats,
     labels: npt.NDArray[np.int64],
     *,
     low: float = 0.05,
@@ -45,9 +44,7 @@ def fit_temperature(
     return float(np.exp((lo + hi) / 2))
 
 
-def expected_calibration_error(
-    probs: npt.NDArray[np.floating[Any]], labels: npt.NDArray[np.int64], *, bins: int = 15
-) -> float:
+def expected_calibration_error(probs: Floats, labels: npt.NDArray[np.int64], *, bins: int = 15) -> float:
     """Weighted gap between confidence and accuracy over equal-width confidence bins."""
     confidence = probs.max(axis=1)
     correct = (probs.argmax(axis=1) == labels).astype(np.float64)
@@ -62,5 +59,5 @@ def expected_calibration_error(
     return float(total)
 
 
-def calibrated_probs(logits: npt.NDArray[np.floating[Any]], temperature: float) -> npt.NDArray[np.float32]:
+def calibrated_probs(logits: Floats, temperature: float) -> npt.NDArray[np.float32]:
     return softmax(np.asarray(logits, dtype=np.float64) / temperature)

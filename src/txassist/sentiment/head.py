@@ -13,11 +13,13 @@ import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from safetensors.numpy import load_file
+
+from txassist.arrays import Floats
 
 Label = Literal["negative", "neutral", "positive"]
 LABELS: tuple[Label, ...] = ("negative", "neutral", "positive")
@@ -78,7 +80,7 @@ class DenseLayer:
         return self._fn(x @ self.weight_t + self.bias)
 
 
-def softmax(logits: npt.NDArray[np.floating[Any]]) -> Matrix:
+def softmax(logits: Floats) -> Matrix:
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     probs: Matrix = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
@@ -106,7 +108,7 @@ class SentimentHead:
     def dimension(self) -> int:
         return self.layers[0].in_features
 
-    def logits(self, vectors: npt.NDArray[np.floating[Any]]) -> Matrix:
+    def logits(self, vectors: Floats) -> Matrix:
         x = np.asarray(vectors, dtype=np.float32)
         if x.ndim == 1:
             x = x[None, :]
@@ -116,7 +118,7 @@ class SentimentHead:
             x = layer(x)
         return x
 
-    def predict_proba(self, vectors: npt.NDArray[np.floating[Any]]) -> Matrix:
+    def predict_proba(self, vectors: Floats) -> Matrix:
         return softmax(self.logits(vectors))
 
     @classmethod

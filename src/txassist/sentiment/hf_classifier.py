@@ -1,4 +1,4 @@
-"""Any local Hugging Face sequence-classification directory, run through transformers.
+"""A local Hugging Face sequence-classification directory, run through transformers.
 
 Used when ``TXASSIST_SENTIMENT_MODEL`` names such a directory instead of the default head. Its
 labels are mapped onto negative / neutral / positive by name (``NEG``, ``negative``, ...); a model
@@ -47,6 +47,7 @@ class HFSequenceClassifier:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        # transformers' Auto classes return whichever tokenizer and model class the folder names.
         self.tokenizer: Any = AutoTokenizer.from_pretrained(  # type: ignore[no-untyped-call]
             self.path, local_files_only=True
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
+from txassist.arrays import Floats
 from txassist.config import Settings
 from txassist.embedding import EmbeddingBatcher
 from txassist.errors import InvalidInput, Unavailable
@@ -147,7 +148,7 @@ class SentimentService:
             if len(text) > limit:
                 raise InvalidInput(f"texts[{i}] has {len(text)} characters; the limit is {limit}")
 
-    def classify_vectors(self, vectors: npt.NDArray[Any]) -> list[SentimentResult]:
+    def classify_vectors(self, vectors: Floats) -> list[SentimentResult]:
         """Synchronous and sub-millisecond for a turn: the head on vectors already computed."""
         if self._head is None:
             raise Unavailable("the sentiment head is not loaded")
@@ -167,10 +168,10 @@ class SentimentService:
     async def classify(
         self,
         texts: list[str],
-        vectors: npt.NDArray[Any] | None = None,
+        vectors: Floats | None = None,
         *,
         languages: list[Language] | None = None,
-        multilingual_vectors: npt.NDArray[Any] | None = None,
+        multilingual_vectors: Floats | None = None,
     ) -> list[SentimentResult]:
         """One result per text, in order. ``vectors`` (normalised MiniLM, one row per text) skip encoding.
 

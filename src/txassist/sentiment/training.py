@@ -11,11 +11,12 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from txassist.arrays import Integers
+from txassist.jsontypes import JsonObject
 from txassist.sentiment.calibration import (
     calibrated_probs,
     expected_calibration_error,
@@ -215,7 +216,7 @@ def evaluate(head: SentimentHead, x: Vectors, y: Labels) -> dict[str, float]:
     }
 
 
-def macro_f1(truth: npt.NDArray[np.integer[Any]], predicted: npt.NDArray[np.integer[Any]]) -> float:
+def macro_f1(truth: Integers, predicted: Integers) -> float:
     scores = []
     for cls in range(len(LABELS)):
         tp = float(np.sum((predicted == cls) & (truth == cls)))
@@ -226,7 +227,7 @@ def macro_f1(truth: npt.NDArray[np.integer[Any]], predicted: npt.NDArray[np.inte
 
 
 def save_head(
-    trained: TrainedHead, out_dir: str | Path, *, manifest: dict[str, Any], embedding_model: str = EMBEDDING_MODEL
+    trained: TrainedHead, out_dir: str | Path, *, manifest: JsonObject, embedding_model: str = EMBEDDING_MODEL
 ) -> Path:
     """Writes ``N_Dense/`` modules (sentence-transformers format), ``config.json`` and ``manifest.json``."""
     import torch

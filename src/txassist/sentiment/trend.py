@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
+from txassist.intent.schemas import Intents
 from txassist.sentiment.schemas import SentimentResult
 from txassist.text import windows
 
@@ -113,7 +114,7 @@ def conversation_trend(
     current: SentimentResult,
     text: str,
     *,
-    intents: Any = None,
+    intents: Intents | None = None,
 ) -> SentimentTrend:
     """``history``: earlier customer turns' score maps, oldest first; ``current``: this turn.
 

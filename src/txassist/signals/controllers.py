@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -12,11 +11,11 @@ from litestar.params import Parameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from txassist.db.engine import SessionFactory
 from txassist.errors import InvalidInput
 from txassist.http.auth import requires
 from txassist.http.openapi import BODY, GUARDED, PARAMS, problem_responses, with_media_types
 from txassist.outbox.repository import PENDING, OutboxRepository
+from txassist.signals.reporting import SignalReports
 from txassist.signals.schemas import (
     OutboxEventOut,
     OutboxList,
@@ -28,7 +27,6 @@ from txassist.signals.schemas import (
     SignalSummary,
     SignalTypeName,
 )
-from txassist.signals.service import SignalService
 
 
 async def provide_filters(
@@ -85,13 +83,13 @@ class SignalController(Controller):
     )
     async def list_signals(
         self,
-        signals: SignalService,
+        reports: SignalReports,
         db_session: AsyncSession,
         filters: SignalFilters,
         cursor: Annotated[str | None, Parameter(max_length=512)] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> SignalPage:
-        return await signals.page(db_session, filters, cursor=cursor, limit=limit)
+        return await reports.page(db_session, filters, cursor=cursor, limit=limit)
 
     @get(
         "/summary",
@@ -100,12 +98,12 @@ class SignalController(Controller):
     )
     async def summary(
         self,
-        signals: SignalService,
+        reports: SignalReports,
         db_session: AsyncSession,
         filters: SignalFilters,
         days: Annotated[int, Parameter(ge=1, le=366)] = 7,
     ) -> SignalSummary:
-        return await signals.summary(db_session, filters, days=days)
+        return await reports.summary(db_session, filters, days=days)
 
     @get(
         "/export",
@@ -116,23 +114,14 @@ class SignalController(Controller):
     )
     async def export(
         self,
-        signals: SignalService,
-        session_factory: SessionFactory,
+        reports: SignalReports,
         filters: SignalFilters,
         format_: Annotated[Literal["ndjson", "csv"], Parameter(query="format")] = "ndjson",
     ) -> Stream:
-        if filters.since and filters.until and filters.since >= filters.until:
-            raise InvalidInput("since must be before until")
-
-        async def body() -> AsyncIterator[bytes]:
-            # Its own session: the request's session is closed before a streamed body is sent.
-            async with session_factory() as session:
-                async for chunk in signals.export(session, filters, format_):
-                    yield chunk
-
+        body = reports.export(filters, format_)
         media_type = "text/csv; charset=utf-8" if format_ == "csv" else "application/x-ndjson"
         return Stream(
-            body(),
+            body,
             media_type=media_type,
             # As a header too: Litestar passes the route's media_type (ndjson) over the response's own,
             # but keeps a content-type header that is already set.

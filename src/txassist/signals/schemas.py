@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
+
+from txassist.jsontypes import JsonObject
 
 SignalKindName = Literal["product", "churn"]
 SignalTypeName = Literal[
@@ -35,7 +37,7 @@ class SignalOut(msgspec.Struct, kw_only=True):
     channel: str
     occurred_at: datetime
     extractor_version: str
-    details: dict[str, Any] = msgspec.field(default_factory=dict)
+    details: JsonObject = msgspec.field(default_factory=dict)
 
 
 class SignalPage(msgspec.Struct):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Protocol, TypedDict, runtime_checkable
+from typing import Protocol, TypedDict, runtime_checkable
+
+from txassist.jsontypes import JsonObject
 
 
 class ChatMessage(TypedDict):
@@ -26,7 +28,7 @@ class GenerationBackend(Protocol):
     is_fast: bool
 
     async def generate(
-        self, messages: list[ChatMessage], *, max_tokens: int, json_schema: dict[str, Any] | None = None
+        self, messages: list[ChatMessage], *, max_tokens: int, json_schema: JsonObject | None = None
     ) -> str: ...
 
     def stream(self, messages: list[ChatMessage], *, max_tokens: int) -> AsyncIterator[str]: ...

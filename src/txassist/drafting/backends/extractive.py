@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 __all__ = ["ComposedReply", "ExtractiveDrafter", "channel_style"]
 
-from txassist.drafting.grounding import Passage, citation_for, content_words
+from txassist.drafting.grounding import citation_for, content_words
 from txassist.drafting.planning import channel_style
 from txassist.drafting.schemas import Citation
 from txassist.drafting.text import sentences, shorten, strip_urls
+from txassist.knowledge.schemas import KnowledgeHit
 
 PROMPT_VERSION_PREFIX = "extractive"
 VERSION = "v1"
@@ -49,7 +50,7 @@ class ExtractiveDrafter:
         return f"{PROMPT_VERSION_PREFIX}.{channel_style(channel)}.{VERSION}"
 
     def compose_reply(
-        self, *, query: str, passages: Sequence[Passage], channel: str, sentiment: str | None
+        self, *, query: str, passages: Sequence[KnowledgeHit], channel: str, sentiment: str | None
     ) -> ComposedReply:
         style = channel_style(channel)
         picked = self._pick(query, passages, style)
@@ -58,7 +59,7 @@ class ExtractiveDrafter:
             body.append(_ACK[style])
         if not picked:
             body.append(_NO_ANSWER[style])
-        used: list[Passage] = []
+        used: list[KnowledgeHit] = []
         for passage, chosen in picked:
             body.extend(chosen)
             if passage not in used:
@@ -67,11 +68,11 @@ class ExtractiveDrafter:
         text = self._render(style, body, citations)
         return ComposedReply(text=text, citations=citations, prompt_version=self.prompt_version(channel))
 
-    def _pick(self, query: str, passages: Sequence[Passage], style: str) -> list[tuple[Passage, list[str]]]:
+    def _pick(self, query: str, passages: Sequence[KnowledgeHit], style: str) -> list[tuple[KnowledgeHit, list[str]]]:
         query_words = content_words(query)
         budget = {"voice": 2, "chat": 3, "email": 4}[style]
         ranked = sorted(passages, key=lambda p: p.score, reverse=True)[: self.max_passages]
-        picked: list[tuple[Passage, list[str]]] = []
+        picked: list[tuple[KnowledgeHit, list[str]]] = []
         for rank, passage in enumerate(ranked):
             if budget <= 0:
                 break

@@ -18,6 +18,7 @@ import anyio.to_thread
 
 from txassist.drafting.backends import model_assembly
 from txassist.drafting.backends.base import BackendError, ChatMessage
+from txassist.jsontypes import JsonObject
 
 _DONE = object()
 
@@ -48,6 +49,7 @@ class LocalLlamaBackend:
         self.model_path = model_path
         self.n_ctx = n_ctx
         self.threads = threads or max(1, os.cpu_count() or 1)
+        # An xllamacpp.Server: the optional extra may be absent, so its type cannot be named here.
         self._server: Any = None
         self._lock = threading.Lock()
 
@@ -71,9 +73,9 @@ class LocalLlamaBackend:
         self._server = xllamacpp.Server(params)
 
     def _request(
-        self, messages: list[ChatMessage], max_tokens: int, json_schema: dict[str, Any] | None, stream: bool
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {
+        self, messages: list[ChatMessage], max_tokens: int, json_schema: JsonObject | None, stream: bool
+    ) -> JsonObject:
+        body: JsonObject = {
             "messages": messages,
             "max_tokens": max_tokens,
             "temperature": 0.2,
@@ -83,9 +85,7 @@ class LocalLlamaBackend:
             body["response_format"] = {"type": "json_schema", "json_schema": {"schema": json_schema}}
         return body
 
-    def _generate_blocking(
-        self, messages: list[ChatMessage], max_tokens: int, json_schema: dict[str, Any] | None
-    ) -> str:
+    def _generate_blocking(self, messages: list[ChatMessage], max_tokens: int, json_schema: JsonObject | None) -> str:
         with self._lock:
             self.warm_up()
             result = self._server.handle_chat_completions(self._request(messages, max_tokens, json_schema, False))
@@ -100,7 +100,7 @@ class LocalLlamaBackend:
         return content
 
     async def generate(
-        self, messages: list[ChatMessage], *, max_tokens: int, json_schema: dict[str, Any] | None = None
+        self, messages: list[ChatMessage], *, max_tokens: int, json_schema: JsonObject | None = None
     ) -> str:
         return await anyio.to_thread.run_sync(self._generate_blocking, messages, max_tokens, json_schema)
 
@@ -108,7 +108,7 @@ class LocalLlamaBackend:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
 
-        def on_chunk(chunk: Any) -> None:
+        def on_chunk(chunk: object) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, chunk)
 
         def run() -> None:
@@ -138,7 +138,7 @@ class LocalLlamaBackend:
         self._server = None
 
 
-def _chunk_text(chunk: Any) -> str:
+def _chunk_text(chunk: object) -> str:
     if not isinstance(chunk, dict):
         return ""
     if chunk.get("error"):
@@ -150,7 +150,7 @@ def _chunk_text(chunk: Any) -> str:
     return content if isinstance(content, str) else ""
 
 
-def _error_text(result: Any) -> str:
+def _error_text(result: object) -> str:
     if isinstance(result, dict):
         error = result.get("error")
         if isinstance(error, dict):

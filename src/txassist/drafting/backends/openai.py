@@ -1,4 +1,4 @@
-"""Any OpenAI-compatible chat-completions server (vLLM, TGI, Ollama, llama.cpp server, hosted APIs).
+"""An OpenAI-compatible chat-completions server (vLLM, TGI, Ollama, llama.cpp server, hosted APIs).
 
 Retries with exponential backoff and jitter on 429, 5xx and connection failures; a read timeout is
 not retried, because a server that was too slow once will be too slow again within the budget.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 from tenacity import (
@@ -20,6 +19,7 @@ from tenacity import (
 )
 
 from txassist.drafting.backends.base import BackendError, ChatMessage
+from txassist.jsontypes import JsonObject
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -79,9 +79,9 @@ class OpenAIBackend:
         max_tokens: int,
         *,
         stream: bool,
-        json_schema: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {
+        json_schema: JsonObject | None,
+    ) -> JsonObject:
+        body: JsonObject = {
             "model": self.model,
             "messages": messages,
             "max_tokens": max_tokens,
@@ -96,7 +96,7 @@ class OpenAIBackend:
         return body
 
     async def generate(
-        self, messages: list[ChatMessage], *, max_tokens: int, json_schema: dict[str, Any] | None = None
+        self, messages: list[ChatMessage], *, max_tokens: int, json_schema: JsonObject | None = None
     ) -> str:
         body = self._body(messages, max_tokens, stream=False, json_schema=json_schema)
         try:

@@ -12,12 +12,13 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from txassist.drafting.backends.extractive import ComposedReply
-from txassist.drafting.grounding import Passage, citation_for, content_words
+from txassist.drafting.grounding import citation_for, content_words
 from txassist.drafting.planning import ReplyPlan, latest_file
 from txassist.drafting.text import sentences, shorten, strip_urls
+from txassist.jsontypes import JsonObject
+from txassist.knowledge.schemas import KnowledgeHit
 
 VOICE_WORDS = 22
 # Acts whose template already acknowledges the customer's feelings.
@@ -33,7 +34,7 @@ class PlannedDrafter:
 
     def __init__(self, prompts_dir: Path) -> None:
         path = latest_file(prompts_dir, "reply_templates")
-        self.templates: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        self.templates: JsonObject = json.loads(path.read_text(encoding="utf-8"))
         self.version: str = self.templates["version"]
 
     def prompt_version(self, plan: ReplyPlan) -> str:
@@ -44,11 +45,11 @@ class PlannedDrafter:
         plan: ReplyPlan,
         *,
         query: str,
-        passages: Sequence[Passage],
+        passages: Sequence[KnowledgeHit],
         sentiment: str | None,
         prefer: Sequence[str] = (),
     ) -> ComposedReply:
-        languages: dict[str, Any] = self.templates["languages"]
+        languages: JsonObject = self.templates["languages"]
         lang = plan.language if plan.language in languages else self.templates["fallback_language"]
         pack = languages[lang]
         style = plan.channel
@@ -69,7 +70,7 @@ class PlannedDrafter:
         body = [*lead, *kb, *also, *tail]
         if style == "voice":
             body = _fit_voice(lead, kb, also, tail, plan.max_sentences)
-        used: list[Passage] = []
+        used: list[KnowledgeHit] = []
         for passage, _ in picked:
             if passage not in used:
                 used.append(passage)
@@ -79,7 +80,7 @@ class PlannedDrafter:
         return ComposedReply(text=text, citations=citations, prompt_version=self.prompt_version(plan))
 
     @staticmethod
-    def _lines(pack: dict[str, Any], act: str, part: str, style: str) -> list[str]:
+    def _lines(pack: JsonObject, act: str, part: str, style: str) -> list[str]:
         entry: dict[str, list[str]] = pack["acts"].get(act, {})
         if style == "voice" and part == "lead" and entry.get("voice"):
             return list(entry["voice"])
@@ -96,15 +97,15 @@ class PlannedDrafter:
 
     @staticmethod
     def _pick(
-        query: str, passages: Sequence[Passage], budget: int, prefer: Sequence[str], *, voice: bool
-    ) -> list[tuple[Passage, str]]:
+        query: str, passages: Sequence[KnowledgeHit], budget: int, prefer: Sequence[str], *, voice: bool
+    ) -> list[tuple[KnowledgeHit, str]]:
         """The ``budget`` best sentences over the allowed passages, in their reading order.
 
         A sentence scores by the act's quote terms (the offer, the workaround) and by the words it
         shares with the customer's turn; the best passage always contributes its best sentence.
         """
         query_words = content_words(query)
-        scored: list[tuple[int, int, int, Passage, str]] = []
+        scored: list[tuple[int, int, int, KnowledgeHit, str]] = []
         seen: set[str] = set()
         for rank, passage in enumerate(passages):
             for position, sentence in enumerate(sentences(passage.text)):
@@ -124,7 +125,7 @@ class PlannedDrafter:
         return [(p, shorten(strip_urls(s), VOICE_WORDS) if voice else s) for _, _, _, p, s in chosen]
 
     @staticmethod
-    def _render(style: str, pack: dict[str, Any], body: list[str], links: list[str], note: str | None) -> str:
+    def _render(style: str, pack: JsonObject, body: list[str], links: list[str], note: str | None) -> str:
         if style == "voice":
             return " ".join(strip_urls(s) for s in body)
         if style == "chat":

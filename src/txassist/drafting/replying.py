@@ -1,0 +1,306 @@
+"""``ReplyDrafter``: a suggested reply, planned, then written by a model or quoted from the knowledge base.
+
+Drafts are grounded: the extractive backend only quotes retrieved passages, and an LLM answer is kept
+only when its citations name retrieved passages and it makes no offer that no passage supports. Every
+way a model can fail (error, timeout, ungrounded answer, a slow backend in the per-turn call) ends in
+the same place: ``_grounded``, the plan's extractive reply, with the reason in ``fallback``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import anyio.to_thread
+import msgspec
+import structlog
+
+from txassist.conversations.records import TurnRecord
+from txassist.drafting.backends.base import BackendError, ChatMessage
+from txassist.drafting.backends.extractive import ExtractiveDrafter, channel_style
+from txassist.drafting.backends.planned import PlannedDrafter
+from txassist.drafting.generation import EXTRACTIVE, Generators, fallback_reason
+from txassist.drafting.grounding import overlap_citations, resolve_markers, ungrounded_offers
+from txassist.drafting.planning import IntentsLike, ReplyPlan, ReplyPlanner, without_instructions
+from txassist.drafting.prompts import PromptLibrary
+from txassist.drafting.schemas import Citation
+from txassist.drafting.text import strip_urls, voice_sentences
+from txassist.knowledge.schemas import KnowledgeHit
+from txassist.text.language import LanguageDetector
+
+log = structlog.get_logger("txassist.drafting")
+
+DEFAULT_DRAFT_TOKENS = 200
+
+# A knowledge search the plan may run for the article its act needs (query -> passages).
+Retriever = Callable[[str], Awaitable[Sequence[KnowledgeHit]]]
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    citations: list[Citation]
+    backend: str
+    prompt_version: str
+    latency_ms: float
+    fallback: str | None
+    act: str | None = None
+    source: str = "grounded"  # grounded: quoted from the KB by the plan's templates; llm: a model wrote it
+    plan: ReplyPlan | None = None
+
+
+@dataclass(frozen=True)
+class _Prompt:
+    version: str
+    messages: list[ChatMessage]
+    allowed: list[KnowledgeHit]  # the passages the model was shown, the only ones it may cite
+    channel: str
+
+
+# What ``ReplyDrafter.stream`` yields: ("delta", text), ("reset", reason), then ("draft", Draft).
+DraftEvent = tuple[str, str] | tuple[str, Draft]
+
+
+def last_customer_text(turns: Sequence[TurnRecord], count: int = 2) -> str:
+    customer = [t.text for t in turns if t.speaker == "customer"]
+    return " ".join(customer[-count:])
+
+
+class ReplyDrafter:
+    def __init__(
+        self,
+        prompts: PromptLibrary,
+        generators: Generators,
+        planner: ReplyPlanner,
+        planned: PlannedDrafter,
+        *,
+        languages: LanguageDetector | None = None,
+    ) -> None:
+        self.prompts = prompts
+        self.generators = generators
+        self.planner = planner
+        self.planned = planned
+        self.extractive = ExtractiveDrafter()
+        self._languages = languages or LanguageDetector()
+
+    @classmethod
+    def create(cls, prompts: PromptLibrary, generators: Generators) -> ReplyDrafter:
+        directory = prompts.directory
+        return cls(prompts, generators, ReplyPlanner(directory), PlannedDrafter(directory))
+
+    async def warm_up(self) -> None:
+        await anyio.to_thread.run_sync(self._languages.warm_up)
+
+    async def plan_reply(
+        self,
+        *,
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
+        channel: str,
+        sentiment: str | None,
+        intents: IntentsLike | None = None,
+        language: str | None = None,
+        best_score: float | None = None,
+        retrieve: Retriever | None = None,
+    ) -> tuple[ReplyPlan, list[KnowledgeHit]]:
+        """The reply's plan and the passages it may use (the turn's hits plus the act's own article)."""
+        if intents is None and language is None:
+            language = self._detect_language(last_customer_text(turns, 1))
+        plan = self.planner.plan(
+            turns=turns,
+            passages=passages,
+            channel=channel,
+            sentiment=sentiment,
+            intents=intents,
+            language=language,
+            best_score=best_score,
+        )
+        pool = list(passages)
+        if plan.fetch and retrieve is not None:
+            try:
+                fetched = list(await retrieve(plan.fetch))
+            except Exception:  # the turn's own hits still make a reply
+                log.warning("plan_fetch_failed", act=plan.act, exc_info=True)
+                fetched = []
+            plan = self.planner.with_fetched(plan, fetched)
+            known = {p.document_id for p in pool}
+            pool.extend(p for p in fetched if p.document_id in plan.citable and p.document_id not in known)
+        return plan, pool
+
+    async def draft(
+        self,
+        *,
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
+        channel: str,
+        sentiment: str | None,
+        backend: str | None = None,
+        allow_slow: bool = True,
+        max_tokens: int | None = None,
+        intents: IntentsLike | None = None,
+        language: str | None = None,
+        best_score: float | None = None,
+        retrieve: Retriever | None = None,
+    ) -> Draft:
+        started = time.perf_counter()
+        name = self.generators.choose(backend)
+        plan, pool = await self.plan_reply(
+            turns=turns,
+            passages=passages,
+            channel=channel,
+            sentiment=sentiment,
+            intents=intents,
+            language=language,
+            best_score=best_score,
+            retrieve=retrieve,
+        )
+        reason: str | None = None
+        if name != EXTRACTIVE and not allow_slow and not self.generators.is_fast(name):
+            reason = f"the {name} backend is not awaited in the per-turn call"
+        elif name != EXTRACTIVE:
+            prompt = self._prompt(turns, pool, plan, sentiment, channel)
+            try:
+                raw = await self.generators.generate(
+                    name, prompt.messages, max_tokens=max_tokens or DEFAULT_DRAFT_TOKENS
+                )
+                return self._written(raw, prompt, plan, name, started)
+            except (BackendError, TimeoutError) as exc:
+                reason = fallback_reason(exc, name)
+                log.warning("draft_fallback", backend=name, reason=reason)
+        return self._grounded(turns, pool, plan, sentiment, reason, started)
+
+    async def stream(
+        self,
+        *,
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
+        channel: str,
+        sentiment: str | None,
+        backend: str | None = None,
+        max_tokens: int | None = None,
+        retrieve: Retriever | None = None,
+    ) -> AsyncIterator[DraftEvent]:
+        """Yields ``("delta", text)`` as the model writes, then ``("draft", Draft)``.
+
+        The final draft is the grounded text; if grounding or the backend fails midway, a
+        ``("reset", reason)`` event tells the client to discard the deltas before the fallback.
+        """
+        started = time.perf_counter()
+        name = self.generators.choose(backend)
+        plan, pool = await self.plan_reply(
+            turns=turns, passages=passages, channel=channel, sentiment=sentiment, retrieve=retrieve
+        )
+        reason: str | None = None
+        if name != EXTRACTIVE:
+            prompt = self._prompt(turns, pool, plan, sentiment, channel)
+            parts: list[str] = []
+            try:
+                async for piece in self.generators.stream(
+                    name, prompt.messages, max_tokens=max_tokens or DEFAULT_DRAFT_TOKENS
+                ):
+                    parts.append(piece)
+                    yield ("delta", piece)
+                written = self._written("".join(parts), prompt, plan, name, started)
+            except (BackendError, TimeoutError) as exc:
+                reason = fallback_reason(exc, name)
+                log.warning("draft_stream_fallback", backend=name, reason=reason)
+                if parts:
+                    yield ("reset", reason)
+            else:
+                yield ("draft", written)
+                return
+        draft = self._grounded(turns, pool, plan, sentiment, reason, started)
+        yield ("delta", draft.text)
+        yield ("draft", draft)
+
+    # --- the two ways a draft is made ---
+
+    def _written(self, raw: str, prompt: _Prompt, plan: ReplyPlan, name: str, started: float) -> Draft:
+        """The model's answer, kept only if grounded; raises ``BackendError`` (→ fallback) if not."""
+        passages = prompt.allowed
+        text, citations = resolve_markers(raw, passages)
+        if not citations:
+            citations = overlap_citations(text, passages)
+        if channel_style(prompt.channel) == "voice":
+            text = " ".join(voice_sentences(strip_urls(text), 3))
+        offers = ungrounded_offers(text, passages)
+        if offers:
+            raise BackendError(f"model answer offered {', '.join(offers)}, which no retrieved passage supports")
+        if not text:
+            raise BackendError("model answer was empty")
+        return Draft(
+            text=text,
+            citations=citations,
+            backend=name,
+            prompt_version=prompt.version,
+            latency_ms=_ms(started),
+            fallback=None,
+            act=plan.act,
+            source="llm",
+            plan=plan,
+        )
+
+    def _grounded(
+        self,
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
+        plan: ReplyPlan,
+        sentiment: str | None,
+        fallback: str | None,
+        started: float,
+    ) -> Draft:
+        query, _ = without_instructions(last_customer_text(turns))
+        composed = self.planned.compose(
+            plan, query=query, passages=passages, sentiment=sentiment, prefer=self.planner.quote_terms(plan.act)
+        )
+        return Draft(
+            text=composed.text,
+            citations=composed.citations,
+            backend=EXTRACTIVE,
+            prompt_version=composed.prompt_version,
+            latency_ms=_ms(started),
+            fallback=fallback,
+            act=plan.act,
+            source="grounded",
+            plan=plan,
+        )
+
+    def _prompt(
+        self,
+        turns: Sequence[TurnRecord],
+        passages: Sequence[KnowledgeHit],
+        plan: ReplyPlan,
+        sentiment: str | None,
+        channel: str,
+    ) -> _Prompt:
+        # The model sees only the passages the plan allows, so its [n] markers can only cite those.
+        allowed = [p for p in passages if p.document_id in plan.citable]
+        customer = [t for t in turns if t.speaker == "customer"]
+        rendered = self.prompts.render(
+            f"draft_reply.{plan.channel}",
+            passages=[
+                {"n": i + 1, "title": p.title, "url": p.url, "text": p.text[:1500]} for i, p in enumerate(allowed)
+            ],
+            turns=[{"speaker": t.speaker, "text": t.text[:1000]} for t in turns[-8:-1]],
+            last_customer=customer[-1].text[:2000] if customer else "",
+            sentiment=sentiment,
+            channel=plan.channel,
+            plan=msgspec.to_builtins(plan),
+        )
+        return _Prompt(f"{rendered.version}+{plan.version}", rendered.messages, allowed, channel)
+
+    def _detect_language(self, text: str) -> str | None:
+        # Only when the caller has no intents or language of its own (the intent detector sets both).
+        if not text.strip():
+            return None
+        try:
+            found = self._languages.detect(text)
+        except Exception:  # the plan falls back to English templates
+            log.warning("language_detection_failed", exc_info=True)
+            return None
+        return found.code if found.reliable else None
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
