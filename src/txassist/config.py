@@ -94,6 +94,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     llm_timeout_s: float = 20.0
     llm_max_retries: int = 2
     local_model_path: str = ""  # empty: models/*.gguf, else the packaged Qwen2.5-Coder-1.5B
+    local_llm_threads: int = 0  # generation threads; 0: one fewer than the CPUs (at least 1)
+    local_llm_batch_threads: int = 0  # prompt-processing threads; 0: every CPU
+    local_llm_slots: int = 4  # conversations whose prompt prefix stays cached at once
+    local_llm_ctx: int = 8192  # tokens of KV cache, split evenly between the slots
+    llm_followup: bool = True  # with a slow backend, the turn's LLM reply follows over SSE
     prompts_dir: Path = REPO_ROOT / "prompts"
     learned_replies: bool = True  # agents' proven replies offered beside the grounded one; False: off
     learned_reply_min_similarity: float = 0.7  # cosine between this turn and a question the reply answered

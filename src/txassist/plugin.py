@@ -24,6 +24,8 @@ from txassist.db.engine import SessionFactory
 from txassist.drafting.closing import ConversationCloser
 from txassist.drafting.controllers import DraftingController, SuggestionController
 from txassist.drafting.feedback import FeedbackService
+from txassist.drafting.followup import FollowupDrafts
+from txassist.drafting.followup_controller import FollowupController
 from txassist.drafting.suggestions import SuggestionService
 from txassist.drafting.summarizer import SummaryService
 from txassist.health.controllers import HealthController
@@ -96,6 +98,10 @@ def provide_closer(state: State) -> ConversationCloser:
     return provide_services(state).closer
 
 
+def provide_followups(state: State) -> FollowupDrafts:
+    return provide_services(state).followups
+
+
 def provide_session_factory(state: State) -> SessionFactory:
     """Sessions for work that outlives the request's own (streamed bodies, background jobs)."""
     return provide_services(state).db.get_session
@@ -114,6 +120,7 @@ DEPENDENCIES = {
     "turn_services": provide_turn_services,
     "session_factory": provide_session_factory,
     "closer": provide_closer,
+    "followups": provide_followups,
 }
 
 
@@ -156,6 +163,7 @@ class TxAssistPlugin(InitPluginProtocol):
             CustomerLinkController,
             DraftingController,
             SuggestionController,
+            FollowupController,
             SignalController,
             OutboxController,
             *console_routes(),

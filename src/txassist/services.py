@@ -18,6 +18,7 @@ from txassist.db import migrate
 from txassist.db.engine import is_sqlite
 from txassist.drafting.closing import ConversationCloser
 from txassist.drafting.feedback import FeedbackService
+from txassist.drafting.followup import FollowupDrafts
 from txassist.drafting.generation import Generators, SignalJson
 from txassist.drafting.prompts import PromptLibrary
 from txassist.drafting.replying import ReplyDrafter
@@ -62,6 +63,7 @@ class Services:
         self.generators = Generators(settings)
         self.drafter = ReplyDrafter.create(prompts, self.generators)
         self.suggestions = SuggestionService(self.drafter, self.knowledge, db.get_session)
+        self.followups = FollowupDrafts(self.drafter, self.suggestions, db.get_session)
         self.summaries = SummaryService(prompts, self.generators)
         # Close-time extraction asks the drafting LLM for JSON when one is configured.
         self.signals = SignalExtractor(settings, encoder, embeddings, generator=SignalJson(self.generators, prompts))
@@ -99,6 +101,7 @@ class Services:
             drafter=self.drafter,
             suggestions=self.suggestions,
             summaries=self.summaries,
+            followups=self.followups,
             signals=self.signals,
             signal_store=self.signal_store,
             trend=conversation_trend,
@@ -186,6 +189,7 @@ class Services:
         await self.knowledge.stop()
         if self.forwarder is not None:
             await self.forwarder.stop()
+        await self.followups.stop()
         await self.generators.stop()
         await self.retention.stop()
         await self.embeddings.stop()

@@ -66,6 +66,7 @@ from txassist.conversations.turns import (
     new_turn,
 )
 from txassist.db.models import Signal
+from txassist.drafting.followup import FollowupDrafts, FollowupOut
 from txassist.drafting.guidance import GuidanceOut, find_guidance
 from txassist.drafting.planning import without_instructions
 from txassist.drafting.replying import Draft
@@ -112,6 +113,7 @@ class TurnServices(msgspec.Struct, kw_only=True):
     intents: IntentDetector | None = None
     part_timeout_s: float = 5.0
     write_lock: asyncio.Lock | None = None  # SQLite: one turn at a time in the write phase
+    followups: FollowupDrafts | None = None  # a slow LLM's reply to the turn, after it (over SSE)
 
 
 @dataclass
@@ -276,8 +278,15 @@ class TurnPipeline:
         # 4. What the agent is offered.
         offer = await self._offer(turn, judged, record, row, views)
 
-        # 5. Write.
-        return await self._write(turn, judged, offer, record, row)
+        # 5. Write, then hand a slow LLM the turn (its reply follows over SSE).
+        body = await self._write(turn, judged, offer, record, row)
+        followups = self.services.followups
+        if followups is not None and followups.wanted():
+            if offer.draft is not None:
+                followups.start(turn.conversation_id, turn.turn_key, offer.draft, views)
+            elif turn.request.speaker == "agent":
+                followups.prefill(turn.conversation_id, views)
+        return body
 
     # --- 2. judge -------------------------------------------------------------------------------
 
@@ -541,6 +550,7 @@ class TurnPipeline:
                     timings_ms=turn.run.timings_ms(turn.started),
                     degraded=turn.run.degraded,
                     guidance=offer.guidance,
+                    followup=self._followup(turn, offer),
                 )
             )
             await self.repo.insert_turn(row, body)
@@ -548,6 +558,12 @@ class TurnPipeline:
             if turn.request.speaker == "agent" and turn.conversation is not None:
                 await self._learn_from_agent(turn.conversation_id, turn.text)
         return body
+
+    def _followup(self, turn: _Turn, offer: _Offer) -> FollowupOut | None:
+        followups = self.services.followups
+        if offer.draft is None or followups is None or not followups.wanted():
+            return None
+        return followups.describe(turn.conversation_id, turn.turn_key)
 
     async def _learn_from_agent(self, conversation_id: str, text: str) -> None:
         # After the turn's commit, in a transaction of its own (committed here, so a failure is rolled

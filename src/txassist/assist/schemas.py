@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from txassist.conversations.schemas import CustomerContext
+from txassist.drafting.followup import FollowupOut
 from txassist.drafting.guidance import GuidanceOut
 from txassist.drafting.schemas import SuggestionOut
 from txassist.intent.schemas import Intents
@@ -78,3 +79,5 @@ class TurnResponse(msgspec.Struct, kw_only=True):
     guidance: GuidanceOut | None = None
     language: str | None = None  # BCP 47 of a customer turn (``None`` for agent and bot turns)
     intents: Intents | None = None  # the customer turn's intents; escalation and churn signals read them
+    # With a slow LLM backend: where its reply to this turn follows (the grounded one is in suggestions).
+    followup: FollowupOut | None = None

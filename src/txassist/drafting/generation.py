@@ -84,7 +84,14 @@ class Generators:
             if not local_llm_available():
                 raise BackendError("local: xllamacpp is not installed (pip install 'txassist[local-llm]')")
             path = resolve_model_path(self.settings.local_model_path, self.settings.data_dir, REPO_ROOT / "models")
-            backend = LocalLlamaBackend(path)
+            s = self.settings
+            backend = LocalLlamaBackend(
+                path,
+                n_ctx=s.local_llm_ctx,
+                threads=s.local_llm_threads,
+                batch_threads=s.local_llm_batch_threads,
+                slots=s.local_llm_slots,
+            )
         else:
             raise BackendError(f"unknown backend {name!r}")
         self._backends[name] = backend

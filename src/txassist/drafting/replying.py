@@ -17,6 +17,7 @@ import msgspec
 import structlog
 
 from txassist.conversations.records import TurnRecord
+from txassist.drafting import llm_context
 from txassist.drafting.backends.base import BackendError, ChatMessage
 from txassist.drafting.backends.extractive import ExtractiveDrafter, channel_style
 from txassist.drafting.backends.planned import PlannedDrafter
@@ -48,6 +49,7 @@ class Draft:
     act: str | None = None
     source: str = "grounded"  # grounded: quoted from the KB by the plan's templates; llm: a model wrote it
     plan: ReplyPlan | None = None
+    passages: tuple[KnowledgeHit, ...] = ()  # what the plan could quote: an LLM follow-up reuses them
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,22 @@ class ReplyDrafter:
         yield ("delta", draft.text)
         yield ("draft", draft)
 
+    async def follow(
+        self, name: str, draft: Draft, turns: Sequence[TurnRecord], sentiment: str | None, *, max_tokens: int
+    ) -> AsyncIterator[DraftEvent]:
+        """A model's reply to a turn already planned and answered by ``draft`` (the LLM follow-up):
+        ``("delta", text)`` as it writes, then ``("draft", Draft)``; raises ``BackendError`` or
+        ``TimeoutError`` when the model fails or its answer is not grounded."""
+        assert draft.plan is not None
+        started = time.perf_counter()
+        channel = turns[-1].channel if turns else draft.plan.channel
+        prompt = self._prompt(turns, draft.passages, draft.plan, sentiment, channel)
+        parts: list[str] = []
+        async for piece in self.generators.stream(name, prompt.messages, max_tokens=max_tokens):
+            parts.append(piece)
+            yield ("delta", piece)
+        yield ("draft", self._written("".join(parts), prompt, draft.plan, name, started))
+
     # --- the two ways a draft is made ---
 
     def _written(self, raw: str, prompt: _Prompt, plan: ReplyPlan, name: str, started: float) -> Draft:
@@ -264,6 +282,7 @@ class ReplyDrafter:
             act=plan.act,
             source="grounded",
             plan=plan,
+            passages=tuple(passages),
         )
 
     def _prompt(
@@ -274,15 +293,14 @@ class ReplyDrafter:
         sentiment: str | None,
         channel: str,
     ) -> _Prompt:
-        # The model sees only the passages the plan allows, so its [n] markers can only cite those.
-        allowed = [p for p in passages if p.document_id in plan.citable]
+        # The model sees only the passages the plan allows, so its [n] markers can only cite those;
+        # trimmed to what the plan needs, the conversation first (llm_context).
+        allowed = llm_context.prompt_passages([p for p in passages if p.document_id in plan.citable], plan.channel)
         customer = [t for t in turns if t.speaker == "customer"]
         rendered = self.prompts.render(
             f"draft_reply.{plan.channel}",
-            passages=[
-                {"n": i + 1, "title": p.title, "url": p.url, "text": p.text[:1500]} for i, p in enumerate(allowed)
-            ],
-            turns=[{"speaker": t.speaker, "text": t.text[:1000]} for t in turns[-8:-1]],
+            passages=llm_context.passage_context(allowed, plan.channel),
+            turns=llm_context.transcript(turns[:-1]),
             last_customer=customer[-1].text[:2000] if customer else "",
             sentiment=sentiment,
             channel=plan.channel,

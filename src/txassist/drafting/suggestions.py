@@ -7,6 +7,7 @@ session, so it opens a session of its own and commits the suggestion before send
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from txassist.conversations.records import TurnRecord
 from txassist.conversations.repository import ConversationRepository
 from txassist.db.engine import SessionFactory
 from txassist.drafting import metrics
+from txassist.drafting.backends.prompt_cache import conversation_key
 from txassist.drafting.replying import Draft, ReplyDrafter, last_customer_text
 from txassist.drafting.repository import DraftingRepository
 from txassist.drafting.schemas import DraftRequest, SuggestionOut
@@ -120,20 +122,22 @@ class SuggestionService:
 
     async def suggest(self, session: AsyncSession, found: DraftInput, options: DraftRequest) -> SuggestionOut:
         """A draft on request (a slow backend is awaited), stored in the request's session."""
-        draft = await self.drafter.draft(
-            turns=found.turns,
-            passages=found.hits,
-            channel=found.channel,
-            sentiment=found.sentiment,
-            backend=options.backend,
-            allow_slow=True,
-            max_tokens=options.max_tokens,
-        )
+        with conversation_key(found.conversation_id):
+            draft = await self.drafter.draft(
+                turns=found.turns,
+                passages=found.hits,
+                channel=found.channel,
+                sentiment=found.sentiment,
+                backend=options.backend,
+                allow_slow=True,
+                max_tokens=options.max_tokens,
+            )
         return self.store(session, draft, conversation_id=found.conversation_id, turn_key=None)
 
     async def stream(self, found: DraftInput, options: DraftRequest) -> AsyncIterator[SuggestionEvent]:
         """The draft as the model writes it, then the stored suggestion (committed in its own session)."""
-        async with self.sessions() as session:
+        async with self.sessions() as session, contextlib.AsyncExitStack() as scope:
+            scope.enter_context(conversation_key(found.conversation_id))
             async for kind, payload in self.drafter.stream(
                 turns=found.turns,
                 passages=found.hits,

@@ -20,6 +20,7 @@ from txassist.conversations.records import TurnRecord
 from txassist.conversations.repository import ConversationRepository, Transcript
 from txassist.drafting import metrics, summaries
 from txassist.drafting.backends.base import BackendError
+from txassist.drafting.backends.prompt_cache import conversation_key
 from txassist.drafting.generation import EXTRACTIVE, Generators, fallback_reason
 from txassist.drafting.prompts import PromptLibrary
 from txassist.drafting.schemas import AfterContactRecord, AfterContactSummary, SummaryKind, SummaryOut
@@ -139,7 +140,8 @@ class SummaryService:
 
     async def record_after_contact(self, transcript: Transcript, *, backend: str | None) -> AfterContactResult:
         """Writes the after-contact summary onto the conversation (in the caller's transaction)."""
-        result = await self.after_contact(transcript.turns, backend=backend)
+        with conversation_key(transcript.conversation.id):
+            result = await self.after_contact(transcript.turns, backend=backend)
         made = result.summary
         stored = AfterContactRecord(
             issue=made.issue,
