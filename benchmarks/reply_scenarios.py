@@ -15,7 +15,11 @@ installed) as a plain baseline. ``--calibrate`` chooses the no-answer retrieval 
 language group on the even-numbered turns and reports it on the odd-numbered ones
 (benchmarks/results/reply_threshold.json). ``openai`` runs when TXASSIST_OPENAI_BASE_URL is set.
 
-    nice -n 10 .venv/bin/python benchmarks/reply_scenarios.py [--intents model|oracle|cues] [--calibrate]
+    nice -n 10 .venv/bin/python benchmarks/reply_scenarios.py [--intents model|oracle|cues] [--set dev|holdout]
+        [--calibrate]
+
+``--set holdout`` runs benchmarks/data/reply_scenarios_holdout.json (written apart from the dev set
+and not tuned on) and writes ``*_holdout.json``.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from tests.drafting.support import DraftingKit, turns  # noqa: E402
 from benchmarks.common import timing_stats, write_result  # noqa: E402
 from txassist.config import Settings  # noqa: E402
 from txassist.drafting.grounding import ungrounded_offers  # noqa: E402
+from txassist.drafting.planning import without_instructions  # noqa: E402
 from txassist.drafting.replying import ReplyDrafter, last_customer_text  # noqa: E402
 from txassist.embedding import EmbeddingBatcher, TextEncoder  # noqa: E402
 from txassist.knowledge.loaders import iter_files, load_path  # noqa: E402
@@ -50,6 +55,8 @@ from txassist.knowledge.schemas import KnowledgeHit  # noqa: E402
 from txassist.knowledge.service import KnowledgeService  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "reply_scenarios.json"
+# Written apart from DATA and not looked at while the planner was tuned on DATA.
+HOLDOUT = ROOT / "benchmarks" / "data" / "reply_scenarios_holdout.json"
 KB = ROOT / "examples" / "kb"
 GREETINGS = ("Hello,", "Hei,", "Hallo,", "Hola:")
 SIGN_OFFS = ("The Support Team", "Kundeservice", "Ihr Kundenservice", "El equipo de atención al cliente")
@@ -126,6 +133,8 @@ class ModelIntents:
         self.detector = IntentDetector(multilingual=self.multilingual)
 
     def __call__(self, text: str) -> tuple[Any, str]:
+        # As the turn pipeline does: instruction-like sentences are not read for intents.
+        text = without_instructions(text)[0] or text
         found = self.language.detect(text)
         code = found.code if found.reliable else "en"
         vectors = self.encoder.encode([text]) if code == "en" else None
@@ -302,8 +311,10 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--intents", choices=["model", "oracle", "cues"], default="model")
     parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--set", choices=["dev", "holdout"], default="dev", dest="subset")
     args = parser.parse_args()
-    items = json.loads(DATA.read_text(encoding="utf-8"))["items"]
+    data = DATA if args.subset == "dev" else HOLDOUT
+    items = json.loads(data.read_text(encoding="utf-8"))["items"]
     knowledge = knowledge_service()
     if args.calibrate:
         path = write_result(
@@ -320,14 +331,14 @@ async def main() -> None:
     results = {name: await run_backend(name, drafting, knowledge, items, args.intents) for name in backends}
     payload = {
         "intents": INTENT_MODES[args.intents],
-        "data": str(DATA.relative_to(ROOT)),
+        "data": str(data.relative_to(ROOT)),
         "knowledge": "examples/kb, KnowledgeService hybrid (MiniLM int8 + BM25)",
         "backends_skipped": [] if "openai" in backends else ["openai (TXASSIST_OPENAI_BASE_URL not set)"],
         "results": results,
     }
     name = {"model": "reply_scenarios", "oracle": "reply_scenarios_oracle", "cues": "reply_scenarios_cues"}[
         args.intents
-    ]
+    ] + ("_holdout" if args.subset == "holdout" else "")
     path = write_result(name, payload)
     for backend, r in results.items():
         print(

@@ -140,3 +140,20 @@ async def test_assist_page_shows_possible_matches_with_a_confirm_button(client: 
     # The matches come from the context; the button posts to the links route with the other id.
     assert "possible_matches" in script and "renderMatches(context)" in script
     assert "/links`, { customer_id: other }" in script
+
+
+async def test_assist_page_shows_guidance_steps_and_labels_learned_replies(client: AsyncTestClient[Litestar]) -> None:
+    html = (await client.get("/console/assist")).text
+    assert 'id="guidance"' in html and 'id="suggestion"' in html
+    script = (STATIC_DIR / "assist.js").read_text()
+    # Guidance: every step with its status (done, next, todo) from the turn's response.
+    assert "renderGuidance(response.guidance)" in script
+    assert "guidance.steps.map" in script and "step-${step.status}" in script
+    # Every suggestion of the turn is shown, the first in full, each with its source as a badge;
+    # a learned reply says it is one.
+    assert "const [suggestion, ...others] = response.suggestions" in script
+    assert "renderSuggestion(suggestion, { others })" in script
+    assert "sourceBadge(suggestion.source)" in script and "sourceBadge(other.source)" in script
+    assert 'learned: "Learned reply' in script
+    css = (STATIC_DIR / "console.css").read_text()
+    assert ".badge.source-learned" in css and ".guidance-steps .step-done" in css

@@ -24,7 +24,8 @@ from .support import turns
 @pytest.fixture(scope="module")
 def abcd_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeService]:
     encoder = TextEncoder()
-    settings = Settings.from_env({}, data_dir=tmp_path_factory.mktemp("guidance"))
+    # English conversations search with MiniLM; the e5 index would only cost the fixture minutes.
+    settings = Settings.from_env({}, data_dir=tmp_path_factory.mktemp("guidance"), multilingual_search=False)
     service = KnowledgeService(settings, encoder, EmbeddingBatcher(encoder), None)
     docs = [
         make_document(
@@ -36,25 +37,9 @@ def abcd_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeServi
     yield service
 
 
-# Since the knowledge search scores a chunk by its best sentence (issue 16), the refund-status sample
-# ranks a sibling flow first ("order issue: status quantity"); recorded as a known miss, not hidden.
-SENTENCE_SEARCH_MISS = "abcd-product_defect.refund_status"
-
-
-@pytest.mark.parametrize(
-    ("expected", "pairs"),
-    [
-        pytest.param(
-            expected,
-            pairs,
-            id=expected,
-            marks=[pytest.mark.xfail(strict=True, reason="sibling flow ranks first with sentence-level search")]
-            if expected == SENTENCE_SEARCH_MISS
-            else [],
-        )
-        for expected, pairs in abcd_conversations()
-    ],
-)
+# The search scores a chunk by its best sentence (issue 16), so the refund-status sample once ranked a
+# sibling flow first ("order issue: status quantity"); the title re-rank puts its own flow first.
+@pytest.mark.parametrize(("expected", "pairs"), [pytest.param(e, p, id=e) for e, p in abcd_conversations()])
 async def test_abcd_samples_get_their_flow_first_with_done_steps(
     abcd_kb: KnowledgeService, expected: str, pairs: list[tuple[str, str]]
 ) -> None:
@@ -81,9 +66,9 @@ async def test_written_conversations_find_their_flow_first(abcd_kb: KnowledgeSer
             wrong.append((expected, guidance.flow_id if guidance else None))
     families = {e.split(".")[0] for e, _ in WRITTEN}
     assert len(families) == 10  # one or more conversations per ABCD flow family
-    # Issue 17 targets 85%; this search reaches 22 of 30 (sibling flows such as "refund" vs a product
-    # FAQ share most of their words). The floor guards what is reached; see the README.
-    assert right / len(WRITTEN) >= 0.7, "\n".join(map(str, wrong))
+    # Issue 17 targets 85%; search and title re-rank reach less (a refund for boots ranks the boots FAQ
+    # first: sibling flows share most of their words). The floor guards what is reached; see the README.
+    assert right / len(WRITTEN) >= 0.75, "\n".join(map(str, wrong))
 
 
 def test_steps_are_done_in_order_up_to_the_last_one_the_agent_did() -> None:

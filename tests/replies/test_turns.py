@@ -9,10 +9,13 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 
 from tests.conftest import auth
+from tests.drafting.test_api import own_session
 from txassist.app import create_app
 from txassist.config import Settings
+from txassist.db.models import LearnedReply, SuggestionFeedback
 
 Client = AsyncTestClient[Litestar]
 QUESTION = "How do I change the delivery address for my next box?"
@@ -95,3 +98,31 @@ async def test_the_library_can_be_switched_off(make_settings: Callable[..., Sett
         )
         repeat = await _customer(client, "lr-7", "cust-g", REPEAT)
         assert _sources(repeat) == ["grounded"]
+
+
+async def test_a_learned_reply_edited_to_carry_pii_is_stored_redacted_and_never_learned(client: Client) -> None:
+    first = await _customer(client, "lr-8", "cust-h", QUESTION)
+    await client.post(
+        f"/v1/suggestions/{first['suggestions'][0]['id']}/feedback",
+        json={"action": "edited", "text": AGENT_REPLY},
+        headers=auth("agent-key"),
+    )
+    repeat = await _customer(client, "lr-9", "cust-i", REPEAT)
+    learned = repeat["suggestions"][0]
+    assert learned["source"] == "learned"
+    personal = f"{AGENT_REPLY} Or email me at dana.woods@example.com and I will do it for you."
+    edited = await client.post(
+        f"/v1/suggestions/{learned['id']}/feedback",
+        json={"action": "edited", "text": personal},
+        headers=auth("agent-key"),
+    )
+    assert edited.status_code == 201, edited.text
+    async with own_session(client.app) as session:
+        feedback = (await session.scalars(select(SuggestionFeedback.text))).all()
+        replies = (await session.scalars(select(LearnedReply.text))).all()
+    # The feedback keeps what the agent sent, redacted; the library never takes one customer's address.
+    assert feedback and not any("dana.woods@example.com" in (text or "") for text in feedback)
+    assert any("[EMAIL]" in (text or "") for text in feedback)
+    assert replies and not any("dana.woods" in text or "[EMAIL]" in text for text in replies)
+    later = await _customer(client, "lr-10", "cust-j", REPEAT)
+    assert all("dana.woods" not in s["text"] for s in later["suggestions"])

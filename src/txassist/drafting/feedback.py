@@ -12,6 +12,7 @@ from txassist.drafting import metrics
 from txassist.drafting.repository import DraftingRepository
 from txassist.drafting.schemas import FeedbackAction, FeedbackOut, StatsOut, StatsRow
 from txassist.errors import InvalidInput, NotFound
+from txassist.privacy.redaction import redact
 from txassist.replies.service import LearnedReplyLibrary
 
 
@@ -68,7 +69,14 @@ class FeedbackService:
             distance = 0
         elif action == "edited" and text is not None:
             distance = int(Levenshtein.distance(suggestion.text, text))
-        row = repo.add_feedback(suggestion_id=key, action=action, text=text, reason=reason, edit_distance=distance)
+        # What the agent sent may name the customer: stored redacted, like every learned reply.
+        row = repo.add_feedback(
+            suggestion_id=key,
+            action=action,
+            text=redact(text) if text is not None else None,
+            reason=redact(reason) if reason is not None else None,
+            edit_distance=distance,
+        )
         await session.flush()
         # What agents accept, or edit and send, becomes this organisation's own reply library.
         await self.replies.learn_from_feedback(

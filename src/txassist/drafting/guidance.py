@@ -1,16 +1,23 @@
 """Guidance (next best action): the procedure the conversation is in, and the steps already done.
 
 A procedure is a knowledge-base document with ``"kind": "procedure"`` and ordered ``steps`` (kept
-in its metadata). The flow is found by the same hybrid search as any article, restricted to
-procedures, over what the customer has said that carries a need (greetings, names and order
-numbers add nothing); a step counts as done when one of the agent's own turns (or a bot/system
-action) shares enough stemmed words with it, and every step before the last one done is done too:
-agents follow a flow in order and do not narrate every step.
+in its metadata). The flow is found by the same hybrid search as any article, over what the
+customer has said that carries a need (greetings, names and order numbers add nothing). The
+search scores a chunk by its best sentence, so sibling flows that share one sentence ("check the
+status of ...") tie; the procedures it found are then re-ranked by how much of the procedure's own
+title the customer named, each title word weighted by how rare it is among the procedures, so a
+family name such as "Product Defect" counts little and "Refund Status" a lot. (Steps already done
+were tried as a third reading and ranked ABCD's samples worse: most flows share their first steps.)
+A step counts as done when one of the agent's own turns (or a bot/system action) shares enough
+stemmed words with it, and every step before the last one done is done too: agents follow a flow
+in order and do not narrate every step.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import msgspec
@@ -26,6 +33,11 @@ NEED_WORDS = 4  # a customer turn shorter than this rarely states a need ("Cryst
 MAX_NEED_TURNS = 2  # the opening states the need; later turns add names, ids and details
 DONE_MIN_SHARED = 2
 DONE_MIN_SHARE = 0.34  # of the step's own words, so that a long step needs more than two shared words
+
+# The title's weight beside the search score (scaled to the best hit = 1); chosen on the written
+# conversations and ABCD's samples, see docs/reply-plans.md.
+TITLE_WEIGHT = 0.25
+RERANK_CANDIDATES = 10
 
 StepStatus = Literal["done", "next", "todo"]
 
@@ -100,39 +112,89 @@ def step_statuses(steps: Sequence[str], turns: Sequence[TurnRecord]) -> list[Gui
     return out
 
 
+@dataclass(frozen=True)
+class _Procedures:
+    """What re-ranking needs about the live index's procedures: title stems and their rarity."""
+
+    titles: dict[str, set[str]]
+    idf: dict[str, float]
+
+    def title_match(self, document_id: str, need: set[str]) -> float:
+        """The rarity-weighted share of the procedure's title words that the customer used."""
+        words = self.titles.get(document_id, set())
+        total = sum(self.idf.get(w, 0.0) for w in words)
+        return sum(self.idf.get(w, 0.0) for w in words & need) / total if total else 0.0
+
+
+def _title_stems(title: str) -> set[str]:
+    # "Product Defect: Refund Status" -> its words; punctuation only separates family from flow.
+    return _stems(title.replace(":", " "))
+
+
+def _procedures_of(documents: Sequence[_Document]) -> _Procedures:
+    titles = {d.id: _title_stems(d.title) for d in documents if procedure_steps(d)}
+    counts: dict[str, int] = {}
+    for words in titles.values():
+        for word in words:
+            counts[word] = counts.get(word, 0) + 1
+    n = len(titles)
+    idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in counts.items()}
+    return _Procedures(titles=titles, idf=idf)
+
+
 async def find_guidance(knowledge: ProcedureIndex | None, turns: Sequence[TurnRecord]) -> GuidanceOut | None:
     """The best procedure for the conversation so far, or None when the KB holds none that matches."""
-    if knowledge is None or not has_procedures(knowledge):
+    procedures = live_procedures(knowledge) if knowledge is not None else None
+    if knowledge is None or procedures is None:
         return None
     query = need_query(turns)
     if not query.strip():
         return None
     outcome = await knowledge.search(query[:2000], k=SEARCH_K)
+    need = _stems(" ".join(t.text for t in turns if t.speaker == "customer"))
+    found: dict[str, tuple[float, _Document, list[str]]] = {}
     for hit in outcome.hits:
+        if hit.document_id in found or len(found) >= RERANK_CANDIDATES:
+            continue
         document = knowledge.get_document(hit.document_id)
         steps = procedure_steps(document)
         if steps and document is not None:
-            return GuidanceOut(
-                flow_id=document.id,
-                title=document.title,
-                confidence=round(float(hit.score), 4),
-                steps=step_statuses(steps, turns),
-                citations=[Citation(document_id=document.id, url=document.url, title=document.title)],
-            )
-    return None
+            found[hit.document_id] = (float(hit.score), document, steps)
+    if not found:
+        return None
+    top = max(score for score, _, _ in found.values()) or 1.0
+
+    def rank(item: tuple[float, _Document, list[str]]) -> float:
+        score, document, _ = item
+        return score / top + TITLE_WEIGHT * procedures.title_match(document.id, need)
+
+    score, document, steps = max(found.values(), key=rank)
+    return GuidanceOut(
+        flow_id=document.id,
+        title=document.title,
+        confidence=round(score, 4),
+        steps=step_statuses(steps, turns),
+        citations=[Citation(document_id=document.id, url=document.url, title=document.title)],
+    )
 
 
-_PROCEDURE_CACHE: dict[tuple[int, str], bool] = {}
+_PROCEDURE_CACHE: dict[tuple[int, str], _Procedures | None] = {}
 
 
-def has_procedures(knowledge: object) -> bool:
-    """Whether the live index holds any procedure (cached per index snapshot)."""
+def live_procedures(knowledge: object) -> _Procedures | None:
+    """The live index's procedures (cached per index snapshot), or None when it holds none."""
     snapshot = getattr(knowledge, "snapshot", None)
     documents = getattr(snapshot, "documents", None)
     if documents is None:
-        return False
+        return None
     key = (id(snapshot), str(getattr(snapshot, "version", "")))
     if key not in _PROCEDURE_CACHE:
         _PROCEDURE_CACHE.clear()  # one live snapshot at a time; older ones are gone
-        _PROCEDURE_CACHE[key] = any(procedure_steps(r.document) for r in documents.values())
+        procedures = _procedures_of([r.document for r in documents.values()])
+        _PROCEDURE_CACHE[key] = procedures if procedures.titles else None
     return _PROCEDURE_CACHE[key]
+
+
+def has_procedures(knowledge: object) -> bool:
+    """Whether the live index holds any procedure."""
+    return live_procedures(knowledge) is not None

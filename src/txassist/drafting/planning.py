@@ -20,16 +20,24 @@ import msgspec
 
 from txassist.conversations.records import TurnRecord
 from txassist.drafting.grounding import content_words
+from txassist.drafting.situation import TOPIC_ACT, TOPIC_RANKS, has_cue, read_situation
 from txassist.jsontypes import JsonObject
 from txassist.knowledge.schemas import KnowledgeHit
 
 TOPIC_ACTS_LIMIT = 3
 MIN_SHARED_WORDS = 2
 # Sentences that address the assistant rather than the company: ignored when reading cues.
+# In the languages the plan writes (en/nb/de/es) and French: "ignore/forget your instructions",
+# "you are now ...", a fake "SYSTEM:" or "admin mode" line.
 _INSTRUCTION = re.compile(
-    r"\b(ignore|disregard|forget)\b[^.!?]{0,40}\b(instructions?|rules|prompt|above)\b"
-    r"|\b(system prompt|you are now|act as|pretend to be|new instructions?)\b",
-    re.IGNORECASE,
+    r"\b(ignore|disregard|forget|override)\b[^.!?]{0,40}\b(instructions?|rules|prompt|above)\b"
+    r"|\b(system prompt|you are now|act as|pretend to be|new instructions?|admin mode|developer mode)\b"
+    r"|^\s*(system|assistant)\s*:"
+    r"|\b(glem|ignorer|overse)\b[^.!?]{0,40}\b(instruks\w*|regl\w*|beskjed\w*)"
+    r"|\b(ignorier\w*|vergiss|vergessen)\b[^.!?]{0,40}\b(anweisung\w*|regeln|vorgaben|instruktion\w*)"
+    r"|\b(ignora\w*|olvida\w*)\b[^.!?]{0,40}\b(instrucci\w*|reglas|indicaciones)"
+    r"|\b(ignore[rz]?|oublie[rz]?)\b[^.!?]{0,40}\b(consignes|règles)",
+    re.IGNORECASE | re.MULTILINE,
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
@@ -103,8 +111,22 @@ class ReplyPlanner:
 
     def cue_intents(self, text: str) -> list[str]:
         """Intent labels from plain phrase cues: the stand-in when no intent detector is installed."""
-        lowered = text.lower()
-        return [label for label, cues in self._cues.items() if _has_any(lowered, cues)]
+        return [label for label, cues in self._cues.items() if has_cue(text, cues)]
+
+    def _uncued_min(self, language: str) -> float:
+        limits: dict[str, float] = self.config["uncued_label_min_score"]
+        return float(limits.get(language, limits["default"]))
+
+    def _topic_rank(self, act: str, passages: Sequence[KnowledgeHit]) -> int | None:
+        """The rank of the first retrieved passage on the act's topic (None: none in the top few)."""
+        spec = self._acts[act]
+        named: list[str] = spec["topic"] if "topic" in spec else spec.get("prefer") or []
+        terms = [t.lower() for t in named]
+        ranked = sorted(passages, key=lambda p: -p.score)[:TOPIC_RANKS]
+        for rank, passage in enumerate(ranked):
+            if terms and _has_any(f"{passage.title} {passage.document_id}".lower(), terms):
+                return rank
+        return None
 
     def plan(
         self,
@@ -125,23 +147,33 @@ class ReplyPlanner:
             reasons.append("rule: instruction-like customer text ignored")
         if intents is not None:
             fired = list(intents.fired)
-            lang = normalise_language(language or intents.language)
+            scores: Mapping[str, float] = intents.scores
+            # An injected sentence may be in another language than the rest: the intents were read
+            # on the rest, so their language is the customer's.
+            lang = normalise_language((intents.language if dropped else None) or language or intents.language)
             reasons.append("intents: " + (", ".join(fired) or "none"))
-            # The plan file's phrase cues are precise: where one names a label the model missed, it
-            # counts too, and the reasons say so.
-            added = [label for label in self.cue_intents(text) if label not in fired]
-            if added:
-                fired += added
-                reasons.append("phrase cues: " + ", ".join(added))
         else:
-            fired = self.cue_intents(text)
+            fired, scores = [], {}
             lang = normalise_language(language)
-            reasons.append("phrase cues (no intent model): " + (", ".join(fired) or "none"))
         style = channel_style(channel)
-        earlier_agent = " ".join(t.text.lower() for t in turns[:-1] if t.speaker == "agent")
-        insists = "cancel_service" in fired and (
-            _has_any(text.lower(), self._insist) or _has_any(earlier_agent, self._offers)
+        situation = read_situation(
+            text=text,
+            turns=turns,
+            fired=fired,
+            scores=scores,
+            cues=self._cues,
+            insist_cues=self._insist,
+            offer_markers=self._offers,
+            topic_ranks={label: self._topic_rank(act, passages) for label, act in TOPIC_ACT.items()},
+            uncued_min=self._uncued_min(lang),
+            lean_labels=self.config.get("lean_labels"),
         )
+        labels, strength = situation.labels, situation.strength
+        if intents is None:
+            reasons.append("phrase cues (no intent model): " + (", ".join(situation.cued) or "none"))
+        elif situation.cued:
+            reasons.append("phrase cues: " + ", ".join(situation.cued))
+        reasons += situation.reasons
         weak = best_score < self.threshold(lang) if best_score is not None else not passages
         # A cause is stated when the turn shares words with a retrieved passage (a rant shares none;
         # nor does a turn in a language the KB is not written in, where the score says little).
@@ -150,11 +182,18 @@ class ReplyPlanner:
         act = "answer"
         topic: list[KnowledgeHit] = []
         for rule in self.config["rules"]:
-            if "any" in rule and not set(rule["any"]) & set(fired):
+            matched = [label for label in rule.get("any", []) if label in labels]
+            if "any" in rule and not matched:
                 continue
-            if set(rule.get("none", [])) & set(fired):
+            own = max((strength.get(label, 0.0) for label in matched), default=0.0)
+            # A cue blocks; so does a label over the model's threshold at least as strong as the rule's
+            # own ("thanks, it works" with a weaker defect reading is still a thank-you).
+            if any(
+                label in situation.cued or (label in situation.firm and strength.get(label, 0.0) >= own)
+                for label in rule.get("none", [])
+            ):
                 continue
-            if rule.get("insists") and not insists:
+            if rule.get("insists") and not situation.insists:
                 continue
             if rule.get("negative") and sentiment != "negative":
                 continue
@@ -167,7 +206,8 @@ class ReplyPlanner:
                 continue
             act, topic = rule["act"], candidate
             break
-        reasons.append(f"rule: {act}" + (" (customer insists after an offer)" if act == "cancel_steps" else ""))
+        fired = labels
+        reasons.append(f"rule: {act}" + (" (customer insists)" if act == "cancel_steps" else ""))
         if weak and best_score is not None:
             reasons.append(f"retrieval: best score {best_score:.2f} below {self.threshold(lang):.2f}")
         spec = self._acts[act]

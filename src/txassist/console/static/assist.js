@@ -126,14 +126,36 @@ function clearSuggestion() {
   $("#feedback-state").textContent = "";
 }
 
-function renderSuggestion(suggestion, { streaming = false } = {}) {
+// Where a suggestion came from, as a badge: a learned reply is one this team already sent and
+// accepted, and says so; grounded quotes the KB; llm was written by a model.
+const SOURCE_LABELS = { learned: "Learned reply (sent before by your team)", grounded: "From the help centre", llm: "Written by the model" };
+
+function sourceBadge(source) {
+  if (!source) return null;
+  return h("span", { class: `badge source-${source}`, dataset: { source } }, SOURCE_LABELS[source] || source);
+}
+
+function renderSuggestion(suggestion, { streaming = false, others = [] } = {}) {
   state.suggestion = suggestion;
   // The plan's act and where the text came from (grounded: quoted from the KB; llm: a model wrote it).
-  const meta = [suggestion.act, suggestion.source, suggestion.backend, suggestion.prompt_version].filter(Boolean).join(" · ");
+  const meta = [suggestion.act, suggestion.backend, suggestion.prompt_version].filter(Boolean).join(" · ");
+  // The other suggestions of the same turn (a learned reply beside the grounded one): one click swaps.
+  const alternatives = others.length
+    ? h("ul", { class: "alternatives" }, others.map((other) =>
+      h("li", {}, sourceBadge(other.source), " ",
+        h("button", {
+          type: "button",
+          class: "secondary use-alternative",
+          onclick: () => renderSuggestion(other, { others: [suggestion, ...others.filter((o) => o !== other)] }),
+        }, "Use this instead"),
+        h("span", { class: "muted small" }, ` ${(other.text || "").slice(0, 90)}`))))
+    : null;
   replace($("#suggestion"),
+    h("p", {}, sourceBadge(suggestion.source)),
     h("p", { class: `suggestion-text${streaming ? " streaming" : ""}`, id: "suggestion-text" }, suggestion.text || ""),
     citationList(suggestion.citations),
-    meta ? h("p", { class: "muted small" }, meta) : null);
+    meta ? h("p", { class: "muted small" }, meta) : null,
+    alternatives);
   const ready = !streaming && Boolean(suggestion.id);
   $("#suggestion-actions").hidden = !ready && !streaming;
   for (const id of ["#accept", "#edit", "#reject"]) $(id).disabled = !ready;
@@ -250,8 +272,8 @@ async function sendTurn(speaker, text) {
   if (response.context) renderContext(response.context);
   renderSignals(response.signals);
   if (speaker === "customer") {
-    const suggestion = (response.suggestions || [])[0];
-    if (suggestion) renderSuggestion(suggestion);
+    const [suggestion, ...others] = response.suggestions || [];
+    if (suggestion) renderSuggestion(suggestion, { others });
     else await streamDraft();
   }
   return response;

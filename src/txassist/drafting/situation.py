@@ -1,0 +1,127 @@
+"""``read_situation``: what the customer's turn is about, read from more than the intent thresholds.
+
+The intent detector's thresholds are tuned for alerts (a false churn alarm costs an agent's time),
+so a reply plan that reads only the labels over them misses turns the model leans towards ("We're
+leaving Brightbox" at a cancel score under the alert threshold). The situation reader combines:
+
+- the model's labels over threshold, and those it leans towards (a score of ``LEAN`` or more);
+- the plan file's phrase cues, read on the text without instruction-like sentences;
+- dominance: a label that takes over the whole reply (abuse, close, retention, escalation) must be
+  named by a cue or be the strongest reading; the e5 head reads many angry turns as leaving, and
+  the MiniLM head reads anger at the company as abuse;
+- the knowledge base as a second opinion between topics: where the turn reads as several of
+  billing, a defect and a how-to, the one whose articles retrieval ranked highest wins (a battery
+  "charging" problem is not a billing dispute when the battery articles come first);
+- the conversation's state: an earlier customer turn about leaving and an agent turn that already
+  made an offer turn "I've decided, how do I do it?" into the customer insisting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import msgspec
+
+from txassist.conversations.records import TurnRecord
+
+LEAN = 0.5  # a score the plan reads as the model's leaning, below the alert threshold
+CUE_BONUS = 0.5  # a phrase cue and the model agreeing outweigh the model alone
+DOMINANT = ("abuse", "thanks_resolved", "cancel_service", "human_agent")
+TOPICAL = ("billing_dispute", "defect_report", "how_to")
+TOPIC_ACT = {"billing_dispute": "billing", "defect_report": "known_defect", "how_to": "how_to"}
+TOPIC_RANKS = 5  # how far down the retrieved passages a topic's article may sit
+
+
+class Situation(msgspec.Struct, frozen=True, kw_only=True):
+    labels: list[str]  # what the plan's rules read, strongest first
+    firm: list[str]  # over the model's threshold or named by a cue: only these block a rule
+    cued: list[str]
+    strength: dict[str, float]
+    churn_before: bool  # an earlier customer turn was about leaving
+    offered: bool  # an earlier agent turn already made an offer to stay
+    insists: bool  # the customer keeps to cancelling after an offer, or says so outright
+    reasons: list[str]
+
+
+def has_cue(text: str, cues: Sequence[str]) -> bool:
+    """A cue matches at a word start, so "charge" does not match "discharge" and "dum" not "dumpling"."""
+    lowered = text.lower()
+    for cue in cues:
+        at = lowered.find(cue)
+        while at != -1:
+            if at == 0 or not lowered[at - 1].isalnum():
+                return True
+            at = lowered.find(cue, at + 1)
+    return False
+
+
+def read_situation(
+    *,
+    text: str,
+    turns: Sequence[TurnRecord],
+    fired: Sequence[str],
+    scores: Mapping[str, float],
+    cues: Mapping[str, Sequence[str]],
+    insist_cues: Sequence[str],
+    offer_markers: Sequence[str],
+    topic_ranks: Mapping[str, int | None],
+    uncued_min: float = LEAN,
+    lean_labels: Sequence[str] | None = None,
+) -> Situation:
+    """``topic_ranks``: per topical label, the rank of the first retrieved passage on that act's topic;
+    ``uncued_min``: the score a reply-taking label needs from the model alone (the e5 head that reads
+    other languages is less precise than the English one); ``lean_labels``: the labels a leaning score
+    may add (None: all)."""
+    reasons: list[str] = []
+    cued = [label for label, phrases in cues.items() if has_cue(text, phrases)]
+    leaning = [
+        label
+        for label, score in scores.items()
+        if score >= LEAN and label not in fired and (lean_labels is None or label in lean_labels)
+    ]
+    if leaning:
+        reasons.append("model leans: " + ", ".join(f"{label} {scores[label]:.2f}" for label in leaning))
+    present = list(dict.fromkeys([*fired, *cued, *leaning]))
+    strength = {label: scores.get(label, 0.0) + (CUE_BONUS if label in cued else 0.0) for label in present}
+    top = max(strength.values(), default=0.0)
+    for label in DOMINANT:
+        if label in present and label not in cued and (strength[label] < top or strength[label] < uncued_min):
+            present.remove(label)
+            reasons.append(f"{label} dropped: not named by a cue, and not the strongest, sure reading")
+    topics = [label for label in present if label in TOPICAL]
+    if len(topics) > 1:
+        # The KB's second opinion: the topic whose own articles retrieval ranked first.
+        def order(label: str) -> tuple[int, float]:
+            rank = topic_ranks.get(label)
+            return (rank if rank is not None else TOPIC_RANKS, -strength[label])
+
+        keep = min(topics, key=order)
+        for label in topics:
+            if label != keep:
+                present.remove(label)
+        reasons.append(f"topic: {keep} (its articles rank first among {', '.join(topics)})")
+    earlier = turns[:-1]
+    churn_before = any(t.speaker == "customer" and has_cue(t.text, cues.get("cancel_service", ())) for t in earlier)
+    offered = any(t.speaker == "agent" and has_cue(t.text, offer_markers) for t in earlier)
+    says_insist = has_cue(text, insist_cues)
+    leaving_now = "cancel_service" in present
+    insists = (leaving_now or churn_before) and (says_insist or (offered and leaving_now))
+    if insists and not leaving_now:
+        # "I've made up my mind, how do I do it?" after an offer: still the cancellation.
+        present.insert(0, "cancel_service")
+        strength["cancel_service"] = top
+        reasons.append("state: the customer keeps to cancelling after an offer")
+    if insists:
+        present = [label for label in present if label != "how_to"]
+    present.sort(key=lambda label: -strength.get(label, 0.0))
+    firm = [label for label in present if label in fired or label in cued]
+    return Situation(
+        labels=present,
+        firm=firm,
+        cued=cued,
+        strength={label: round(strength.get(label, 0.0), 4) for label in present},
+        churn_before=churn_before,
+        offered=offered,
+        insists=insists,
+        reasons=reasons,
+    )

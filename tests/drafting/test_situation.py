@@ -1,0 +1,81 @@
+"""The situation reader: leanings, dominance, the KB's second opinion and the conversation's state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from txassist.drafting.situation import Situation, has_cue, read_situation
+
+from .support import turns
+
+CUES = {
+    "cancel_service": ["want to cancel", "si opp"],
+    "human_agent": ["manager"],
+    "thanks_resolved": ["thanks"],
+    "abuse": ["idiot"],
+    "billing_dispute": ["charged"],
+}
+INSIST = ["i've decided", "jeg har bestemt meg"]
+OFFERS = ["50% off", "pause"]
+OFFER = [("customer", "I want to cancel, it's too dear."), ("agent", "I can give you 50% off or a pause.")]
+
+
+def read(
+    text: str,
+    scores: Mapping[str, float],
+    *,
+    fired: tuple[str, ...] = (),
+    history: list[tuple[str, str]] | None = None,
+    ranks: Mapping[str, int | None] | None = None,
+    uncued_min: float = 0.5,
+) -> Situation:
+    return read_situation(
+        text=text,
+        turns=turns(*(history or []), ("customer", text)),
+        fired=list(fired),
+        scores=scores,
+        cues=CUES,
+        insist_cues=INSIST,
+        offer_markers=OFFERS,
+        topic_ranks=ranks or {},
+        uncued_min=uncued_min,
+        lean_labels=["cancel_service", "human_agent", "billing_dispute", "defect_report", "how_to", "complaint"],
+    )
+
+
+def test_a_leaning_under_the_alert_threshold_counts_but_not_for_a_thank_you() -> None:
+    assert read("We're leaving you.", {"cancel_service": 0.8}).labels == ["cancel_service"]
+    assert read("Great.", {"thanks_resolved": 0.8}).labels == []
+    assert read("Great, thanks.", {"thanks_resolved": 0.8}).labels == ["thanks_resolved"]
+
+
+def test_a_label_that_takes_the_reply_must_be_cued_or_the_strongest() -> None:
+    angry = read("I am furious.", {"complaint": 0.99, "abuse": 0.8}, fired=("complaint", "abuse"))
+    assert angry.labels == ["complaint"]
+    insult = read("You idiot.", {"complaint": 0.99, "abuse": 0.8}, fired=("complaint", "abuse"))
+    assert "abuse" in insult.labels
+    # In a language whose head is less sure, the strongest reading alone is not enough.
+    shaky = read("Noe annet.", {"cancel_service": 0.7}, fired=("cancel_service",), uncued_min=0.85)
+    assert shaky.labels == []
+
+
+def test_the_kb_decides_between_topics() -> None:
+    scores = {"billing_dispute": 0.95, "defect_report": 0.6}
+    battery = read("Battery at 0% after charging.", scores, ranks={"billing_dispute": None, "defect_report": 0})
+    assert battery.labels == ["defect_report"]
+    double = read("Charged twice.", scores, ranks={"billing_dispute": 0, "defect_report": 3})
+    assert double.labels == ["billing_dispute"]
+
+
+def test_after_an_offer_an_insisting_how_to_is_the_cancellation() -> None:
+    after = read("I've decided, how do I do it?", {"how_to": 0.9}, fired=("how_to",), history=OFFER)
+    assert after.insists and after.offered and after.churn_before
+    assert after.labels == ["cancel_service"]
+    # The same question without that history is a how-to.
+    fresh = read("I've decided, how do I do it?", {"how_to": 0.9}, fired=("how_to",))
+    assert not fresh.insists and fresh.labels == ["how_to"]
+
+
+def test_cues_match_at_word_starts() -> None:
+    assert has_cue("I was charged twice", ["charged"])
+    assert not has_cue("It was recharged", ["charged"])
