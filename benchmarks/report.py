@@ -141,7 +141,8 @@ def turn_section(short: bool = False) -> str:
             ]
     if data.get("targets_met"):
         out += ["", "Targets met: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in data["targets_met"].items())]
-    variants = [v for v in (load("turn_latency_postgres"), load("turn_latency_core")) if v is not None]
+    names = ("turn_latency_full", "turn_latency_multilingual", "turn_latency_postgres", "turn_latency_core")
+    variants = [v for v in (load(name) for name in names) if v is not None]
     if variants:
         out += ["", "Same benchmark, other settings:", "", variants_table(variants)]
     met = data.get("targets_met") or {}
@@ -163,7 +164,14 @@ def variants_table(runs: list[dict[str, Any]]) -> str:
     for run in runs:
         at16: dict[str, Any] = next((c for c in run.get("curve", []) if c.get("clients") == 16), {})
         features = run.get("features", [])
-        turn = "with signals" if "signals" in features else " + ".join(features) + " (issue #4's turn)"
+        if "draft" in features:
+            turn = "every feature (a turn that names none)"
+        elif "signals" in features:
+            turn = "with signals"
+        else:
+            turn = " + ".join(features) + " (issue #4's turn)"
+        if run.get("texts") == "multilingual":
+            turn += ", nb/de/es turns"
         met = run.get("targets_met") or {}
         rows.append(
             [
