@@ -22,7 +22,7 @@ Vectors = npt.NDArray[np.float32]
 log = structlog.get_logger(__name__)
 
 # One loaded model per (path, device, backend) per process: apps built in one process (tests, a
-# CLI that also serves) share weights instead of loading 90 MB again.
+# CLI that also serves) share weights instead of loading the model again.
 _LOADED: dict[tuple[str, str, str], tuple[SentenceTransformer, ModelFiles, str]] = {}
 _LOAD_LOCK = threading.Lock()
 

@@ -51,8 +51,8 @@ ChunkDocument = Callable[[KnowledgeDocument], list[Chunk]]
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
-# Past a few hundred thousand vectors the graph needs a wider search: at 1M, ef 96 finds 84% of the
-# exact top 10 and ef 256 95%, still under 1 ms per query (benchmarks/results/search_scaling.json).
+# Past a few hundred thousand vectors the graph needs a wider search to keep finding the exact top 10;
+# the wider one still costs little per query (recall and latency: benchmarks/results/search_scaling.json).
 HNSW_LARGE_INDEX = 300_000
 HNSW_EF_SEARCH_LARGE = 256
 # Past this share of tombstones an HNSW index is rebuilt from the live vectors.

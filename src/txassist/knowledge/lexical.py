@@ -113,7 +113,7 @@ class LexicalIndex:
         tokens = tokenize(query, language)
         if not tokens:
             return []
-        # get_scores + argpartition: bm25s' own retrieve() costs ~10x more per single query.
+        # get_scores + argpartition: bm25s' own retrieve() costs many times more for a single query.
         scores = np.asarray(self._retriever.get_scores(tokens), dtype=np.float32)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
