@@ -21,29 +21,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tests.drafting.guidance_data import WRITTEN, abcd_conversations, abcd_procedures  # noqa: E402
+from tests.drafting.guidance_data import WRITTEN, abcd_conversations, abcd_procedure_index, abcd_procedures  # noqa: E402
 from tests.drafting.support import turns  # noqa: E402
 
 from benchmarks.common import write_result  # noqa: E402
-from txassist.config import Settings  # noqa: E402
 from txassist.drafting import guidance  # noqa: E402
-from txassist.embedding import EmbeddingBatcher, TextEncoder  # noqa: E402
-from txassist.knowledge.loaders import make_document  # noqa: E402
 from txassist.knowledge.service import KnowledgeService  # noqa: E402
 
 
 def knowledge() -> KnowledgeService:
-    encoder = TextEncoder()
-    settings = Settings.from_env({}, data_dir=Path(tempfile.mkdtemp(prefix="guidance-")), multilingual_search=False)
-    service = KnowledgeService(settings, encoder, EmbeddingBatcher(encoder), None)
-    docs = [
-        make_document(
-            doc_id=p["id"], title=p["title"], text=p["text"], metadata={"kind": "procedure", "steps": p["steps"]}
-        )
-        for p in abcd_procedures()
-    ]
-    service.apply_sync(docs, [])
-    return service
+    return abcd_procedure_index(Path(tempfile.mkdtemp(prefix="guidance-")))
 
 
 async def score(service: KnowledgeService, cases: list[tuple[str, list[tuple[str, str]]]]) -> dict[str, Any]:

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from benchmarks.common import SHARED_DATA, abcd_guideline_documents
+
+from txassist.config import Settings
+from txassist.embedding import EmbeddingBatcher, TextEncoder
+from txassist.knowledge.loaders import make_document
+from txassist.knowledge.service import KnowledgeService
 
 ABCD = SHARED_DATA / "abcd"
 
@@ -141,3 +147,19 @@ WRITTEN: list[tuple[str, list[tuple[str, str]]]] = [
     ),
     ("abcd-storewide_query.membership", [("customer", "What are the benefits of gold membership compared to silver?")]),
 ]
+
+
+def abcd_procedure_index(data_dir: Path) -> KnowledgeService:
+    """A knowledge base of ABCD's 55 procedures in ``data_dir``, searched with MiniLM only: English
+    conversations do not read the e5 index, which would cost minutes to build."""
+    encoder = TextEncoder()
+    settings = Settings.from_env({}, data_dir=data_dir, multilingual_search=False)
+    service = KnowledgeService(settings, encoder, EmbeddingBatcher(encoder), None)
+    docs = [
+        make_document(
+            doc_id=p["id"], title=p["title"], text=p["text"], metadata={"kind": "procedure", "steps": p["steps"]}
+        )
+        for p in abcd_procedures()
+    ]
+    service.apply_sync(docs, [])
+    return service

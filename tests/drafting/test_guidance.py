@@ -11,30 +11,16 @@ from benchmarks.common import abcd_guideline_documents
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import auth
-from txassist.config import Settings
 from txassist.drafting.guidance import find_guidance, step_statuses
-from txassist.embedding import EmbeddingBatcher, TextEncoder
-from txassist.knowledge.loaders import make_document
 from txassist.knowledge.service import KnowledgeService
 
-from .guidance_data import WRITTEN, abcd_conversations, abcd_procedures
+from .guidance_data import WRITTEN, abcd_conversations, abcd_procedure_index, abcd_procedures
 from .support import turns
 
 
 @pytest.fixture(scope="module")
 def abcd_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeService]:
-    encoder = TextEncoder()
-    # English conversations search with MiniLM; the e5 index would only cost the fixture minutes.
-    settings = Settings.from_env({}, data_dir=tmp_path_factory.mktemp("guidance"), multilingual_search=False)
-    service = KnowledgeService(settings, encoder, EmbeddingBatcher(encoder), None)
-    docs = [
-        make_document(
-            doc_id=p["id"], title=p["title"], text=p["text"], metadata={"kind": "procedure", "steps": p["steps"]}
-        )
-        for p in abcd_procedures()
-    ]
-    service.apply_sync(docs, [])
-    yield service
+    yield abcd_procedure_index(tmp_path_factory.mktemp("guidance"))
 
 
 # The search scores a chunk by its best sentence (issue 16), so the refund-status sample once ranked a
