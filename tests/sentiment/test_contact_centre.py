@@ -52,10 +52,11 @@ def test_eval_rows_are_not_in_the_training_set() -> None:
 
 def test_manifest_records_the_contact_centre_data() -> None:
     manifest = json.loads((default_head_path() / "manifest.json").read_text())
-    (extra,) = manifest["training_data"]["extra"]
-    assert extra["source"] == read_contact_centre().source
-    assert extra["rows"] == len(read_contact_centre())
-    assert extra["weight"] > 1
+    (cc,) = [source for source in manifest["training_data"] if source["source"] == "contact-centre"]
+    assert cc["origin"] == read_contact_centre().source
+    assert cc["rows"] == len(read_contact_centre())
+    others = [source["weight"] * source["rows"] for source in manifest["training_data"] if source is not cc]
+    assert cc["weight"] * cc["rows"] > max(others)  # the domain weighs more than any other source
 
 
 @pytest.fixture(scope="module")

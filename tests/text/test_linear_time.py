@@ -16,6 +16,7 @@ from tests.support.growth import assert_linear_growth
 from txassist.conversations.records import TurnRecord
 from txassist.drafting import summaries
 from txassist.drafting.text import sentences
+from txassist.sentiment.lexicon import LexiconScorer
 from txassist.sentiment.trend import matched_rules
 from txassist.signals import extractors
 from txassist.signals.evidence import EVIDENCE_MAX_CHARS, evidence_of
@@ -51,6 +52,7 @@ FAMILIES: dict[str, Callable[[int], str]] = {
 TAXONOMY = ProductTaxonomy(DEFAULT_AREAS)
 COMPETITORS = extractors.competitor_pattern(list(extractors.DEFAULT_COMPETITORS))
 CANONICAL = {n.lower(): n for n in extractors.DEFAULT_COMPETITORS}
+LEXICON = LexiconScorer()
 SIMILARITIES = {"cancellation_intent": 0.9, "price_complaint": 0.9, "defect": 0.9, "none": 0.1}
 
 
@@ -83,6 +85,7 @@ WORK: dict[str, Callable[[str], object]] = {
     "rolling summary": lambda t: summaries.rolling_summary(_history(t + " ")),
     "after-contact summary": lambda t: summaries.after_contact(_history(t + " ")),
     "normalisation": normalize_text,
+    "lexicon scores (sentiment)": lambda t: LEXICON.features([t]),
 }
 
 

@@ -312,13 +312,15 @@ def run_sentiment_shipped(args: argparse.Namespace) -> int:
     from txassist.sentiment.recipe import (
         E5_EFFECTIVE_ROWS,
         EFFECTIVE_ROWS,
+        LEXICON_TRAINING,
         english_sources,
         fit_balanced,
+        fit_english,
         multilingual_sources,
         source_weight,
     )
     from txassist.sentiment.service import default_multilingual_head_path
-    from txassist.sentiment.training import HeadTrainingConfig, evaluate, save_head
+    from txassist.sentiment.training import HeadTrainingConfig, evaluate_probs, save_head, save_lexicon
 
     settings = Settings.from_env()
     config = HeadTrainingConfig(hidden=args.hidden, epochs=args.epochs, seed=args.seed)
@@ -336,12 +338,17 @@ def run_sentiment_shipped(args: argparse.Namespace) -> int:
         except (CorpusError, OSError, ValueError) as exc:
             print(f"txassist: {exc}", file=sys.stderr)
             return 2
-        trained, splits = fit_balanced(embedded, config)
+        # The English head gets the lexicon beside it; the e5 head reads many languages VADER cannot.
+        model = fit_english(embedded, config) if name == "minilm" else None
+        trained, splits = (model.head, model.splits) if model is not None else fit_balanced(embedded, config)
+        lexicon = model.lexicon if model is not None else None
         head = trained.head()
-        held_out = {
-            e.source.name: evaluate(head, e.vectors[split.test], e.source.labels[split.test])
-            for e, split in zip(embedded, splits, strict=True)
-        }
+        held_out = {}
+        for e, split in zip(embedded, splits, strict=True):
+            probs = head.predict_proba(e.vectors[split.test])
+            if lexicon is not None:
+                probs = lexicon.fuse(probs, [e.source.texts[i] for i in split.test])
+            held_out[e.source.name] = evaluate_probs(probs, e.source.labels[split.test])
         training_data = [
             {
                 "source": e.source.name,
@@ -375,6 +382,13 @@ def run_sentiment_shipped(args: argparse.Namespace) -> int:
             },
             **extra,
         )
+        if lexicon is not None:
+            save_lexicon(
+                lexicon,
+                out,
+                config=LEXICON_TRAINING,
+                manifest={"trained_on": "the English head's training rows, as VADER scores", "seed": args.seed},
+            )
         for source, metrics in held_out.items():
             print(
                 f"{name} {source}: macro-F1 {metrics['macro_f1']:.4f} ECE {metrics['ece']:.4f} (n={int(metrics['n'])})"

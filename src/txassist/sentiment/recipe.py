@@ -10,12 +10,14 @@ leave-one-source-out benchmark, which drops one source and tests on it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from txassist.sentiment.calibration import fit_temperature
+from txassist.sentiment.lexicon import LexiconFusion, LexiconScorer
 from txassist.sentiment.sources import (
     E5_CAP_ENGLISH,
     E5_CAP_OTHER,
@@ -33,6 +35,11 @@ EFFECTIVE_ROWS = 2500  # what each source weighs after balancing (English head)
 E5_EFFECTIVE_ROWS = 1000
 CONTACT_CENTRE_FACTOR = 2.0  # the domain weighs double
 SEED = 13
+# How much the lexicon's opinion weighs beside the English head's: the value with the best mean
+# macro-recall over the English sources, each held out in turn (benchmarks/sentiment_quality.py
+# --sources --part english, which also reports every row with the weight chosen without that source).
+LEXICON_WEIGHT = 1.0
+LEXICON_TRAINING = HeadTrainingConfig(hidden=0, epochs=30, learning_rate=1e-2, weight_decay=0.0, dropout=0.0)
 
 
 @dataclass(frozen=True)
@@ -73,3 +80,45 @@ def fit_balanced(
         for e in embedded
     ]
     return fit_sources(training, config)
+
+
+@dataclass(frozen=True)
+class EnglishModel:
+    """The English head, the lexicon fusion beside it (None with weight 0), each source's split."""
+
+    head: TrainedHead
+    lexicon: LexiconFusion | None
+    splits: list[SourceSplit]
+
+
+def fit_english(
+    embedded: list[Embedded],
+    config: HeadTrainingConfig,
+    *,
+    lexicon_weight: float = LEXICON_WEIGHT,
+    features: dict[str, npt.NDArray[np.float32]] | None = None,
+) -> EnglishModel:
+    """The head, then the lexicon expert on the same rows (same seed, so the same splits and copies).
+
+    ``features`` (VADER rows by source name) lets a caller that fits many models score each text once.
+    """
+    trained, splits = fit_balanced(embedded, config)
+    if lexicon_weight <= 0:
+        return EnglishModel(trained, None, splits)
+    scorer = LexiconScorer()
+    rows = features if features is not None else {e.source.name: scorer.features(e.source.texts) for e in embedded}
+    lexicon_sources = [
+        TrainingSource(e.source.name, rows[e.source.name], e.source.labels, source_weight(e.source)) for e in embedded
+    ]
+    expert, _ = fit_sources(lexicon_sources, replace(LEXICON_TRAINING, seed=config.seed))
+    fusion = LexiconFusion(expert.head(), lexicon_weight, 1.0, scorer)
+    head = trained.head()
+    val_logits = np.concatenate(
+        [
+            fusion.fused_logits(head.predict_proba(e.vectors[s.val]), rows[e.source.name][s.val])
+            for e, s in zip(embedded, splits, strict=True)
+        ]
+    )
+    val_labels = np.concatenate([e.source.labels[s.val] for e, s in zip(embedded, splits, strict=True)])
+    fusion.temperature = fit_temperature(val_logits, val_labels)
+    return EnglishModel(trained, fusion, splits)

@@ -25,6 +25,7 @@ from txassist.embedding import EmbeddingBatcher
 from txassist.errors import InvalidInput, Unavailable
 from txassist.sentiment.head import HEAD_ARCHITECTURE, LABELS, SentimentHead, default_head_path
 from txassist.sentiment.hf_classifier import HFSequenceClassifier
+from txassist.sentiment.lexicon import LexiconFusion
 from txassist.sentiment.schemas import SentimentResult
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ class SentimentService:
         self.path = Path(settings.sentiment_model) if settings.sentiment_model else default_head_path()
         self.multilingual_path = default_multilingual_head_path()
         self._head: SentimentHead | None = None
+        self._lexicon: LexiconFusion | None = None
         self._multilingual_head: SentimentHead | None = None
         self._hf: HFSequenceClassifier | None = None
         # The HF model runs one batch at a time: torch already uses every core for it.
@@ -115,6 +117,9 @@ class SentimentService:
         """Blocking: reads the weights (call from a worker thread)."""
         if is_head_dir(self.path):
             self._head = SentimentHead.load(self.path)
+            self._lexicon = LexiconFusion.load(self.path)
+            if self._lexicon is not None:
+                self._lexicon.scorer.warm_up()
         else:
             self._hf = HFSequenceClassifier(self.path, device=self.settings.device)
         if self.multilingual is not None and is_head_dir(self.multilingual_path):
@@ -148,11 +153,14 @@ class SentimentService:
             if len(text) > limit:
                 raise InvalidInput(f"texts[{i}] has {len(text)} characters; the limit is {limit}")
 
-    def classify_vectors(self, vectors: Floats) -> list[SentimentResult]:
-        """Synchronous and sub-millisecond for a turn: the head on vectors already computed."""
+    def classify_vectors(self, vectors: Floats, texts: list[str]) -> list[SentimentResult]:
+        """Synchronous: the head on vectors already computed, and the lexicon on their texts."""
         if self._head is None:
             raise Unavailable("the sentiment head is not loaded")
-        return results_from_probs(self._head.predict_proba(vectors))
+        probs = self._head.predict_proba(vectors)
+        if self._lexicon is not None:
+            probs = self._lexicon.fuse(probs, texts)
+        return results_from_probs(probs)
 
     @property
     def multilingual_ready(self) -> bool:
@@ -201,9 +209,14 @@ class SentimentService:
         if minilm_rows:
             if vectors is None:
                 vectors = await self.embeddings.encode([texts[i] for i in minilm_rows])
-                probs[minilm_rows] = self._head.predict_proba(vectors)
+                head_probs = self._head.predict_proba(vectors)
             else:
-                probs[minilm_rows] = self._head.predict_proba(vectors[minilm_rows])
+                head_probs = self._head.predict_proba(vectors[minilm_rows])
+            if self._lexicon is not None:
+                head_probs = await anyio.to_thread.run_sync(
+                    self._lexicon.fuse, head_probs, [texts[i] for i in minilm_rows]
+                )
+            probs[minilm_rows] = head_probs
         e5_rows = [i for i in other if self.multilingual_ready]
         if e5_rows:
             assert self._multilingual_head is not None and self.multilingual is not None

@@ -29,6 +29,7 @@ from txassist.sentiment.head import (
     DenseLayer,
     SentimentHead,
 )
+from txassist.sentiment.lexicon import FEATURES, LEXICON_FOLDER, LEXICON_NAME, LexiconFusion
 
 Vectors = npt.NDArray[np.float32]
 Labels = npt.NDArray[np.int64]
@@ -206,7 +207,10 @@ def fit(x_train: Vectors, y_train: Labels, x_val: Vectors, y_val: Labels, config
 
 
 def evaluate(head: SentimentHead, x: Vectors, y: Labels) -> dict[str, float]:
-    probs = head.predict_proba(x)
+    return evaluate_probs(head.predict_proba(x), y)
+
+
+def evaluate_probs(probs: Vectors, y: Labels) -> dict[str, float]:
     predicted = probs.argmax(axis=1)
     return {
         "macro_f1": macro_f1(y, predicted),
@@ -274,3 +278,21 @@ def save_head(
     }
     (out / "manifest.json").write_text(json.dumps(full_manifest, indent=2) + "\n", encoding="utf-8")
     return out
+
+
+def save_lexicon(
+    fusion: LexiconFusion, head_dir: str | Path, *, config: HeadTrainingConfig, manifest: JsonObject
+) -> None:
+    """Writes the lexicon expert into ``head_dir/lexicon/`` and names it in the head's ``config.json``."""
+    root = Path(head_dir)
+    layers = [(layer.weight_t.T.copy(), layer.bias.copy(), layer.activation) for layer in fusion.expert.layers]
+    save_head(
+        TrainedHead(layers=layers, temperature=1.0, config=config),
+        root / LEXICON_FOLDER,
+        manifest={"features": list(FEATURES), **manifest},
+        embedding_model=LEXICON_NAME,
+    )
+    config_path = root / "config.json"
+    head_config = json.loads(config_path.read_text(encoding="utf-8"))
+    head_config["lexicon"] = fusion.config()
+    config_path.write_text(json.dumps(head_config, indent=2) + "\n", encoding="utf-8")
