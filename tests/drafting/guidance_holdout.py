@@ -135,7 +135,10 @@ HOLDOUT: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "abcd-purchase_dispute.promo_code_out_of_date",
         [
-            ("customer", "My discount code says it has expired but the email said it's good until the end of the month."),
+            (
+                "customer",
+                "My discount code says it has expired but the email said it's good until the end of the month.",
+            ),
             ("agent", "Sorry about that. Could you tell me the code and your name?"),
         ],
     ),
@@ -151,7 +154,10 @@ HOLDOUT: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "abcd-shipping_issue.manage",
         [
-            ("customer", "I just noticed I put my old address on the order that's shipping, can I change where it goes?"),
+            (
+                "customer",
+                "I just noticed I put my old address on the order that's shipping, can I change where it goes?",
+            ),
             ("agent", "Sure, I can update the shipping address. What's your name?"),
         ],
     ),
