@@ -6,7 +6,8 @@ the real KnowledgeService (MiniLM, hybrid).
 
 Per set: flow first on the whole conversation, flow first at every turn from the first customer
 turn that states a need (the guidance the agent sees as the chat goes), the misses with what ranked
-first, and the guidance call's latency per turn (p50/p99, search included).
+first, and the guidance call's latency per turn (p50/p99, search included); beside it the plain
+baseline (the best procedure hit of the search, no title re-rank), whole conversations only.
 
     nice -n 10 .venv/bin/python benchmarks/guidance_flows.py [--label NAME]
 """
@@ -47,14 +48,14 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def score(service: KnowledgeService, cases: list[Case]) -> dict[str, Any]:
+async def score(service: KnowledgeService, cases: list[Case], *, per_turn: bool = True) -> dict[str, Any]:
     misses = []
     turn_right = turn_total = 0
     latencies: list[float] = []
     for expected, pairs in cases:
         view = turns(*pairs)
         # Every turn as the pipeline sees it: the conversation up to and including that turn.
-        for end in range(1, len(view) + 1):
+        for end in range(1, len(view) + 1 if per_turn else 1):
             started = time.perf_counter()
             found = await guidance.find_guidance(service, view[:end])
             latencies.append((time.perf_counter() - started) * 1000)
@@ -65,9 +66,11 @@ async def score(service: KnowledgeService, cases: list[Case]) -> dict[str, Any]:
         found = await guidance.find_guidance(service, view)
         if found is None or found.flow_id != expected:
             misses.append({"expected": expected, "first": found.flow_id if found else None})
+    flow_first = {"conversations": len(cases), "flow_first": round(1 - len(misses) / len(cases), 4)}
+    if not per_turn:
+        return {**flow_first, "misses": misses}
     return {
-        "conversations": len(cases),
-        "flow_first": round(1 - len(misses) / len(cases), 4),
+        **flow_first,
         "flow_first_every_turn": round(turn_right / turn_total, 4) if turn_total else None,
         "turns": len(latencies),
         "latency_ms": {"p50": round(statistics.median(latencies), 2), "p99": round(_percentile(latencies, 0.99), 2)},
@@ -83,13 +86,24 @@ async def main() -> None:
     sets: dict[str, list[Case]] = {"abcd_samples": abcd_conversations(), "dev_written": WRITTEN, "holdout": HOLDOUT}
     await guidance.find_guidance(service, turns(("customer", "warm up the encoder and the caches please")))
     results = {key: await score(service, cases) for key, cases in sets.items()}
+    weight = guidance.TITLE_WEIGHT
+    guidance.TITLE_WEIGHT = 0.0
+    baseline = {key: await score(service, cases, per_turn=False) for key, cases in sets.items()}
+    guidance.TITLE_WEIGHT = weight
     families = sorted({e.split(".")[0] for e, _ in WRITTEN + HOLDOUT})
     path = write_result(
         args.label,
-        {"procedures": len(abcd_procedures()), "flow_families": families, "results": results},
+        {
+            "procedures": len(abcd_procedures()),
+            "flow_families": families,
+            "title_weight": weight,
+            "results": results,
+            "baseline_search_only": baseline,
+        },
     )
     for name, result in results.items():
         print(name, result["flow_first"], result["flow_first_every_turn"], result["latency_ms"])
+        print("  baseline", baseline[name]["flow_first"])
         if name != "holdout":  # the held-out misses stay in the JSON: they are not read while tuning
             for miss in result["misses"]:
                 print("   ", miss)

@@ -4,15 +4,14 @@ A procedure is a knowledge-base document with ``"kind": "procedure"`` and ordere
 in its metadata). The flow is found by the same hybrid search as any article, over what the
 customer has said that carries a need (greetings, names and order numbers add nothing). The
 search scores a chunk by its best sentence, so sibling flows that share one sentence ("check the
-status of ...") tie, and the flows of a family repeat the same handling chunks (pull up the
-account, validate the purchase); so a hit counts less the later its chunk comes in the procedure,
-whose opening says what situation it is for. The procedures found are then re-ranked by how much
-of the procedure's own title the customer named, each title word weighted by how rare it is among
-the procedures, so a family name such as "Product Defect" counts little and "Refund Status" a lot.
-Later customer turns and the agent's turns were tried as further readings (weighted below the
-opening) and ranked ABCD's samples worse: once the need is stated, later turns carry names, ids and
-details. Steps already done were tried too, and lost for the same reason: most flows share their
-first steps.
+status of ...") tie; the procedures it found are then re-ranked by how much of the procedure's own
+title the customer named, each title word weighted by how rare it is among the procedures, so a
+family name such as "Product Defect" counts little and "Refund Status" a lot. Tried and not kept
+(benchmarks/results/guidance_flows*.json, README): steps already done as a third reading (most flows
+share their first steps); later customer turns and the agent's turns as further, lighter readings
+(they carry names, ids and details once the need is stated, and ranked ABCD's samples worse); a
+hit weighted down the later its chunk comes in the procedure (better on the dev conversations it
+was chosen on, worse on the held-out ones).
 A step counts as done when one of the agent's own turns (or a bot/system action) shares enough
 stemmed words with it, and every step before the last one done is done too: agents follow a flow
 in order and do not narrate every step.
@@ -33,17 +32,16 @@ from txassist.jsontypes import JsonObject
 from txassist.knowledge.lexical import tokenize
 from txassist.knowledge.schemas import KnowledgeHit
 
-SEARCH_K = 60  # chunks: enough that every procedure near the need has one among them
+SEARCH_K = 20
 NEED_WORDS = 4  # a customer turn shorter than this rarely states a need ("Crystal Minh", "yes")
 MAX_NEED_TURNS = 2  # the opening states the need; later turns add names, ids and details
 DONE_MIN_SHARED = 2
 DONE_MIN_SHARE = 0.34  # of the step's own words, so that a long step needs more than two shared words
 
-# The title's weight beside the search score (scaled to the best hit = 1), and how fast a hit's
-# weight falls with its chunk's place in the procedure; chosen on the written dev conversations and
-# ABCD's samples (not the held-out ones), see benchmarks/results/guidance_flows.json.
+# The title's weight beside the search score (scaled to the best hit = 1); chosen on the written
+# conversations and ABCD's samples, see docs/reply-plans.md.
 TITLE_WEIGHT = 0.25
-LEAD_CHUNKS = 8
+RERANK_CANDIDATES = 10
 
 StepStatus = Literal["done", "next", "todo"]
 
@@ -124,13 +122,6 @@ class _Procedures:
 
     titles: dict[str, set[str]]
     idf: dict[str, float]
-    ordinals: dict[str, int]  # chunk id -> its place in its procedure (0 = the opening)
-
-    def lead_weight(self, chunk_id: str) -> float:
-        """A hit's weight by where its chunk sits: a procedure says what situation it is for before
-        how to handle it, and the handling (pull up the account, validate the purchase) is what
-        sibling flows share, so a hit on a late chunk says less about which flow this is."""
-        return LEAD_CHUNKS / (LEAD_CHUNKS + self.ordinals.get(chunk_id, 0))
 
     def title_match(self, document_id: str, need: set[str]) -> float:
         """The rarity-weighted share of the procedure's title words that the customer used."""
@@ -144,16 +135,15 @@ def _title_stems(title: str) -> set[str]:
     return _stems(title.replace(":", " "))
 
 
-def _procedures_of(documents: Sequence[_Document], chunk_ids: dict[str, list[str]]) -> _Procedures:
+def _procedures_of(documents: Sequence[_Document]) -> _Procedures:
     titles = {d.id: _title_stems(d.title) for d in documents if procedure_steps(d)}
-    ordinals = {c: i for d in titles for i, c in enumerate(chunk_ids.get(d, []))}
     counts: dict[str, int] = {}
     for words in titles.values():
         for word in words:
             counts[word] = counts.get(word, 0) + 1
     n = len(titles)
     idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in counts.items()}
-    return _Procedures(titles=titles, idf=idf, ordinals=ordinals)
+    return _Procedures(titles=titles, idf=idf)
 
 
 async def find_guidance(knowledge: ProcedureIndex | None, turns: Sequence[TurnRecord]) -> GuidanceOut | None:
@@ -168,15 +158,12 @@ async def find_guidance(knowledge: ProcedureIndex | None, turns: Sequence[TurnRe
     need = _stems(" ".join(t.text for t in turns if t.speaker == "customer"))
     found: dict[str, tuple[float, _Document, list[str]]] = {}
     for hit in outcome.hits:
-        score = float(hit.score) * procedures.lead_weight(hit.chunk_id)
-        if hit.document_id in found:
-            if score > found[hit.document_id][0]:
-                found[hit.document_id] = (score, *found[hit.document_id][1:])
+        if hit.document_id in found or len(found) >= RERANK_CANDIDATES:
             continue
         document = knowledge.get_document(hit.document_id)
         steps = procedure_steps(document)
         if steps and document is not None:
-            found[hit.document_id] = (score, document, steps)
+            found[hit.document_id] = (float(hit.score), document, steps)
     if not found:
         return None
     top = max(score for score, _, _ in found.values()) or 1.0
@@ -207,8 +194,7 @@ def live_procedures(knowledge: object) -> _Procedures | None:
     key = (id(snapshot), str(getattr(snapshot, "version", "")))
     if key not in _PROCEDURE_CACHE:
         _PROCEDURE_CACHE.clear()  # one live snapshot at a time; older ones are gone
-        records = list(documents.values())
-        procedures = _procedures_of([r.document for r in records], {r.document.id: r.chunk_ids for r in records})
+        procedures = _procedures_of([r.document for r in documents.values()])
         _PROCEDURE_CACHE[key] = procedures if procedures.titles else None
     return _PROCEDURE_CACHE[key]
 
