@@ -11,7 +11,7 @@ from benchmarks.common import abcd_guideline_documents
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import auth
-from txassist.drafting.guidance import find_guidance, step_statuses
+from txassist.drafting.guidance import MAX_NEED_TURNS, NEED_WORDS, find_guidance, step_statuses
 from txassist.knowledge.service import KnowledgeService
 
 from .guidance_data import WRITTEN, abcd_conversations, abcd_procedure_index, abcd_procedures
@@ -39,6 +39,23 @@ async def test_abcd_samples_get_their_flow_first_with_done_steps(
     opening = [p for p in pairs if p[0] == "customer"][:2]
     early = await find_guidance(abcd_kb, turns(*opening))
     assert early is not None and [s.status for s in early.steps][:2] == ["next", "todo"]
+
+
+async def test_the_flow_holds_once_the_customer_has_stated_the_need(abcd_kb: KnowledgeService) -> None:
+    """From the customer's second turn that states a need to the end of the chat, later turns (names,
+    order ids, the agent's questions and actions, small talk) leave the flow where it is."""
+    multi_turn = [(e, p) for e, p in WRITTEN if len(p) > 1]
+    assert len(multi_turn) >= 2
+    moved = []
+    for expected, pairs in abcd_conversations() + multi_turn:
+        view = turns(*pairs)
+        needs = [i for i, t in enumerate(view) if t.speaker == "customer" and len(t.text.split()) >= NEED_WORDS]
+        stated = needs[min(MAX_NEED_TURNS, len(needs)) - 1]
+        flows = [await find_guidance(abcd_kb, view[: end + 1]) for end in range(stated, len(view))]
+        ids = {f.flow_id if f else None for f in flows}
+        if len(ids) != 1:
+            moved.append((expected, ids))
+    assert not moved, moved
 
 
 async def test_written_conversations_find_their_flow_first(abcd_kb: KnowledgeService) -> None:

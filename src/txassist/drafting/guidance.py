@@ -6,8 +6,12 @@ customer has said that carries a need (greetings, names and order numbers add no
 search scores a chunk by its best sentence, so sibling flows that share one sentence ("check the
 status of ...") tie; the procedures it found are then re-ranked by how much of the procedure's own
 title the customer named, each title word weighted by how rare it is among the procedures, so a
-family name such as "Product Defect" counts little and "Refund Status" a lot. (Steps already done
-were tried as a third reading and ranked ABCD's samples worse: most flows share their first steps.)
+family name such as "Product Defect" counts little and "Refund Status" a lot. Tried and not kept
+(benchmarks/results/guidance_flows*.json, README): steps already done as a third reading (most flows
+share their first steps); later customer turns and the agent's turns as further, lighter readings
+(they carry names, ids and details once the need is stated, and ranked ABCD's samples worse); a
+hit weighted down the later its chunk comes in the procedure (better on the dev conversations it
+was chosen on, worse on the held-out ones).
 A step counts as done when one of the agent's own turns (or a bot/system action) shares enough
 stemmed words with it, and every step before the last one done is done too: agents follow a flow
 in order and do not narrate every step.
