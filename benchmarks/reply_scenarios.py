@@ -49,6 +49,7 @@ from tests.drafting.support import DraftingKit, turns  # noqa: E402
 from benchmarks.common import timing_stats, write_result  # noqa: E402
 from txassist.config import Settings  # noqa: E402
 from txassist.drafting.grounding import ungrounded_offers  # noqa: E402
+from txassist.drafting.inputs import ReplyInputs  # noqa: E402
 from txassist.drafting.planning import without_instructions  # noqa: E402
 from txassist.drafting.replying import ReplyDrafter, last_customer_text  # noqa: E402
 from txassist.embedding import EmbeddingBatcher, TextEncoder  # noqa: E402
@@ -181,17 +182,16 @@ async def run_backend(
         elif model is not None:
             intents, language = model(item["text"])
         started = time.perf_counter()
-        draft = await drafting.draft(
+        inputs = ReplyInputs(
             turns=view,
             passages=outcome.hits,
             channel=item["channel"],
             sentiment=item.get("sentiment"),
-            backend=name,
             intents=intents,
             language=language,
             best_score=outcome.best_dense_score,
-            retrieve=retrieve,
         )
+        draft = await drafting.draft(inputs, backend=name, retrieve=retrieve)
         draft_s.append(time.perf_counter() - started - sum(search_s))
         fetch_s.extend(search_s)
         started = time.perf_counter()

@@ -10,6 +10,7 @@ import pytest
 
 from txassist.config import REPO_ROOT, Settings
 from txassist.drafting.grounding import ungrounded_offers
+from txassist.drafting.inputs import ReplyInputs
 from txassist.drafting.planning import ReplyPlanner
 from txassist.drafting.replying import Draft, ReplyDrafter
 from txassist.knowledge.schemas import KnowledgeHit
@@ -57,12 +58,14 @@ async def draft(
 ) -> Draft:
     found = intents(*labels, language=language) if labels is not None else None
     return await service.draft(
-        turns=turns(*history, ("customer", text), channel=channel),
-        passages=passages,
-        channel=channel,
-        sentiment=sentiment,
-        intents=found,
-        best_score=best,
+        ReplyInputs(
+            turns=turns(*history, ("customer", text), channel=channel),
+            passages=passages,
+            channel=channel,
+            sentiment=sentiment,
+            intents=found,
+            best_score=best,
+        )
     )
 
 

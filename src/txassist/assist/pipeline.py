@@ -68,6 +68,7 @@ from txassist.conversations.turns import (
 from txassist.db.models import Signal
 from txassist.drafting.followup import FollowupDrafts, FollowupOut
 from txassist.drafting.guidance import GuidanceOut, find_guidance
+from txassist.drafting.inputs import ReplyInputs
 from txassist.drafting.planning import without_instructions
 from txassist.drafting.replying import Draft
 from txassist.drafting.schemas import SuggestionOut
@@ -459,18 +460,17 @@ class TurnPipeline:
             return list((await knowledge.search(query, k=PLAN_FETCH_K)).hits)
 
         search = judged.search
-        return await self.services.drafter.draft(
+        inputs = ReplyInputs(
             turns=views,
             passages=judged.hits,
             channel=views[-1].channel,
             sentiment=judged.label.label if judged.label else None,
-            allow_slow=False,
-            best_score=search.best_dense_score if search is not None else None,
-            retrieve=retrieve,
             # The plan reads the same intents as escalation and the churn signals.
             intents=judged.intents,
             language=judged.language.code if judged.language is not None else None,
+            best_score=search.best_dense_score if search is not None else None,
         )
+        return await self.services.drafter.draft(inputs, allow_slow=False, retrieve=retrieve)
 
     async def _find_signals(
         self, turn: _Turn, judged: _Judgement, record: ConversationRecord, row: TurnRecord

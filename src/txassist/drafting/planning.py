@@ -14,12 +14,11 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
 
 import msgspec
 
-from txassist.conversations.records import TurnRecord
 from txassist.drafting.grounding import content_words
+from txassist.drafting.inputs import ReplyInputs
 from txassist.drafting.situation import TOPIC_ACT, TOPIC_RANKS, has_cue, read_situation
 from txassist.jsontypes import JsonObject
 from txassist.knowledge.schemas import KnowledgeHit
@@ -40,17 +39,6 @@ _INSTRUCTION = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
-
-
-class IntentsLike(Protocol):
-    """The intent detector's output for one turn (``txassist.intent`` ``Intents`` satisfies it)."""
-
-    @property
-    def scores(self) -> Mapping[str, float]: ...
-    @property
-    def fired(self) -> Sequence[str]: ...
-    @property
-    def language(self) -> str: ...
 
 
 class ReplyPlan(msgspec.Struct, frozen=True, kw_only=True):
@@ -128,17 +116,9 @@ class ReplyPlanner:
                 return rank
         return None
 
-    def plan(
-        self,
-        *,
-        turns: Sequence[TurnRecord],
-        passages: Sequence[KnowledgeHit],
-        channel: str,
-        sentiment: str | None,
-        intents: IntentsLike | None = None,
-        language: str | None = None,
-        best_score: float | None = None,
-    ) -> ReplyPlan:
+    def plan(self, inputs: ReplyInputs) -> ReplyPlan:
+        turns, passages, sentiment = inputs.turns, inputs.passages, inputs.sentiment
+        intents, language, best_score = inputs.intents, inputs.language, inputs.best_score
         reasons: list[str] = []
         customer = [t for t in turns if t.speaker == "customer"]
         raw = customer[-1].text if customer else ""
@@ -155,7 +135,7 @@ class ReplyPlanner:
         else:
             fired, scores = [], {}
             lang = normalise_language(language)
-        style = channel_style(channel)
+        style = channel_style(inputs.channel)
         situation = read_situation(
             text=text,
             turns=turns,
