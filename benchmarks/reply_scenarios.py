@@ -50,7 +50,7 @@ from benchmarks.common import timing_stats, write_result  # noqa: E402
 from txassist.config import Settings  # noqa: E402
 from txassist.drafting.grounding import ungrounded_offers  # noqa: E402
 from txassist.drafting.inputs import ReplyInputs  # noqa: E402
-from txassist.drafting.planning import without_instructions  # noqa: E402
+from txassist.drafting.message import read_message  # noqa: E402
 from txassist.drafting.replying import ReplyDrafter, last_customer_text  # noqa: E402
 from txassist.embedding import EmbeddingBatcher, TextEncoder  # noqa: E402
 from txassist.knowledge.loaders import iter_files, load_path  # noqa: E402
@@ -140,8 +140,9 @@ class ModelIntents:
         self.detector = IntentDetector(multilingual=self.multilingual)
 
     def __call__(self, text: str) -> tuple[Any, str]:
-        # As the turn pipeline does: instruction-like sentences are not read for intents.
-        text = without_instructions(text)[0] or text
+        # As the turn pipeline does: the intents read the customer's own words (no instruction-like
+        # sentences, no email greeting, sign-off or quoted thread).
+        text = read_message(text).body or text
         found = self.language.detect(text)
         code = found.code if found.reliable else "en"
         vectors = self.encoder.encode([text]) if code == "en" else None

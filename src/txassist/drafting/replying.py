@@ -24,7 +24,8 @@ from txassist.drafting.backends.planned import PlannedDrafter
 from txassist.drafting.generation import EXTRACTIVE, Generators, fallback_reason
 from txassist.drafting.grounding import overlap_citations, resolve_markers, ungrounded_offers
 from txassist.drafting.inputs import ReplyInputs
-from txassist.drafting.planning import ReplyPlan, ReplyPlanner, without_instructions
+from txassist.drafting.message import read_message
+from txassist.drafting.planning import ReplyPlan, ReplyPlanner
 from txassist.drafting.prompts import PromptLibrary
 from txassist.drafting.schemas import Citation
 from txassist.drafting.text import strip_urls, voice_sentences
@@ -234,7 +235,7 @@ class ReplyDrafter:
         fallback: str | None,
         started: float,
     ) -> Draft:
-        query, _ = without_instructions(last_customer_text(turns))
+        query = read_message(last_customer_text(turns)).body
         composed = self.planned.compose(
             plan, query=query, passages=passages, sentiment=sentiment, prefer=self.planner.quote_terms(plan.act)
         )
