@@ -34,6 +34,7 @@ from tests.drafting.support import DraftingKit, kb_hit, passage, turns  # noqa: 
 from txassist.config import Settings  # noqa: E402
 from txassist.conversations.records import TurnRecord  # noqa: E402
 from txassist.drafting.backends.local import local_llm_available  # noqa: E402
+from txassist.drafting.inputs import ReplyInputs  # noqa: E402
 from txassist.drafting.replying import last_customer_text  # noqa: E402
 from txassist.embedding import TextEncoder  # noqa: E402
 from txassist.knowledge.schemas import KnowledgeHit  # noqa: E402
@@ -143,9 +144,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for name, conversation, retriever in cases[:limit]:
             hits = retriever.search(last_customer_text(conversation[: max(1, len(conversation) // 2)]))
             upto = conversation[: max(1, len(conversation) // 2)]
-            draft = await service.drafter.draft(
-                turns=upto, passages=hits, channel="chat", sentiment=None, backend=backend, max_tokens=args.max_tokens
-            )
+            inputs = ReplyInputs(turns=upto, passages=hits, channel="chat", sentiment=None)
+            draft = await service.drafter.draft(inputs, backend=backend, max_tokens=args.max_tokens)
             draft_ms.append(draft.latency_ms)
             cited = {c.document_id for c in draft.citations}
             checks["drafts"] += 1

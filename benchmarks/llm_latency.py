@@ -44,6 +44,7 @@ from txassist.drafting.backends import model_assembly  # noqa: E402
 from txassist.drafting.backends.local import LocalLlamaBackend, local_llm_available, resolve_model_path  # noqa: E402
 from txassist.drafting.backends.prompt_cache import conversation_key  # noqa: E402
 from txassist.drafting.generation import Generators  # noqa: E402
+from txassist.drafting.inputs import ReplyInputs  # noqa: E402
 from txassist.drafting.prompts import PromptLibrary  # noqa: E402
 from txassist.drafting.replying import ReplyDrafter  # noqa: E402
 from txassist.drafting.summarizer import DEFAULT_SUMMARY_TOKENS, _turn_context  # noqa: E402
@@ -182,7 +183,8 @@ async def conversation_run(
             history.append(("customer", customer))
             views: list[TurnRecord] = turns(*history)
             hits: list[KnowledgeHit] = [kb_hit(doc, 1.0 - i * 0.1) for i, doc in enumerate(docs)]
-            plan, pool = await service.plan_reply(turns=views, passages=hits, channel="chat", sentiment=None)
+            inputs = ReplyInputs(turns=views, passages=hits, channel="chat", sentiment=None)
+            plan, pool = await service.plan_reply(inputs)
             prompt = service._prompt(views, pool, plan, None, "chat")
             row = await probe.stream(prompt.messages, REPLY_TOKENS)
             rows.append({"turn": index + 1, "act": plan.act, "prompt_version": prompt.version, **row})

@@ -15,11 +15,13 @@ installed) as a plain baseline. ``--calibrate`` chooses the no-answer retrieval 
 language group on the even-numbered turns and reports it on the odd-numbered ones
 (benchmarks/results/reply_threshold.json). ``openai`` runs when TXASSIST_OPENAI_BASE_URL is set.
 
-    nice -n 10 .venv/bin/python benchmarks/reply_scenarios.py [--intents model|oracle|cues] [--set dev|holdout]
-        [--calibrate]
+    nice -n 10 .venv/bin/python benchmarks/reply_scenarios.py [--intents model|oracle|cues]
+        [--set dev|holdout|fresh] [--calibrate]
 
 ``--set holdout`` runs benchmarks/data/reply_scenarios_holdout.json (written apart from the dev set
-and not tuned on) and writes ``*_holdout.json``.
+and not tuned on) and writes ``*_holdout.json``; ``--set fresh`` runs the third set,
+benchmarks/data/reply_scenarios_fresh.json (written before the situation reader was generalised, never
+tuned on), and writes ``*_fresh.json``.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ from tests.drafting.support import DraftingKit, turns  # noqa: E402
 from benchmarks.common import timing_stats, write_result  # noqa: E402
 from txassist.config import Settings  # noqa: E402
 from txassist.drafting.grounding import ungrounded_offers  # noqa: E402
-from txassist.drafting.planning import without_instructions  # noqa: E402
+from txassist.drafting.inputs import ReplyInputs  # noqa: E402
+from txassist.drafting.message import read_message  # noqa: E402
 from txassist.drafting.replying import ReplyDrafter, last_customer_text  # noqa: E402
 from txassist.embedding import EmbeddingBatcher, TextEncoder  # noqa: E402
 from txassist.knowledge.loaders import iter_files, load_path  # noqa: E402
@@ -57,6 +60,10 @@ from txassist.knowledge.service import KnowledgeService  # noqa: E402
 DATA = ROOT / "benchmarks" / "data" / "reply_scenarios.json"
 # Written apart from DATA and not looked at while the planner was tuned on DATA.
 HOLDOUT = ROOT / "benchmarks" / "data" / "reply_scenarios_holdout.json"
+# Written before the situation reader's generalisation work (item 1 of issue 17) and never tuned on:
+# realistic emails (greetings, signatures, quoted replies), voice transcripts, typos, French.
+FRESH = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh.json"
+SETS = {"dev": DATA, "holdout": HOLDOUT, "fresh": FRESH}
 KB = ROOT / "examples" / "kb"
 GREETINGS = ("Hello,", "Hei,", "Hallo,", "Hola:")
 SIGN_OFFS = ("The Support Team", "Kundeservice", "Ihr Kundenservice", "El equipo de atención al cliente")
@@ -133,8 +140,9 @@ class ModelIntents:
         self.detector = IntentDetector(multilingual=self.multilingual)
 
     def __call__(self, text: str) -> tuple[Any, str]:
-        # As the turn pipeline does: instruction-like sentences are not read for intents.
-        text = without_instructions(text)[0] or text
+        # As the turn pipeline does: the intents read the customer's own words (no instruction-like
+        # sentences, no email greeting, sign-off or quoted thread).
+        text = read_message(text).body or text
         found = self.language.detect(text)
         code = found.code if found.reliable else "en"
         vectors = self.encoder.encode([text]) if code == "en" else None
@@ -175,17 +183,16 @@ async def run_backend(
         elif model is not None:
             intents, language = model(item["text"])
         started = time.perf_counter()
-        draft = await drafting.draft(
+        inputs = ReplyInputs(
             turns=view,
             passages=outcome.hits,
             channel=item["channel"],
             sentiment=item.get("sentiment"),
-            backend=name,
             intents=intents,
             language=language,
             best_score=outcome.best_dense_score,
-            retrieve=retrieve,
         )
+        draft = await drafting.draft(inputs, backend=name, retrieve=retrieve)
         draft_s.append(time.perf_counter() - started - sum(search_s))
         fetch_s.extend(search_s)
         started = time.perf_counter()
@@ -311,9 +318,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--intents", choices=["model", "oracle", "cues"], default="model")
     parser.add_argument("--calibrate", action="store_true")
-    parser.add_argument("--set", choices=["dev", "holdout"], default="dev", dest="subset")
+    parser.add_argument("--set", choices=sorted(SETS), default="dev", dest="subset")
     args = parser.parse_args()
-    data = DATA if args.subset == "dev" else HOLDOUT
+    data = SETS[args.subset]
     items = json.loads(data.read_text(encoding="utf-8"))["items"]
     knowledge = knowledge_service()
     if args.calibrate:
@@ -338,7 +345,7 @@ async def main() -> None:
     }
     name = {"model": "reply_scenarios", "oracle": "reply_scenarios_oracle", "cues": "reply_scenarios_cues"}[
         args.intents
-    ] + ("_holdout" if args.subset == "holdout" else "")
+    ] + ("" if args.subset == "dev" else f"_{args.subset}")
     path = write_result(name, payload)
     for backend, r in results.items():
         print(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from txassist.assist.ports import Vector, Vectors
 from txassist.conversations.records import ConversationRecord, TurnRecord
 from txassist.db.models import Suggestion
+from txassist.drafting.inputs import ReplyInputs
 from txassist.drafting.replying import Draft
 from txassist.drafting.schemas import Citation, SuggestionOut
 from txassist.intent.schemas import Intents
@@ -123,16 +124,8 @@ class FakeDrafting:
     delay_s: float = 0.0
     summaries: list[int] = field(default_factory=list)
 
-    async def draft(
-        self,
-        *,
-        turns: Sequence[TurnRecord],
-        passages: Sequence[KnowledgeHit],
-        channel: str,
-        sentiment: str | None,
-        allow_slow: bool = True,
-        **_: object,
-    ) -> Draft:
+    async def draft(self, inputs: ReplyInputs, *, allow_slow: bool = True, **_: object) -> Draft:
+        passages = inputs.passages
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.fail:

@@ -19,6 +19,7 @@ from txassist.drafting.backends.base import BackendError, ChatMessage
 from txassist.drafting.backends.prompt_cache import current_key
 from txassist.drafting.followup import FollowupDrafts
 from txassist.drafting.generation import Generators
+from txassist.drafting.inputs import ReplyInputs
 from txassist.drafting.prompts import PromptLibrary
 from txassist.drafting.replying import ReplyDrafter
 
@@ -158,7 +159,7 @@ async def test_an_agent_turn_warms_the_conversations_prefix_for_the_next_custome
     assert key == "c-9"  # the conversation's own slot
     # What the next customer turn's draft prompt starts with.
     following = [*history, turns(("customer", "It says delivered but it is not here."))[0]]
-    plan, pool = await drafter.plan_reply(turns=following, passages=[], channel="chat", sentiment=None)
+    plan, pool = await drafter.plan_reply(ReplyInputs(turns=following, passages=[], channel="chat", sentiment=None))
     prompt = drafter._prompt(following, pool, plan, None, "chat")
     assert prompt.messages[0] == messages[0]
     assert prompt.messages[1]["content"].startswith(messages[1]["content"])

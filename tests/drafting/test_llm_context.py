@@ -7,6 +7,7 @@ from txassist.config import REPO_ROOT, Settings
 from txassist.drafting import llm_context
 from txassist.drafting.backends.prompt_cache import SlotPinning, conversation_key, current_key
 from txassist.drafting.generation import Generators
+from txassist.drafting.inputs import ReplyInputs
 from txassist.drafting.prompts import PromptLibrary
 from txassist.drafting.replying import ReplyDrafter
 
@@ -35,7 +36,7 @@ def _drafter() -> ReplyDrafter:
 
 async def _prompt(drafter: ReplyDrafter, pairs: list[tuple[str, str]]) -> list[str]:
     views = turns(*pairs)
-    plan, pool = await drafter.plan_reply(turns=views, passages=HITS, channel="chat", sentiment=None)
+    plan, pool = await drafter.plan_reply(ReplyInputs(turns=views, passages=HITS, channel="chat", sentiment=None))
     prompt = drafter._prompt(views, pool, plan, None, "chat")
     assert len(prompt.allowed) <= llm_context.PASSAGES["chat"]
     return [m["content"] for m in prompt.messages]

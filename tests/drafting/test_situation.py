@@ -11,7 +11,7 @@ from .support import turns
 CUES = {
     "cancel_service": ["want to cancel", "si opp"],
     "human_agent": ["manager"],
-    "thanks_resolved": ["thanks"],
+    "thanks_resolved": ["thanks", "that fixed"],
     "abuse": ["idiot"],
     "billing_dispute": ["charged"],
 }
@@ -28,6 +28,7 @@ def read(
     history: list[tuple[str, str]] | None = None,
     ranks: Mapping[str, int | None] | None = None,
     uncued_min: float = 0.5,
+    quoted: str = "",
 ) -> Situation:
     return read_situation(
         text=text,
@@ -40,6 +41,10 @@ def read(
         topic_ranks=ranks or {},
         uncued_min=uncued_min,
         lean_labels=["cancel_service", "human_agent", "billing_dispute", "defect_report", "how_to", "complaint"],
+        quoted=quoted,
+        after_cancel=["cancelled", "sa opp"],
+        gap_labels=["cancel_service", "billing_dispute"],
+        infix_labels=["abuse"],
     )
 
 
@@ -79,3 +84,34 @@ def test_after_an_offer_an_insisting_how_to_is_the_cancellation() -> None:
 def test_cues_match_at_word_starts() -> None:
     assert has_cue("I was charged twice", ["charged"])
     assert not has_cue("It was recharged", ["charged"])
+
+
+def test_cues_of_some_labels_take_a_word_between_their_words() -> None:
+    assert not has_cue("Hvordan sier jeg opp?", ["sier opp"])
+    assert has_cue("Hvordan sier jeg opp?", ["sier opp"], gap=True)
+    assert not has_cue("Hvordan sier jeg nå ikke opp?", ["sier opp"], gap=True)  # one word, not three
+    assert read("I want to really cancel.", {}).labels == ["cancel_service"]
+    # Only for the labels named: a thank-you cue stays exact.
+    assert read("That fixed it.", {}).cued == ["thanks_resolved"]
+    assert read("That never fixed it.", {}).cued == []
+
+
+def test_insults_inside_compounds_are_abuse() -> None:
+    assert read("Ihr Vollidioten.", {}).cued == ["abuse"]
+    assert not has_cue("Ihr Vollidioten.", ["idiot"])
+
+
+def test_a_cancellation_already_done_is_not_a_wish_to_leave() -> None:
+    done = read("I cancelled last month but was charged again.", {"cancel_service": 0.9, "billing_dispute": 0.7})
+    assert "cancel_service" not in done.labels and "billing_dispute" in done.labels
+    # Said again now, it is one.
+    again = read("I cancelled once and now I want to cancel for good.", {"cancel_service": 0.9})
+    assert again.labels == ["cancel_service"]
+
+
+def test_an_offer_quoted_under_an_email_counts_as_made() -> None:
+    quoted = "We are sorry you want to cancel. We could give you 50% off."
+    after = read("I've decided.", {"cancel_service": 0.9}, fired=("cancel_service",), quoted=quoted)
+    assert after.offered and after.churn_before and after.insists
+    plain = read("I've decided.", {"cancel_service": 0.9}, fired=("cancel_service",))
+    assert not plain.offered

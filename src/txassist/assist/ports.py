@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from txassist.conversations.records import ConversationRecord, TurnRecord
 from txassist.db.models import Signal
+from txassist.drafting.inputs import ReplyInputs
 from txassist.drafting.replying import Draft
 from txassist.drafting.schemas import SuggestionOut
 from txassist.intent.schemas import Intents
@@ -81,16 +82,10 @@ class TrendFunction(Protocol):
 class ReplyDrafting(Protocol):
     async def draft(
         self,
+        inputs: ReplyInputs,
         *,
-        turns: Sequence[TurnRecord],
-        passages: Sequence[KnowledgeHit],
-        channel: str,
-        sentiment: str | None,
         allow_slow: bool = True,
-        best_score: float | None = None,
         retrieve: Callable[[str], Awaitable[Sequence[KnowledgeHit]]] | None = None,
-        intents: Intents | None = None,
-        language: str | None = None,
     ) -> Draft: ...
 
 

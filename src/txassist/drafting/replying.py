@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import anyio.to_thread
 import msgspec
@@ -23,7 +23,9 @@ from txassist.drafting.backends.extractive import ExtractiveDrafter, channel_sty
 from txassist.drafting.backends.planned import PlannedDrafter
 from txassist.drafting.generation import EXTRACTIVE, Generators, fallback_reason
 from txassist.drafting.grounding import overlap_citations, resolve_markers, ungrounded_offers
-from txassist.drafting.planning import IntentsLike, ReplyPlan, ReplyPlanner, without_instructions
+from txassist.drafting.inputs import ReplyInputs
+from txassist.drafting.message import read_message
+from txassist.drafting.planning import ReplyPlan, ReplyPlanner
 from txassist.drafting.prompts import PromptLibrary
 from txassist.drafting.schemas import Citation
 from txassist.drafting.text import strip_urls, voice_sentences
@@ -95,30 +97,13 @@ class ReplyDrafter:
         await anyio.to_thread.run_sync(self._languages.warm_up)
 
     async def plan_reply(
-        self,
-        *,
-        turns: Sequence[TurnRecord],
-        passages: Sequence[KnowledgeHit],
-        channel: str,
-        sentiment: str | None,
-        intents: IntentsLike | None = None,
-        language: str | None = None,
-        best_score: float | None = None,
-        retrieve: Retriever | None = None,
+        self, inputs: ReplyInputs, *, retrieve: Retriever | None = None
     ) -> tuple[ReplyPlan, list[KnowledgeHit]]:
         """The reply's plan and the passages it may use (the turn's hits plus the act's own article)."""
-        if intents is None and language is None:
-            language = self._detect_language(last_customer_text(turns, 1))
-        plan = self.planner.plan(
-            turns=turns,
-            passages=passages,
-            channel=channel,
-            sentiment=sentiment,
-            intents=intents,
-            language=language,
-            best_score=best_score,
-        )
-        pool = list(passages)
+        if inputs.intents is None and inputs.language is None:
+            inputs = replace(inputs, language=self._detect_language(last_customer_text(inputs.turns, 1)))
+        plan = self.planner.plan(inputs)
+        pool = list(inputs.passages)
         if plan.fetch and retrieve is not None:
             try:
                 fetched = list(await retrieve(plan.fetch))
@@ -132,36 +117,22 @@ class ReplyDrafter:
 
     async def draft(
         self,
+        inputs: ReplyInputs,
         *,
-        turns: Sequence[TurnRecord],
-        passages: Sequence[KnowledgeHit],
-        channel: str,
-        sentiment: str | None,
         backend: str | None = None,
         allow_slow: bool = True,
         max_tokens: int | None = None,
-        intents: IntentsLike | None = None,
-        language: str | None = None,
-        best_score: float | None = None,
         retrieve: Retriever | None = None,
     ) -> Draft:
         started = time.perf_counter()
         name = self.generators.choose(backend)
-        plan, pool = await self.plan_reply(
-            turns=turns,
-            passages=passages,
-            channel=channel,
-            sentiment=sentiment,
-            intents=intents,
-            language=language,
-            best_score=best_score,
-            retrieve=retrieve,
-        )
+        plan, pool = await self.plan_reply(inputs, retrieve=retrieve)
+        turns, sentiment = inputs.turns, inputs.sentiment
         reason: str | None = None
         if name != EXTRACTIVE and not allow_slow and not self.generators.is_fast(name):
             reason = f"the {name} backend is not awaited in the per-turn call"
         elif name != EXTRACTIVE:
-            prompt = self._prompt(turns, pool, plan, sentiment, channel)
+            prompt = self._prompt(turns, pool, plan, sentiment, inputs.channel)
             try:
                 raw = await self.generators.generate(
                     name, prompt.messages, max_tokens=max_tokens or DEFAULT_DRAFT_TOKENS
@@ -174,11 +145,8 @@ class ReplyDrafter:
 
     async def stream(
         self,
+        inputs: ReplyInputs,
         *,
-        turns: Sequence[TurnRecord],
-        passages: Sequence[KnowledgeHit],
-        channel: str,
-        sentiment: str | None,
         backend: str | None = None,
         max_tokens: int | None = None,
         retrieve: Retriever | None = None,
@@ -190,12 +158,11 @@ class ReplyDrafter:
         """
         started = time.perf_counter()
         name = self.generators.choose(backend)
-        plan, pool = await self.plan_reply(
-            turns=turns, passages=passages, channel=channel, sentiment=sentiment, retrieve=retrieve
-        )
+        plan, pool = await self.plan_reply(inputs, retrieve=retrieve)
+        turns, sentiment = inputs.turns, inputs.sentiment
         reason: str | None = None
         if name != EXTRACTIVE:
-            prompt = self._prompt(turns, pool, plan, sentiment, channel)
+            prompt = self._prompt(turns, pool, plan, sentiment, inputs.channel)
             parts: list[str] = []
             try:
                 async for piece in self.generators.stream(
@@ -268,7 +235,7 @@ class ReplyDrafter:
         fallback: str | None,
         started: float,
     ) -> Draft:
-        query, _ = without_instructions(last_customer_text(turns))
+        query = read_message(last_customer_text(turns)).body
         composed = self.planned.compose(
             plan, query=query, passages=passages, sentiment=sentiment, prefer=self.planner.quote_terms(plan.act)
         )

@@ -13,12 +13,15 @@ leaving Brightbox" at a cancel score under the alert threshold). The situation r
   billing, a defect and a how-to, the one whose articles retrieval ranked highest wins (a battery
   "charging" problem is not a billing dispute when the battery articles come first);
 - the conversation's state: an earlier customer turn about leaving and an agent turn that already
-  made an offer turn "I've decided, how do I do it?" into the customer insisting.
+  made an offer (or the same, quoted under an email) turn "I've decided, how do I do it?" into the
+  customer insisting; a cancellation already done ("I cancelled but was still charged") is not one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 import msgspec
 
@@ -30,6 +33,7 @@ DOMINANT = ("abuse", "thanks_resolved", "cancel_service", "human_agent")
 TOPICAL = ("billing_dispute", "defect_report", "how_to")
 TOPIC_ACT = {"billing_dispute": "billing", "defect_report": "known_defect", "how_to": "how_to"}
 TOPIC_RANKS = 5  # how far down the retrieved passages a topic's article may sit
+INFIX_MIN = 5  # a shorter cue inside a word is too often another word ("dum" in "dumpling")
 
 
 class Situation(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,16 +47,24 @@ class Situation(msgspec.Struct, frozen=True, kw_only=True):
     reasons: list[str]
 
 
-def has_cue(text: str, cues: Sequence[str]) -> bool:
-    """A cue matches at a word start, so "charge" does not match "discharge" and "dum" not "dumpling"."""
+def has_cue(text: str, cues: Sequence[str], *, gap: bool = False, infix: bool = False) -> bool:
+    """A cue matches at a word start, so "charge" does not match "discharge" and "dum" not "dumpling".
+
+    ``gap``: a word may stand between a cue's words ("sier jeg opp", "trukket meg to ganger", "end my
+    Brightbox membership"): word order moves in nb/de, and customers add a word. ``infix``: a cue of
+    ``INFIX_MIN`` letters or more also matches inside a word (German and Norwegian compounds:
+    "Vollidioten")."""
     lowered = text.lower()
-    for cue in cues:
-        at = lowered.find(cue)
-        while at != -1:
-            if at == 0 or not lowered[at - 1].isalnum():
-                return True
-            at = lowered.find(cue, at + 1)
-    return False
+    return any(_cue_pattern(cue, gap, infix and len(cue) >= INFIX_MIN).search(lowered) for cue in cues)
+
+
+@lru_cache(maxsize=4096)
+def _cue_pattern(cue: str, gap: bool, infix: bool) -> re.Pattern[str]:
+    words = [re.escape(word) for word in cue.split()]
+    between = r"\s+(?:[^\s]+\s+)?" if gap else r"\s+"
+    start = "" if infix else r"(?<!\w)"
+    # A cue's last word is a prefix ("escalat"); the words before it are whole.
+    return re.compile(start + between.join(words) if words else r"(?!)")
 
 
 def read_situation(
@@ -67,13 +79,29 @@ def read_situation(
     topic_ranks: Mapping[str, int | None],
     uncued_min: float = LEAN,
     lean_labels: Sequence[str] | None = None,
+    quoted: str = "",
+    after_cancel: Sequence[str] = (),
+    gap_labels: Sequence[str] = (),
+    infix_labels: Sequence[str] = (),
 ) -> Situation:
     """``topic_ranks``: per topical label, the rank of the first retrieved passage on that act's topic;
     ``uncued_min``: the score a reply-taking label needs from the model alone (the e5 head that reads
     other languages is less precise than the English one); ``lean_labels``: the labels a leaning score
-    may add (None: all)."""
+    may add (None: all); ``quoted``: the earlier thread quoted under an email (read as earlier turns);
+    ``after_cancel``: cues of a cancellation already done ("I cancelled last month but ..."), which is
+    not a wish to leave; ``gap_labels`` / ``infix_labels``: the labels whose cues may take a word
+    between their words / match inside a compound (``has_cue``)."""
     reasons: list[str] = []
-    cued = [label for label, phrases in cues.items() if has_cue(text, phrases)]
+    cued = [
+        label
+        for label, phrases in cues.items()
+        if has_cue(text, phrases, gap=label in gap_labels, infix=label in infix_labels)
+    ]
+    if "cancel_service" not in cued and has_cue(text, after_cancel, gap=True):
+        # Already cancelled: the turn is about what came after (a charge, a box), not about leaving.
+        scores = {label: score for label, score in scores.items() if label != "cancel_service"}
+        fired = [label for label in fired if label != "cancel_service"]
+        reasons.append("state: the customer already cancelled; not a wish to leave")
     leaning = [
         label
         for label, score in scores.items()
@@ -101,9 +129,15 @@ def read_situation(
                 present.remove(label)
         reasons.append(f"topic: {keep} (its articles rank first among {', '.join(topics)})")
     earlier = turns[:-1]
-    churn_before = any(t.speaker == "customer" and has_cue(t.text, cues.get("cancel_service", ())) for t in earlier)
-    offered = any(t.speaker == "agent" and has_cue(t.text, offer_markers) for t in earlier)
-    says_insist = has_cue(text, insist_cues)
+    leave_cues = cues.get("cancel_service", ())
+    gap_leave = "cancel_service" in gap_labels
+    churn_before = any(
+        t.speaker == "customer" and has_cue(t.text, leave_cues, gap=gap_leave) for t in earlier
+    ) or has_cue(quoted, leave_cues, gap=gap_leave)
+    offered = any(t.speaker == "agent" and has_cue(t.text, offer_markers) for t in earlier) or has_cue(
+        quoted, offer_markers
+    )
+    says_insist = has_cue(text, insist_cues, gap=True)
     leaving_now = "cancel_service" in present
     insists = (leaving_now or churn_before) and (says_insist or (offered and leaving_now))
     if insists and not leaving_now:

@@ -20,6 +20,7 @@ from txassist.conversations.repository import ConversationRepository
 from txassist.db.engine import SessionFactory
 from txassist.drafting import metrics
 from txassist.drafting.backends.prompt_cache import conversation_key
+from txassist.drafting.inputs import ReplyInputs
 from txassist.drafting.replying import Draft, ReplyDrafter, last_customer_text
 from txassist.drafting.repository import DraftingRepository
 from txassist.drafting.schemas import DraftRequest, SuggestionOut
@@ -40,10 +41,7 @@ class DraftInput:
     """What a draft on request reads: the conversation's turns and the knowledge hits for them."""
 
     conversation_id: str
-    turns: list[TurnRecord]
-    hits: list[KnowledgeHit]
-    channel: str
-    sentiment: str | None
+    inputs: ReplyInputs
 
 
 class SuggestionService:
@@ -108,13 +106,13 @@ class SuggestionService:
         transcript = await ConversationRepository(session).transcript(conversation_id)
         turns = transcript.turns
         customer = [t for t in turns if t.speaker == "customer"]
-        return DraftInput(
-            conversation_id=conversation_id,
+        inputs = ReplyInputs(
             turns=turns,
-            hits=await self._hits(turns),
+            passages=await self._hits(turns),
             channel=turns[-1].channel or transcript.conversation.channel,
             sentiment=customer[-1].sentiment_label if customer else None,
         )
+        return DraftInput(conversation_id=conversation_id, inputs=inputs)
 
     def check_backend(self, options: DraftRequest) -> None:
         """Raises the 422 for a backend this host lacks now, before a stream has started."""
@@ -124,10 +122,7 @@ class SuggestionService:
         """A draft on request (a slow backend is awaited), stored in the request's session."""
         with conversation_key(found.conversation_id):
             draft = await self.drafter.draft(
-                turns=found.turns,
-                passages=found.hits,
-                channel=found.channel,
-                sentiment=found.sentiment,
+                found.inputs,
                 backend=options.backend,
                 allow_slow=True,
                 max_tokens=options.max_tokens,
@@ -139,12 +134,7 @@ class SuggestionService:
         async with self.sessions() as session, contextlib.AsyncExitStack() as scope:
             scope.enter_context(conversation_key(found.conversation_id))
             async for kind, payload in self.drafter.stream(
-                turns=found.turns,
-                passages=found.hits,
-                channel=found.channel,
-                sentiment=found.sentiment,
-                backend=options.backend,
-                max_tokens=options.max_tokens,
+                found.inputs, backend=options.backend, max_tokens=options.max_tokens
             ):
                 if isinstance(payload, Draft):
                     out = self.store(session, payload, conversation_id=found.conversation_id, turn_key=None)
