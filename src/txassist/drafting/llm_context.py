@@ -21,10 +21,11 @@ TRANSCRIPT_TURNS = 12  # at most this many turns before the latest one
 TRANSCRIPT_BLOCK = 6  # the window's start moves by this many turns at a time
 TURN_CHARS = 1000
 PREFIX_TEMPLATE = "conversation_prefix"
-# Passages per channel in a draft prompt, and the characters of each a template may choose from:
-# the v4 templates keep only the sentences the customer's message is about (``focus``).
+# Passages per channel in a draft prompt and characters per passage (what the v3 templates show);
+# ``body`` is the longer text the v4 templates choose the customer's sentences from (``focus``).
 PASSAGES = {"voice": 2, "chat": 2, "email": 3}
-PASSAGE_CHARS = {"voice": 1500, "chat": 1500, "email": 2000}
+PASSAGE_CHARS = {"voice": 350, "chat": 450, "email": 800}
+BODY_CHARS = 2000
 
 
 def window_start(count: int, *, limit: int = TRANSCRIPT_TURNS, block: int = TRANSCRIPT_BLOCK) -> int:
@@ -48,7 +49,10 @@ def prompt_passages(allowed: Sequence[KnowledgeHit], channel: str) -> list[Knowl
 
 def passage_context(passages: Sequence[KnowledgeHit], channel: str) -> list[JsonObject]:
     limit = PASSAGE_CHARS.get(channel, 450)
-    return [{"n": i + 1, "title": p.title, "url": p.url, "text": clip(p.text, limit)} for i, p in enumerate(passages)]
+    return [
+        {"n": i + 1, "title": p.title, "url": p.url, "text": clip(p.text, limit), "body": clip(p.text, BODY_CHARS)}
+        for i, p in enumerate(passages)
+    ]
 
 
 def clip(text: str, limit: int) -> str:
@@ -102,7 +106,7 @@ def focus(passages: Sequence[JsonObject], query: str, limit: int, language: str 
     wanted = _stems(query, language)
     focused: list[JsonObject] = []
     for index, passage in enumerate(passages):
-        found = sentences(str(passage["text"]))
+        found = sentences(str(passage.get("body") or passage["text"]))
         scores = [len(_stems(s, language) & wanted) for s in found]
         ranked = sorted((i for i in range(len(found)) if scores[i]), key=lambda i: (-scores[i], i))
         if not ranked:
@@ -116,5 +120,5 @@ def focus(passages: Sequence[JsonObject], query: str, limit: int, language: str 
                 chosen.append(i)
                 used += len(found[i]) + 1
         text = " ".join(found[i] for i in sorted(chosen)) if chosen else clip(found[ranked[0]], limit)
-        focused.append({**passage, "text": text})
+        focused.append({**passage, "text": text, "body": text})
     return focused
