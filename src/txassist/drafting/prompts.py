@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from txassist.drafting import llm_context
 from txassist.drafting.backends.base import ChatMessage
 
 _NAME = re.compile(r"^(?P<name>[a-z_.]+)\.v(?P<version>\d+)\.j2$")
@@ -43,6 +44,7 @@ class PromptLibrary:
             lstrip_blocks=True,
         )
         self._env.filters["defuse"] = defuse
+        self._env.filters["focus"] = llm_context.focus
         self._latest = self._scan()
 
     def _scan(self) -> dict[str, tuple[int, str]]:
