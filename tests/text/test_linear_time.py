@@ -15,6 +15,7 @@ import pytest
 from tests.support.growth import assert_linear_growth
 from txassist.conversations.records import TurnRecord
 from txassist.drafting import summaries
+from txassist.drafting.situation import has_cue
 from txassist.drafting.text import sentences
 from txassist.sentiment.lexicon import LexiconScorer
 from txassist.sentiment.trend import matched_rules
@@ -86,6 +87,7 @@ WORK: dict[str, Callable[[str], object]] = {
     "after-contact summary": lambda t: summaries.after_contact(_history(t + " ")),
     "normalisation": normalize_text,
     "lexicon scores (sentiment)": lambda t: LEXICON.features([t]),
+    "situation cues with a gap word": lambda t: has_cue(t, ["cancel my subscription", "speak to a manager"], gap=True),
 }
 
 
