@@ -129,6 +129,10 @@ def answer_for(body: dict[str, Any]) -> str:
             return "Of course, I will offer you a full refund of your last three boxes right away."
     if model == "invented-citation":
         return _grounded_answer(user).rsplit(" [", 1)[0] + " [9]"
+    if model == "parrot":
+        # A small model continuing the customer's message instead of answering it.
+        customer = _CUSTOMER.search(user)
+        return f"Hello! {customer.group(1).strip()}" if customer else "Hello!"
     return _grounded_answer(user)
 
 

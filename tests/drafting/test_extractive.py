@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from txassist.drafting.backends.extractive import ExtractiveDrafter
-from txassist.drafting.grounding import resolve_markers, ungrounded_offers
+from txassist.drafting.grounding import echoes, resolve_markers, ungrounded_offers
 from txassist.drafting.text import sentences
 
 from .support import kb_hit
@@ -87,3 +87,13 @@ def test_ungrounded_offer_is_detected_unless_a_passage_states_it() -> None:
     offer = "I will give you a full refund and a discount."
     assert ungrounded_offers(offer, [ADDRESS]) == ["full refund", "refund", "discount"]
     assert "refund" not in ungrounded_offers(offer, [REFUND])
+
+
+def test_a_reply_repeating_six_of_the_customers_words_is_an_echo_a_restated_need_is_not() -> None:
+    customer = "Ja, kan du sette meg over til sjefen din? Jeg har ventet i en uke."
+    assert echoes("Ja, kan du sette meg over til sjefen din?", customer)
+    assert echoes("Hallo! KAN DU SETTE MEG OVER TIL sjefen", customer)
+    assert not echoes("Jeg setter deg over til en teamleder nå, og beklager ventetiden.", customer)
+    address = "How do I change my delivery address for next week?"
+    assert not echoes("You can change your delivery address for next week under Account > Delivery.", address)
+    assert not echoes("Sure, cancel it.", "Cancel it.")  # too short to tell an echo from an answer

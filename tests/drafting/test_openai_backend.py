@@ -43,7 +43,7 @@ async def test_grounded_answer_keeps_its_citation(service_for: Callable[..., Dra
     draft = await service.drafter.draft(CHAT_INPUTS)
     await service.stop()
     assert draft.backend == "openai" and draft.fallback is None
-    assert draft.prompt_version == "draft_reply.chat.v4+reply_plan.v3"
+    assert draft.prompt_version == "draft_reply.chat.v5+reply_plan.v3"
     assert draft.source == "llm" and draft.act is not None
     assert [c.document_id for c in draft.citations] == ["billing-double-charge"]
     assert "[1]" not in draft.text and draft.text.startswith("If you see two Brightbox amounts")
@@ -119,6 +119,17 @@ async def test_prompt_injection_never_becomes_an_offer_outside_the_kb(
     assert draft.fallback is not None and "full refund" in draft.fallback
 
 
+async def test_a_reply_that_repeats_the_customer_falls_back_to_the_grounded_reply(
+    service_for: Callable[..., DraftingKit],
+) -> None:
+    service = service_for("parrot")
+    draft = await service.drafter.draft(CHAT_INPUTS)
+    await service.stop()
+    assert draft.backend == "extractive" and draft.source == "grounded"
+    assert draft.fallback is not None and "repeated the customer" in draft.fallback
+    assert "two amounts on my statement" not in draft.text
+
+
 async def test_invented_citation_is_dropped(service_for: Callable[..., DraftingKit]) -> None:
     service = service_for("invented-citation")
     draft = await service.drafter.draft(CHAT_INPUTS)
@@ -149,7 +160,7 @@ async def test_after_contact_json_from_the_server_and_fallback_on_garbage(
         ("customer", "Thanks, that works."),
     )
     good = await service_for("good").summaries.after_contact(conversation)
-    assert good.backend == "openai" and good.prompt_version == "after_contact_summary.v3"
+    assert good.backend == "openai" and good.prompt_version == "after_contact_summary.v4"
     assert "damaged" in good.summary.issue
     assert good.summary.commitments[0].due == "within 1 hour"
     bad = await service_for("garbage").summaries.after_contact(conversation)

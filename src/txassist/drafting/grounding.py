@@ -65,6 +65,22 @@ def ungrounded_offers(text: str, passages: Sequence[KnowledgeHit]) -> list[str]:
     return [term for term in _OFFER_TERMS if term in lowered and term not in knowledge]
 
 
+ECHO_WORDS = 6  # a run of this many of the customer's words, verbatim, is the model repeating them
+
+
+def echoes(text: str, customer: str, *, run: int = ECHO_WORDS) -> bool:
+    """Whether ``text`` repeats ``run`` consecutive words of the customer's message.
+
+    A small model sometimes continues the customer's message instead of answering it (seen with the
+    packaged 1.5B model in nb, de and es); an agent's reply restates a need in its own words.
+    """
+    said = _ANY_WORD.findall(customer.lower())
+    if len(said) < run:
+        return False
+    written = f" {' '.join(_ANY_WORD.findall(text.lower()))} "
+    return any(f" {' '.join(said[i : i + run])} " in written for i in range(len(said) - run + 1))
+
+
 _STOP = frozenset(  # noqa: RUF100
     [
         "a",
@@ -151,6 +167,7 @@ _STOP = frozenset(  # noqa: RUF100
     ]
 )
 _WORD = re.compile(r"[a-z0-9]+")
+_ANY_WORD = re.compile(r"\w+")
 
 
 def _content_words(text: str) -> set[str]:

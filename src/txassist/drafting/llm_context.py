@@ -21,9 +21,10 @@ TRANSCRIPT_TURNS = 12  # at most this many turns before the latest one
 TRANSCRIPT_BLOCK = 6  # the window's start moves by this many turns at a time
 TURN_CHARS = 1000
 PREFIX_TEMPLATE = "conversation_prefix"
-# Passages per channel in a draft prompt and characters per passage (what the v3 templates show);
+# Passages per channel in a draft prompt (what the model is shown and may cite: each one costs first-token
+# time on CPU) and characters per passage (what the v3 templates show);
 # ``body`` is the longer text the v4 templates choose the customer's sentences from (``focus``).
-PASSAGES = {"voice": 2, "chat": 2, "email": 3}
+PASSAGES = {"voice": 1, "chat": 1, "email": 2}
 PASSAGE_CHARS = {"voice": 350, "chat": 450, "email": 800}
 BODY_CHARS = 2000
 

@@ -7,6 +7,7 @@ template holds the system message, a line ``### user``, then the user message.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +21,20 @@ _NAME = re.compile(r"^(?P<name>[a-z_.]+)\.v(?P<version>\d+)\.j2$")
 _USER_MARK = "### user"
 # Fence markers inside untrusted text are defused so that text cannot close its own fence.
 _FENCE_CHARS = re.compile(r"<{3,}|>{3,}")
+_PLAN = re.compile(r"^reply_plan\.v(?P<version>\d+)\.json$")
 
 
 def defuse(text: str) -> str:
     return _FENCE_CHARS.sub("", text)
+
+
+def reply_acts(directory: Path) -> dict[str, object]:
+    """The acts of the newest ``reply_plan.v<N>.json`` in ``directory`` (empty when there is none)."""
+    plans = [(int(m["version"]), path) for path in directory.glob("reply_plan.v*.json") if (m := _PLAN.match(path.name))]
+    if not plans:
+        return {}
+    acts: dict[str, object] = json.loads(max(plans)[1].read_text(encoding="utf-8"))["acts"]
+    return acts
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,8 @@ class PromptLibrary:
         )
         self._env.filters["defuse"] = defuse
         self._env.filters["focus"] = llm_context.focus
+        # The acts' standing rules go into the shared system prompt, so a turn's plan is one line.
+        self._env.globals["reply_acts"] = reply_acts(directory)
         self._latest = self._scan()
 
     def _scan(self) -> dict[str, tuple[int, str]]:

@@ -22,7 +22,7 @@ from txassist.drafting.backends.base import BackendError, ChatMessage
 from txassist.drafting.backends.extractive import ExtractiveDrafter, channel_style
 from txassist.drafting.backends.planned import PlannedDrafter
 from txassist.drafting.generation import EXTRACTIVE, Generators, fallback_reason
-from txassist.drafting.grounding import overlap_citations, resolve_markers, ungrounded_offers
+from txassist.drafting.grounding import echoes, overlap_citations, resolve_markers, ungrounded_offers
 from txassist.drafting.inputs import ReplyInputs
 from txassist.drafting.message import read_message
 from txassist.drafting.planning import ReplyPlan, ReplyPlanner
@@ -60,6 +60,7 @@ class _Prompt:
     messages: list[ChatMessage]
     allowed: list[KnowledgeHit]  # the passages the model was shown, the only ones it may cite
     channel: str
+    customer: str  # the customer's message it answers
 
 
 # What ``ReplyDrafter.stream`` yields: ("delta", text), ("reset", reason), then ("draft", Draft).
@@ -214,6 +215,8 @@ class ReplyDrafter:
             raise BackendError(f"model answer offered {', '.join(offers)}, which no retrieved passage supports")
         if not text:
             raise BackendError("model answer was empty")
+        if echoes(text, prompt.customer):
+            raise BackendError("model answer repeated the customer's message")
         return Draft(
             text=text,
             citations=citations,
@@ -264,16 +267,17 @@ class ReplyDrafter:
         # trimmed to what the plan needs, the conversation first (llm_context).
         allowed = llm_context.prompt_passages([p for p in passages if p.document_id in plan.citable], plan.channel)
         customer = [t for t in turns if t.speaker == "customer"]
+        last = customer[-1].text[:2000] if customer else ""
         rendered = self.prompts.render(
             f"draft_reply.{plan.channel}",
             passages=llm_context.passage_context(allowed, plan.channel),
             turns=llm_context.transcript(turns[:-1]),
-            last_customer=customer[-1].text[:2000] if customer else "",
+            last_customer=last,
             sentiment=sentiment,
             channel=plan.channel,
             plan=msgspec.to_builtins(plan),
         )
-        return _Prompt(f"{rendered.version}+{plan.version}", rendered.messages, allowed, channel)
+        return _Prompt(f"{rendered.version}+{plan.version}", rendered.messages, allowed, channel, last)
 
     def _detect_language(self, text: str) -> str | None:
         # Only when the caller has no intents or language of its own (the intent detector sets both).
