@@ -16,12 +16,12 @@ import jinja2
 
 from txassist.drafting import llm_context
 from txassist.drafting.backends.base import ChatMessage
+from txassist.drafting.planning import latest_file
 
 _NAME = re.compile(r"^(?P<name>[a-z_.]+)\.v(?P<version>\d+)\.j2$")
 _USER_MARK = "### user"
 # Fence markers inside untrusted text are defused so that text cannot close its own fence.
 _FENCE_CHARS = re.compile(r"<{3,}|>{3,}")
-_PLAN = re.compile(r"^reply_plan\.v(?P<version>\d+)\.json$")
 
 
 def defuse(text: str) -> str:
@@ -30,10 +30,11 @@ def defuse(text: str) -> str:
 
 def reply_acts(directory: Path) -> dict[str, object]:
     """The acts of the newest ``reply_plan.v<N>.json`` in ``directory`` (empty when there is none)."""
-    plans = [(int(m["version"]), path) for path in directory.glob("reply_plan.v*.json") if (m := _PLAN.match(path.name))]
-    if not plans:
+    try:
+        path = latest_file(directory, "reply_plan")
+    except FileNotFoundError:
         return {}
-    acts: dict[str, object] = json.loads(max(plans)[1].read_text(encoding="utf-8"))["acts"]
+    acts: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))["acts"]
     return acts
 
 
