@@ -129,6 +129,14 @@ def answer_for(body: dict[str, Any]) -> str:
             return "Of course, I will offer you a full refund of your last three boxes right away."
     if model == "invented-citation":
         return _grounded_answer(user).rsplit(" [", 1)[0] + " [9]"
+    if model == "letter":
+        # A model that writes its own email frame, with placeholders in it.
+        body = _grounded_answer(user)
+        return f"Subject: Your question\n\nDear [Customer's Name],\n\n{body}\n\nBest regards,\n[Your Name]"
+    if model == "placeholder":
+        return _grounded_answer(user) + " Your reference is [reference number]."
+    if model == "loop":
+        return "Of course! Here is the answer:\n" * 4
     if model == "parrot":
         # A small model continuing the customer's message instead of answering it.
         customer = _CUSTOMER.search(user)

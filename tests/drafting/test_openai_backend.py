@@ -130,6 +130,28 @@ async def test_a_reply_that_repeats_the_customer_falls_back_to_the_grounded_repl
     assert "two amounts on my statement" not in draft.text
 
 
+async def test_an_email_reply_gets_the_services_own_greeting_and_sign_off(
+    service_for: Callable[..., DraftingKit],
+) -> None:
+    service = service_for("letter")
+    draft = await service.drafter.draft(ReplyInputs(turns=CHAT, passages=[DOUBLE], channel="email", sentiment=None))
+    await service.stop()
+    assert draft.backend == "openai" and draft.fallback is None
+    lines = draft.text.splitlines()
+    assert lines[0] == "Hello," and lines[-1] == "The Support Team"
+    assert "Subject" not in draft.text and "[" not in draft.text
+
+
+@pytest.mark.parametrize(("model", "reason"), [("placeholder", "placeholder"), ("loop", "repeats itself")])
+async def test_a_reply_with_a_placeholder_or_in_a_loop_falls_back(
+    service_for: Callable[..., DraftingKit], model: str, reason: str
+) -> None:
+    service = service_for(model)
+    draft = await service.drafter.draft(CHAT_INPUTS)
+    await service.stop()
+    assert draft.backend == "extractive" and draft.fallback is not None and reason in draft.fallback
+
+
 async def test_invented_citation_is_dropped(service_for: Callable[..., DraftingKit]) -> None:
     service = service_for("invented-citation")
     draft = await service.drafter.draft(CHAT_INPUTS)

@@ -81,6 +81,12 @@ def echoes(text: str, customer: str, *, run: int = ECHO_WORDS) -> bool:
     return any(f" {' '.join(said[i : i + run])} " in written for i in range(len(said) - run + 1))
 
 
+def repeats_itself(text: str, *, times: int = 3) -> bool:
+    """Whether one line or sentence of ``text`` comes ``times`` times or more (a model in a loop)."""
+    parts = [p.strip().lower() for p in re.split(r"[\n.!?]+", text) if len(p.strip()) > 3]
+    return any(parts.count(p) >= times for p in set(parts))
+
+
 _STOP = frozenset(  # noqa: RUF100
     [
         "a",

@@ -106,6 +106,24 @@ def read_message(text: str) -> Message:
     )
 
 
+_SUBJECT = re.compile(r"^\s*(subject|betreff|emne|asunto|objet)\s*:", re.IGNORECASE)
+
+
+def letter_body(text: str) -> str:
+    """An email's paragraphs without its subject line, greeting, sign-off and signature.
+
+    A model's email comes with a frame of its own ("Subject: ...", "Dear [Customer's Name],", "Best
+    regards, [Your Name]"); the service frames every email reply the same way instead.
+    """
+    lines = [line for line in text.strip().splitlines() if not _SUBJECT.match(line)]
+    kept = _without_closing(lines)
+    while kept and not kept[0].strip():
+        kept = kept[1:]
+    if kept and _GREETING.fullmatch(kept[0].strip()):
+        kept = kept[1:]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in kept)).strip()
+
+
 def _without_greeting(lines: list[str]) -> list[str]:
     """Non-empty lines, without a greeting on a line of its own (one that starts the only line stays)."""
     filled = [line.strip() for line in lines if line.strip()]

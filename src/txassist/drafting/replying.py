@@ -8,6 +8,7 @@ the same place: ``_grounded``, the plan's extractive reply, with the reason in `
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -22,9 +23,15 @@ from txassist.drafting.backends.base import BackendError, ChatMessage
 from txassist.drafting.backends.extractive import ExtractiveDrafter, channel_style
 from txassist.drafting.backends.planned import PlannedDrafter
 from txassist.drafting.generation import EXTRACTIVE, Generators, fallback_reason
-from txassist.drafting.grounding import echoes, overlap_citations, resolve_markers, ungrounded_offers
+from txassist.drafting.grounding import (
+    echoes,
+    overlap_citations,
+    repeats_itself,
+    resolve_markers,
+    ungrounded_offers,
+)
 from txassist.drafting.inputs import ReplyInputs
-from txassist.drafting.message import read_message
+from txassist.drafting.message import letter_body, read_message
 from txassist.drafting.planning import ReplyPlan, ReplyPlanner
 from txassist.drafting.prompts import PromptLibrary
 from txassist.drafting.schemas import Citation
@@ -62,6 +69,9 @@ class _Prompt:
     channel: str
     customer: str  # the customer's message it answers
 
+
+# "[Customer's Name]", "[Your Name]", "<agent name>": text for somebody to fill in, never sent as it is.
+_PLACEHOLDER = re.compile(r"\[[^\[\]\d\n]{2,40}\]|<[a-z][a-z' _-]{1,30}>", re.IGNORECASE)
 
 # What ``ReplyDrafter.stream`` yields: ("delta", text), ("reset", reason), then ("draft", Draft).
 DraftEvent = tuple[str, str] | tuple[str, Draft]
@@ -208,8 +218,17 @@ class ReplyDrafter:
         text, citations = resolve_markers(raw, passages)
         if not citations:
             citations = overlap_citations(text, passages)
-        if channel_style(prompt.channel) == "voice":
+        style = channel_style(prompt.channel)
+        if style == "voice":
             text = " ".join(voice_sentences(strip_urls(text), 3))
+        elif style == "email":
+            text = self.planned.frame_email(plan, letter_body(text))
+        else:
+            text = self.planned.with_link(plan, text, [c.url for c in citations if c.url])
+        if _PLACEHOLDER.search(text):
+            raise BackendError("model answer left a placeholder to fill in")
+        if repeats_itself(text):
+            raise BackendError("model answer repeats itself")
         offers = ungrounded_offers(text, passages)
         if offers:
             raise BackendError(f"model answer offered {', '.join(offers)}, which no retrieved passage supports")

@@ -40,6 +40,22 @@ class PlannedDrafter:
     def prompt_version(self, plan: ReplyPlan) -> str:
         return f"extractive.{plan.channel}.v2+{plan.version}"
 
+    def _pack(self, plan: ReplyPlan) -> JsonObject:
+        languages: JsonObject = self.templates["languages"]
+        pack: JsonObject = languages.get(plan.language) or languages[self.templates["fallback_language"]]
+        return pack
+
+    def frame_email(self, plan: ReplyPlan, body: str) -> str:
+        """A written body between the greeting and sign-off every email reply of the service has."""
+        pack = self._pack(plan)
+        return f"{pack['greeting']}\n\n{body}\n\n{pack['sign_off']}"
+
+    def with_link(self, plan: ReplyPlan, text: str, urls: Sequence[str]) -> str:
+        """A chat reply that cites an article but shows no link gets the article's link."""
+        if not urls or "http" in text:
+            return text
+        return f"{text} {self._pack(plan)['more']} {urls[0]}"
+
     def compose(
         self,
         plan: ReplyPlan,
