@@ -3,6 +3,7 @@ on ABCD's labelled conversations and conversations written for every ABCD flow f
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,12 +16,12 @@ from txassist.drafting import guidance as guidance_module
 from txassist.drafting.guidance import (
     MAX_NEED_TURNS,
     NEED_WORDS,
-    Vectors,
     find_guidance,
     lead_sentences,
     step_statuses,
 )
 from txassist.embedding import EmbeddingBatcher
+from txassist.embedding.encoder import Vectors
 from txassist.knowledge.service import KnowledgeService
 
 from .guidance_data import WRITTEN, abcd_conversations, abcd_procedure_index, abcd_procedures
@@ -115,12 +116,17 @@ def test_a_lead_is_the_first_sentence_no_other_procedure_has() -> None:
 
 
 class _CountingEmbeddings:
-    def __init__(self, inner: EmbeddingBatcher) -> None:
+    def __init__(self, inner: EmbeddingBatcher, *, delay_s: float = 0.0, fail: bool = False) -> None:
         self.inner = inner
         self.batches: list[list[str]] = []
+        self.delay_s = delay_s
+        self.fail = fail
 
     async def encode(self, texts: list[str]) -> Vectors:
         self.batches.append(texts)
+        await asyncio.sleep(self.delay_s)
+        if self.fail:
+            raise RuntimeError("encoder down")
         return await self.inner.encode(texts)
 
     async def encode_one(self, text: str) -> Vectors:
@@ -207,3 +213,26 @@ def test_abcd_documents_are_the_guidelines() -> None:
     assert len(abcd_procedures()) == len(abcd_guideline_documents()) == 55
     assert all(p["steps"] for p in abcd_procedures())
     assert Path(__file__).parent.joinpath("guidance_data.py").exists()
+
+
+async def test_a_timed_out_turn_leaves_the_names_embedding_for_the_next_one(
+    abcd_kb: KnowledgeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = _CountingEmbeddings(abcd_kb.embeddings, delay_s=0.5)
+    monkeypatch.setattr(abcd_kb, "embeddings", slow)
+    monkeypatch.setattr(guidance_module, "_NAME_CACHE", {})
+    view = turns(("customer", "What are the benefits of gold membership compared to silver?"))
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(find_guidance(abcd_kb, view), timeout=0.2)  # the pipeline's part limit
+    guidance = await find_guidance(abcd_kb, view)
+    assert guidance is not None and guidance.flow_id == "abcd-storewide_query.membership"
+    assert len([b for b in slow.batches if len(b) > 1]) == 1
+
+
+async def test_without_name_vectors_the_title_words_still_rank(
+    abcd_kb: KnowledgeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(abcd_kb, "embeddings", _CountingEmbeddings(abcd_kb.embeddings, fail=True))
+    monkeypatch.setattr(guidance_module, "_NAME_CACHE", {})
+    guidance = await find_guidance(abcd_kb, turns(("customer", "I forgot my password and can't log in to my account.")))
+    assert guidance is not None and guidance.flow_id == "abcd-account_access.recover_password"

@@ -27,6 +27,7 @@ in order and do not narrate every step.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Awaitable, Sequence
@@ -36,6 +37,7 @@ from typing import Literal, Protocol
 import msgspec
 import numpy as np
 import numpy.typing as npt
+import structlog
 
 from txassist.conversations.records import TurnRecord
 from txassist.drafting.schemas import Citation
@@ -43,6 +45,8 @@ from txassist.jsontypes import JsonObject
 from txassist.knowledge.chunking import MIN_UNIT_CHARS, parse_heading, split_sentences
 from txassist.knowledge.lexical import tokenize
 from txassist.knowledge.schemas import KnowledgeHit
+
+log = structlog.get_logger("txassist.drafting.guidance")
 
 SEARCH_K = 20
 NEED_WORDS = 4  # a customer turn shorter than this rarely states a need ("Crystal Minh", "yes")
@@ -144,7 +148,7 @@ class _Procedures:
 
     titles: dict[str, set[str]]
     idf: dict[str, float]
-    names: dict[str, list[str]]  # the title and the lead, see lead_sentence
+    names: dict[str, list[str]]  # the title and the lead, see lead_sentences
 
     def title_match(self, document_id: str, need: set[str]) -> float:
         """The rarity-weighted share of the procedure's title words that the customer used."""
@@ -281,25 +285,43 @@ def live_procedures(knowledge: object) -> _Procedures | None:
 
 
 # Keyed by the snapshot's cached reading of its procedures, which the entry holds so that its id
-# cannot be reused while the entry lives.
-_NAME_CACHE: dict[int, tuple[_Procedures, _Names]] = {}
+# cannot be reused while the entry lives. The embedding runs as a task of its own, shielded: a turn
+# whose guidance part times out leaves it running for the next turn.
+_NAME_CACHE: dict[int, tuple[_Procedures, asyncio.Task[_Names]]] = {}
 
 
 async def _live_names(knowledge: object, procedures: _Procedures) -> _Names | None:
-    """The name passages' vectors of the live procedures, embedded once per snapshot."""
-    cached = _NAME_CACHE.get(id(procedures))
-    if cached is not None and cached[0] is procedures:
-        return cached[1]
+    """The name passages' vectors of the live procedures, embedded once per snapshot; None (the
+    re-rank goes on without them) when the index offers no embeddings or embedding them failed."""
     embeddings: _Embeddings | None = getattr(knowledge, "embeddings", None)
     if embeddings is None:
         return None
+    task = _names_task(embeddings, procedures)
+    try:
+        return task.result() if task.done() else await asyncio.shield(task)
+    except Exception:
+        log.warning("guidance_names_failed", exc_info=True)
+        _NAME_CACHE.pop(id(procedures), None)
+        return None
+
+
+def _names_task(embeddings: _Embeddings, procedures: _Procedures) -> asyncio.Task[_Names]:
+    cached = _NAME_CACHE.get(id(procedures))
+    if cached is not None and cached[0] is procedures:
+        task = cached[1]
+        if not task.cancelled() and (task.done() or task.get_loop() is asyncio.get_running_loop()):
+            return task
+    _NAME_CACHE.clear()  # one live snapshot at a time
+    task = asyncio.create_task(_embed_names(embeddings, procedures), name="guidance-names")
+    _NAME_CACHE[id(procedures)] = (procedures, task)
+    return task
+
+
+async def _embed_names(embeddings: _Embeddings, procedures: _Procedures) -> _Names:
     owners = [key for key, passages in procedures.names.items() for _ in passages]
     texts = [passage for passages in procedures.names.values() for passage in passages]
     vectors = np.asarray(await embeddings.encode(texts), dtype=np.float32)
-    _NAME_CACHE.clear()  # one live snapshot at a time
-    names = _Names(owners=owners, vectors=vectors)
-    _NAME_CACHE[id(procedures)] = (procedures, names)
-    return names
+    return _Names(owners=owners, vectors=vectors)
 
 
 def has_procedures(knowledge: object) -> bool:
