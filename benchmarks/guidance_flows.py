@@ -6,8 +6,9 @@ the real KnowledgeService (MiniLM, hybrid).
 
 Per set: flow first on the whole conversation, flow first at every turn from the first customer
 turn that states a need (the guidance the agent sees as the chat goes), the misses with what ranked
-first, and the guidance call's latency per turn (p50/p99, search included); beside it the plain
-baseline (the best procedure hit of the search, no title re-rank), whole conversations only.
+first, and the guidance call's latency per turn (p50/p99, search included); beside it, whole conversations
+only, the plain baseline (the best procedure hit of the search, no re-rank) and the title's words
+alone (the re-rank without the name passages' meaning).
 
     nice -n 10 .venv/bin/python benchmarks/guidance_flows.py [--label NAME]
 """
@@ -86,24 +87,28 @@ async def main() -> None:
     sets: dict[str, list[Case]] = {"abcd_samples": abcd_conversations(), "dev_written": WRITTEN, "holdout": HOLDOUT}
     await guidance.find_guidance(service, turns(("customer", "warm up the encoder and the caches please")))
     results = {key: await score(service, cases) for key, cases in sets.items()}
-    weight = guidance.TITLE_WEIGHT
+    weights = guidance.TITLE_WEIGHT, guidance.NAME_WEIGHT
+    guidance.NAME_WEIGHT = 0.0
+    title_words = {key: await score(service, cases, per_turn=False) for key, cases in sets.items()}
     guidance.TITLE_WEIGHT = 0.0
     baseline = {key: await score(service, cases, per_turn=False) for key, cases in sets.items()}
-    guidance.TITLE_WEIGHT = weight
+    guidance.TITLE_WEIGHT, guidance.NAME_WEIGHT = weights
     families = sorted({e.split(".")[0] for e, _ in WRITTEN + HOLDOUT})
     path = write_result(
         args.label,
         {
             "procedures": len(abcd_procedures()),
             "flow_families": families,
-            "title_weight": weight,
+            "title_weight": weights[0],
+            "name_weight": weights[1],
             "results": results,
+            "title_words_only": title_words,
             "baseline_search_only": baseline,
         },
     )
     for name, result in results.items():
         print(name, result["flow_first"], result["flow_first_every_turn"], result["latency_ms"])
-        print("  baseline", baseline[name]["flow_first"])
+        print("  title words only", title_words[name]["flow_first"], "baseline", baseline[name]["flow_first"])
         if name != "holdout":  # the held-out misses stay in the JSON: they are not read while tuning
             for miss in result["misses"]:
                 print("   ", miss)

@@ -3,6 +3,7 @@ on ABCD's labelled conversations and conversations written for every ABCD flow f
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,16 @@ from benchmarks.common import abcd_guideline_documents
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import auth
-from txassist.drafting.guidance import MAX_NEED_TURNS, NEED_WORDS, find_guidance, step_statuses
+from txassist.drafting import guidance as guidance_module
+from txassist.drafting.guidance import (
+    MAX_NEED_TURNS,
+    NEED_WORDS,
+    find_guidance,
+    lead_sentences,
+    step_statuses,
+)
+from txassist.embedding import EmbeddingBatcher
+from txassist.embedding.encoder import Vectors
 from txassist.knowledge.service import KnowledgeService
 
 from .guidance_data import WRITTEN, abcd_conversations, abcd_procedure_index, abcd_procedures
@@ -24,7 +34,9 @@ def abcd_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeServi
 
 
 # The search scores a chunk by its best sentence (issue 16), so the refund-status sample once ranked a
-# sibling flow first ("order issue: status quantity"); the title re-rank puts its own flow first.
+# sibling flow first ("order issue: status quantity"); the title re-rank puts its own flow first. The
+# timing sample ("when do promo codes expire") is the one a title's meaning alone gets wrong ("Promo
+# Code Out of Date"): its lead, "When do the promo codes expire?" among others, keeps it first.
 @pytest.mark.parametrize(("expected", "pairs"), [pytest.param(e, p, id=e) for e, p in abcd_conversations()])
 async def test_abcd_samples_get_their_flow_first_with_done_steps(
     abcd_kb: KnowledgeService, expected: str, pairs: list[tuple[str, str]]
@@ -69,9 +81,72 @@ async def test_written_conversations_find_their_flow_first(abcd_kb: KnowledgeSer
             wrong.append((expected, guidance.flow_id if guidance else None))
     families = {e.split(".")[0] for e, _ in WRITTEN}
     assert len(families) == 10  # one or more conversations per ABCD flow family
-    # Issue 17 targets 85%; search and title re-rank reach less (a refund for boots ranks the boots FAQ
-    # first: sibling flows share most of their words). The floor guards what is reached; see the README.
-    assert right / len(WRITTEN) >= 0.75, "\n".join(map(str, wrong))
+    # Issue 17 targets 85%; search and the name re-rank reach less (a refund for boots ranks the boots
+    # FAQ first: sibling flows share most of their words). The floor guards what is reached; see the README.
+    assert right / len(WRITTEN) >= 0.83, "\n".join(map(str, wrong))
+
+
+# Written conversations the search and the title's words alone ranked wrong (a sibling or a FAQ
+# first); the meaning of the flow's name passages puts them right.
+NAMED_BY_MEANING = {
+    "abcd-order_issue.status_delivery_time": "When will my order arrive? It's been a while since I ordered.",
+    "abcd-storewide_query.membership": "What are the benefits of gold membership compared to silver?",
+}
+
+
+@pytest.mark.parametrize(("expected", "text"), NAMED_BY_MEANING.items())
+async def test_the_name_passages_meaning_ranks_the_flow_first(
+    abcd_kb: KnowledgeService, expected: str, text: str
+) -> None:
+    assert (expected, [("customer", text)]) in WRITTEN
+    guidance = await find_guidance(abcd_kb, turns(("customer", text)))
+    assert guidance is not None and guidance.flow_id == expected
+
+
+def test_a_lead_is_the_first_sentence_no_other_procedure_has() -> None:
+    family = "Storewide Query: FAQ questions.\n\n## Instructions\n"
+    texts = {
+        "timing": f"# Timing FAQ\n\n{family}- When do the promo codes expire?",
+        "pricing": f"# Pricing FAQ\n\n{family}- Price of gift wrapping",
+        "same": "Storewide Query: FAQ questions.",
+        "short": "Too short. Tiny.",
+    }
+    # Headings and the shared family line are skipped; a procedure with no sentence of its own has no lead.
+    assert lead_sentences(texts) == {"timing": "When do the promo codes expire?", "pricing": "Price of gift wrapping"}
+
+
+class _CountingEmbeddings:
+    def __init__(self, inner: EmbeddingBatcher, *, delay_s: float = 0.0, fail: bool = False) -> None:
+        self.inner = inner
+        self.batches: list[list[str]] = []
+        self.delay_s = delay_s
+        self.fail = fail
+
+    async def encode(self, texts: list[str]) -> Vectors:
+        self.batches.append(texts)
+        await asyncio.sleep(self.delay_s)
+        if self.fail:
+            raise RuntimeError("encoder down")
+        return await self.inner.encode(texts)
+
+    async def encode_one(self, text: str) -> Vectors:
+        self.batches.append([text])
+        return await self.inner.encode_one(text)
+
+
+async def test_the_name_passages_are_embedded_once_and_a_turn_costs_one_query(
+    abcd_kb: KnowledgeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counting = _CountingEmbeddings(abcd_kb.embeddings)
+    monkeypatch.setattr(abcd_kb, "embeddings", counting)
+    monkeypatch.setattr(guidance_module, "_NAME_CACHE", {})
+    for text in ("Where is my parcel? It should have arrived.", "My promo code is not working at checkout."):
+        assert await find_guidance(abcd_kb, turns(("customer", text))) is not None
+    names = [b for b in counting.batches if len(b) > 1]
+    assert len(names) == 1 and len(names[0]) > len(abcd_procedures())  # titles and leads, embedded once
+    assert "Storewide Query: Timing FAQ" in names[0]
+    queries = [b for b in counting.batches if len(b) == 1]
+    assert queries == [["Where is my parcel? It should have arrived."], ["My promo code is not working at checkout."]]
 
 
 def test_steps_are_done_in_order_up_to_the_last_one_the_agent_did() -> None:
@@ -138,3 +213,26 @@ def test_abcd_documents_are_the_guidelines() -> None:
     assert len(abcd_procedures()) == len(abcd_guideline_documents()) == 55
     assert all(p["steps"] for p in abcd_procedures())
     assert Path(__file__).parent.joinpath("guidance_data.py").exists()
+
+
+async def test_a_timed_out_turn_leaves_the_names_embedding_for_the_next_one(
+    abcd_kb: KnowledgeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = _CountingEmbeddings(abcd_kb.embeddings, delay_s=0.5)
+    monkeypatch.setattr(abcd_kb, "embeddings", slow)
+    monkeypatch.setattr(guidance_module, "_NAME_CACHE", {})
+    view = turns(("customer", "What are the benefits of gold membership compared to silver?"))
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(find_guidance(abcd_kb, view), timeout=0.2)  # the pipeline's part limit
+    guidance = await find_guidance(abcd_kb, view)
+    assert guidance is not None and guidance.flow_id == "abcd-storewide_query.membership"
+    assert len([b for b in slow.batches if len(b) > 1]) == 1
+
+
+async def test_without_name_vectors_the_title_words_still_rank(
+    abcd_kb: KnowledgeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(abcd_kb, "embeddings", _CountingEmbeddings(abcd_kb.embeddings, fail=True))
+    monkeypatch.setattr(guidance_module, "_NAME_CACHE", {})
+    guidance = await find_guidance(abcd_kb, turns(("customer", "I forgot my password and can't log in to my account.")))
+    assert guidance is not None and guidance.flow_id == "abcd-account_access.recover_password"

@@ -4,14 +4,22 @@ A procedure is a knowledge-base document with ``"kind": "procedure"`` and ordere
 in its metadata). The flow is found by the same hybrid search as any article, over what the
 customer has said that carries a need (greetings, names and order numbers add nothing). The
 search scores a chunk by its best sentence, so sibling flows that share one sentence ("check the
-status of ...") tie; the procedures it found are then re-ranked by how much of the procedure's own
-title the customer named, each title word weighted by how rare it is among the procedures, so a
-family name such as "Product Defect" counts little and "Refund Status" a lot. Tried and not kept
+status of ...") tie; every procedure it found is then re-ranked by two readings of its name: how
+much of its title the customer named, each title word weighted by how rare it is among the
+procedures (a family name such as "Product Defect" counts little, "Refund Status" a lot), and how
+close the customer's need is in meaning to its name passages: the title and the lead, the first
+sentence of its text that no other procedure has (a title alone is a poor name for "Timing FAQ",
+whose lead lists "When do the promo codes expire?"; a sentence its siblings share names none of
+them). The name passages are embedded once per index snapshot; a turn reuses the search's own query
+vector. Tried and not kept
 (benchmarks/results/guidance_flows*.json, README): steps already done as a third reading (most flows
 share their first steps); later customer turns and the agent's turns as further, lighter readings
 (they carry names, ids and details once the need is stated, and ranked ABCD's samples worse); a
 hit weighted down the later its chunk comes in the procedure (better on the dev conversations it
-was chosen on, worse on the held-out ones).
+was chosen on, worse on the held-out ones); the title's embedding alone beside the search (it ranks
+"Promo Code Out of Date" first for ABCD's "when do promo codes expire" sample); more lead sentences,
+the whole text's distinctive sentences, the steps, or the family line as name passages; a
+procedure's score from the mean of its best chunks; rank fusion of the readings.
 A step counts as done when one of the agent's own turns (or a bot/system action) shares enough
 stemmed words with it, and every step before the last one done is done too: agents follow a flow
 in order and do not narrate every step.
@@ -19,18 +27,26 @@ in order and do not narrate every step.
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
+import structlog
 
 from txassist.conversations.records import TurnRecord
 from txassist.drafting.schemas import Citation
 from txassist.jsontypes import JsonObject
+from txassist.knowledge.chunking import MIN_UNIT_CHARS, parse_heading, split_sentences
 from txassist.knowledge.lexical import tokenize
 from txassist.knowledge.schemas import KnowledgeHit
+
+log = structlog.get_logger("txassist.drafting.guidance")
 
 SEARCH_K = 20
 NEED_WORDS = 4  # a customer turn shorter than this rarely states a need ("Crystal Minh", "yes")
@@ -38,10 +54,14 @@ MAX_NEED_TURNS = 2  # the opening states the need; later turns add names, ids an
 DONE_MIN_SHARED = 2
 DONE_MIN_SHARE = 0.34  # of the step's own words, so that a long step needs more than two shared words
 
-# The title's weight beside the search score (scaled to the best hit = 1); chosen on the written
-# conversations and ABCD's samples, see docs/reply-plans.md.
+# The weights of the title's words and of the name passages' cosine beside the search score (scaled
+# to the best hit = 1); chosen on the written dev conversations and ABCD's samples, see
+# docs/reply-plans.md.
 TITLE_WEIGHT = 0.25
-RERANK_CANDIDATES = 10
+NAME_WEIGHT = 2.0
+
+Vectors = npt.NDArray[np.float32]
+_LIST_MARKER_RE = re.compile(r"([-*+]|\d{1,3}[.)])[ \t]+")
 
 StepStatus = Literal["done", "next", "todo"]
 
@@ -67,12 +87,18 @@ class _Document(Protocol):
     @property
     def url(self) -> str | None: ...
     @property
+    def text(self) -> str: ...
+    @property
     def metadata(self) -> JsonObject: ...
 
 
 class _Hits(Protocol):
     @property
     def hits(self) -> Sequence[KnowledgeHit]: ...
+
+
+class _Embeddings(Protocol):
+    def encode(self, texts: list[str]) -> Awaitable[Vectors]: ...
 
 
 class ProcedureIndex(Protocol):
@@ -122,6 +148,7 @@ class _Procedures:
 
     titles: dict[str, set[str]]
     idf: dict[str, float]
+    names: dict[str, list[str]]  # the title and the lead, see lead_sentences
 
     def title_match(self, document_id: str, need: set[str]) -> float:
         """The rarity-weighted share of the procedure's title words that the customer used."""
@@ -136,14 +163,58 @@ def _title_stems(title: str) -> set[str]:
 
 
 def _procedures_of(documents: Sequence[_Document]) -> _Procedures:
-    titles = {d.id: _title_stems(d.title) for d in documents if procedure_steps(d)}
+    procedures = [d for d in documents if procedure_steps(d)]
+    titles = {d.id: _title_stems(d.title) for d in procedures}
     counts: dict[str, int] = {}
     for words in titles.values():
         for word in words:
             counts[word] = counts.get(word, 0) + 1
     n = len(titles)
     idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in counts.items()}
-    return _Procedures(titles=titles, idf=idf)
+    leads = lead_sentences({d.id: d.text for d in procedures})
+    names = {d.id: [d.title, *([leads[d.id]] if d.id in leads else [])] for d in procedures}
+    return _Procedures(titles=titles, idf=idf, names=names)
+
+
+def _sentences(text: str) -> list[str]:
+    """The text's sentences and list lines, headings left out (the title says what they say)."""
+    body = "\n".join(line for line in text.splitlines() if parse_heading(line) is None)
+    out = [_LIST_MARKER_RE.sub("", s, count=1).strip() for s in split_sentences(body)]
+    return [s for s in out if len(s) >= MIN_UNIT_CHARS]
+
+
+def _folded(sentence: str) -> str:
+    return " ".join(re.findall(r"\w+", sentence.lower()))
+
+
+def lead_sentences(texts: dict[str, str]) -> dict[str, str]:
+    """Each procedure's lead: the first sentence of its text that no other procedure's text has.
+
+    A procedure's text opens by saying when it applies; a sentence its siblings share ("Product
+    Defect: refunds and returns.") names their family, not the flow.
+    """
+    sentences = {key: _sentences(text) for key, text in texts.items()}
+    holders: dict[str, int] = {}
+    for found in sentences.values():
+        for folded in {_folded(s) for s in found}:
+            holders[folded] = holders.get(folded, 0) + 1
+    leads = {key: next((s for s in found if holders[_folded(s)] == 1), None) for key, found in sentences.items()}
+    return {key: lead for key, lead in leads.items() if lead is not None}
+
+
+@dataclass(frozen=True)
+class _Names:
+    """The name passages' vectors, one row each, and the procedure each belongs to."""
+
+    owners: list[str]
+    vectors: Vectors
+
+    def closeness(self, query: Vectors) -> dict[str, float]:
+        """Each procedure's best cosine between the query and its name passages."""
+        best: dict[str, float] = {}
+        for owner, cosine in zip(self.owners, (self.vectors @ query).tolist(), strict=True):
+            best[owner] = max(best.get(owner, -1.0), float(cosine))
+        return best
 
 
 async def find_guidance(knowledge: ProcedureIndex | None, turns: Sequence[TurnRecord]) -> GuidanceOut | None:
@@ -155,10 +226,9 @@ async def find_guidance(knowledge: ProcedureIndex | None, turns: Sequence[TurnRe
     if not query.strip():
         return None
     outcome = await knowledge.search(query[:2000], k=SEARCH_K)
-    need = _stems(" ".join(t.text for t in turns if t.speaker == "customer"))
     found: dict[str, tuple[float, _Document, list[str]]] = {}
     for hit in outcome.hits:
-        if hit.document_id in found or len(found) >= RERANK_CANDIDATES:
+        if hit.document_id in found:
             continue
         document = knowledge.get_document(hit.document_id)
         steps = procedure_steps(document)
@@ -167,10 +237,13 @@ async def find_guidance(knowledge: ProcedureIndex | None, turns: Sequence[TurnRe
     if not found:
         return None
     top = max(score for score, _, _ in found.values()) or 1.0
+    need = _stems(" ".join(t.text for t in turns if t.speaker == "customer"))
+    names = await _name_closeness(knowledge, procedures, outcome)
 
     def rank(item: tuple[float, _Document, list[str]]) -> float:
         score, document, _ = item
-        return score / top + TITLE_WEIGHT * procedures.title_match(document.id, need)
+        title = TITLE_WEIGHT * procedures.title_match(document.id, need)
+        return score / top + title + NAME_WEIGHT * names.get(document.id, 0.0)
 
     score, document, steps = max(found.values(), key=rank)
     return GuidanceOut(
@@ -180,6 +253,18 @@ async def find_guidance(knowledge: ProcedureIndex | None, turns: Sequence[TurnRe
         steps=step_statuses(steps, turns),
         citations=[Citation(document_id=document.id, url=document.url, title=document.title)],
     )
+
+
+async def _name_closeness(knowledge: object, procedures: _Procedures, outcome: object) -> dict[str, float]:
+    """Each procedure's name cosine to the search's query vector; empty when the search had no MiniLM
+    vector (a lexical or multilingual search) or the index offers no embeddings."""
+    query = getattr(outcome, "vector", None)
+    if not isinstance(query, np.ndarray) or NAME_WEIGHT == 0:
+        return {}
+    names = await _live_names(knowledge, procedures)
+    if names is None or names.vectors.shape[1:] != query.shape:
+        return {}
+    return names.closeness(query)
 
 
 _PROCEDURE_CACHE: dict[tuple[int, str], _Procedures | None] = {}
@@ -197,6 +282,46 @@ def live_procedures(knowledge: object) -> _Procedures | None:
         procedures = _procedures_of([r.document for r in documents.values()])
         _PROCEDURE_CACHE[key] = procedures if procedures.titles else None
     return _PROCEDURE_CACHE[key]
+
+
+# Keyed by the snapshot's cached reading of its procedures, which the entry holds so that its id
+# cannot be reused while the entry lives. The embedding runs as a task of its own, shielded: a turn
+# whose guidance part times out leaves it running for the next turn.
+_NAME_CACHE: dict[int, tuple[_Procedures, asyncio.Task[_Names]]] = {}
+
+
+async def _live_names(knowledge: object, procedures: _Procedures) -> _Names | None:
+    """The name passages' vectors of the live procedures, embedded once per snapshot; None (the
+    re-rank goes on without them) when the index offers no embeddings or embedding them failed."""
+    embeddings: _Embeddings | None = getattr(knowledge, "embeddings", None)
+    if embeddings is None:
+        return None
+    task = _names_task(embeddings, procedures)
+    try:
+        return task.result() if task.done() else await asyncio.shield(task)
+    except Exception:
+        log.warning("guidance_names_failed", exc_info=True)
+        _NAME_CACHE.pop(id(procedures), None)
+        return None
+
+
+def _names_task(embeddings: _Embeddings, procedures: _Procedures) -> asyncio.Task[_Names]:
+    cached = _NAME_CACHE.get(id(procedures))
+    if cached is not None and cached[0] is procedures:
+        task = cached[1]
+        if not task.cancelled() and (task.done() or task.get_loop() is asyncio.get_running_loop()):
+            return task
+    _NAME_CACHE.clear()  # one live snapshot at a time
+    task = asyncio.create_task(_embed_names(embeddings, procedures), name="guidance-names")
+    _NAME_CACHE[id(procedures)] = (procedures, task)
+    return task
+
+
+async def _embed_names(embeddings: _Embeddings, procedures: _Procedures) -> _Names:
+    owners = [key for key, passages in procedures.names.items() for _ in passages]
+    texts = [passage for passages in procedures.names.values() for passage in passages]
+    vectors = np.asarray(await embeddings.encode(texts), dtype=np.float32)
+    return _Names(owners=owners, vectors=vectors)
 
 
 def has_procedures(knowledge: object) -> bool:
