@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from txassist.drafting.message import letter_body, read_message, without_instructions
+from txassist.drafting.message import letter_body, read_message, without_instructions, without_preamble
 
 REPLY = (
     "Hello,\n\n"
@@ -64,3 +64,13 @@ def test_a_written_email_loses_its_own_subject_greeting_and_sign_off() -> None:
     german = "Hallo,\nIhre Adresse ändern Sie unter Konto > Lieferung.\nMit freundlichen Grüßen,\n[Support-Name]"
     assert letter_body(german) == "Ihre Adresse ändern Sie unter Konto > Lieferung."
     assert letter_body("The hold drops off in 3 days.") == "The hold drops off in 3 days."
+
+
+def test_a_line_announcing_the_reply_is_not_part_of_it() -> None:
+    assert without_preamble("Sure, here's the agent's CHAT reply:\nI'm sorry the box is late.") == (
+        "I'm sorry the box is late."
+    )
+    assert without_preamble("Hier ist die Antwort:\nIhre Box kommt morgen.") == "Ihre Box kommt morgen."
+    kept = "Your reply window: 14 days from delivery.\nAfter that we cannot refund."
+    assert without_preamble("The steps are below.\nGo to Account.") == "The steps are below.\nGo to Account."
+    assert without_preamble(kept) == kept  # a colon inside a line of facts is not an announcement

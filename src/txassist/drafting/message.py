@@ -109,6 +109,18 @@ def read_message(text: str) -> Message:
 _SUBJECT = re.compile(r"^\s*(subject|betreff|emne|asunto|objet)\s*:", re.IGNORECASE)
 
 
+# A model's line announcing its answer ("Sure, here's the agent's CHAT reply:"), not part of it.
+_PREAMBLE = re.compile(
+    r"^[^\n]{0,80}\b(reply|response|answer|draft|svar|antwort|respuesta|réponse)\b[^\n]{0,40}:\s*(\n|$)",
+    re.IGNORECASE,
+)
+
+
+def without_preamble(text: str) -> str:
+    """A model's answer without a first line that only announces it."""
+    return _PREAMBLE.sub("", text.lstrip(), count=1).strip()
+
+
 def letter_body(text: str) -> str:
     """An email's paragraphs without its subject line, greeting, sign-off and signature.
 

@@ -31,7 +31,7 @@ from txassist.drafting.grounding import (
     ungrounded_offers,
 )
 from txassist.drafting.inputs import ReplyInputs
-from txassist.drafting.message import letter_body, read_message
+from txassist.drafting.message import letter_body, read_message, without_preamble
 from txassist.drafting.planning import ReplyPlan, ReplyPlanner
 from txassist.drafting.prompts import PromptLibrary
 from txassist.drafting.schemas import Citation
@@ -215,7 +215,7 @@ class ReplyDrafter:
     def _written(self, raw: str, prompt: _Prompt, plan: ReplyPlan, name: str, started: float) -> Draft:
         """The model's answer, kept only if grounded; raises ``BackendError`` (→ fallback) if not."""
         passages = prompt.allowed
-        text, citations = resolve_markers(raw, passages)
+        text, citations = resolve_markers(without_preamble(raw), passages)
         if not citations:
             citations = overlap_citations(text, passages)
         style = channel_style(prompt.channel)
