@@ -131,8 +131,8 @@ def answer_for(body: dict[str, Any]) -> str:
         return _grounded_answer(user).rsplit(" [", 1)[0] + " [9]"
     if model == "letter":
         # A model that writes its own email frame, with placeholders in it.
-        body = _grounded_answer(user)
-        return f"Subject: Your question\n\nDear [Customer's Name],\n\n{body}\n\nBest regards,\n[Your Name]"
+        answer = _grounded_answer(user)
+        return f"Subject: Your question\n\nDear [Customer's Name],\n\n{answer}\n\nBest regards,\n[Your Name]"
     if model == "placeholder":
         return _grounded_answer(user) + " Your reference is [reference number]."
     if model == "loop":
