@@ -284,13 +284,17 @@ def sources_report(part: str) -> None:
     from txassist.sentiment.sources import cached_vectors, evaluation_sources
 
     minilm, e5 = minilm_encoder(Settings.from_env()), e5_encoder()
-    config = HeadTrainingConfig(seed=SEED, epochs=20)
+    from txassist.sentiment.recipe import HEAD_TRAINING
+
+    config = HEAD_TRAINING["minilm"]
     report: dict[str, Any] = {"anchors": PUBLISHED, "config": {"epochs": config.epochs, "hidden": config.hidden}}
     evals = {s.name: s for s in evaluation_sources()}
 
     cc = evals["contact-centre-eval"]
     if part == "multilingual":
-        multilingual_report(report, evals, e5, config)
+        e5_config = HEAD_TRAINING["e5"]
+        report["config"] = {"epochs": e5_config.epochs, "hidden": e5_config.hidden}
+        multilingual_report(report, evals, e5, e5_config)
         print(write_result("sentiment_sources_multilingual", report))
         return
     english = english_sources(minilm, VECTOR_CACHE)

