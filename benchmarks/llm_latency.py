@@ -130,7 +130,9 @@ class Probe:
         started, cpu_started = time.perf_counter(), time.process_time()
         text = await self.backend.generate(messages, max_tokens=max_tokens, json_schema=schema)
         total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        return self._row(None, total, text, None, cpu)
+        row = self._row(None, total, text, None, cpu)
+        row["full_text"] = text  # the row's "text" is clipped; the JSON check needs all of it
+        return row
 
     def _row(self, first: float | None, total: float, text: str, cpu_first: float | None, cpu: float) -> dict[str, Any]:
         """One call's numbers; ``dedicated_*`` is what the call's CPU time comes to on cores of its own.
@@ -202,7 +204,7 @@ async def conversation_run(
         rendered = service.prompts.render("after_contact_summary", turns=_turn_context(views))
         summary = await probe.generate(rendered.messages, DEFAULT_SUMMARY_TOKENS, summaries.AFTER_CONTACT_SCHEMA)
         try:
-            summaries.parse_after_contact(summary["text"])
+            summaries.parse_after_contact(summary.pop("full_text"))
             summary["valid_json"] = True
         except ValueError:
             summary["valid_json"] = False
