@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from txassist.config import Settings
 from txassist.sentiment.head import SentimentHead, default_head_path
 from txassist.sentiment.lexicon import FEATURES, WINDOW_WORDS, LexiconFusion, LexiconScorer
 from txassist.sentiment.recipe import LEXICON_TRAINING, LEXICON_WEIGHT
@@ -92,3 +95,32 @@ def test_the_shipped_english_head_carries_the_lexicon_at_the_chosen_weight() -> 
     assert fusion.weight == LEXICON_WEIGHT
     manifest = json.loads((default_head_path() / "manifest.json").read_text())
     assert manifest["command"].startswith("txassist train sentiment --shipped --heads minilm")
+
+
+async def test_a_short_turn_is_fused_on_the_loop_a_long_text_in_a_worker_thread(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker thread waits for the GIL behind the turn's search; a pasted email must not hold the loop."""
+    import anyio.to_thread
+
+    from txassist.embedding import EmbeddingBatcher, TextEncoder
+    from txassist.sentiment import service as module
+
+    service = module.SentimentService(make_settings(), EmbeddingBatcher(TextEncoder()))
+    service.load()
+    hops: list[object] = []
+    original = anyio.to_thread.run_sync
+
+    async def counted(func: Callable[..., object], *args: object, **kwargs: Any) -> object:
+        hops.append(func)
+        return await original(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    vector = np.zeros((1, 384), dtype=np.float32)
+    vector[0, 0] = 1.0
+    await service.classify(["The box came late again."], vector)
+    assert hops == []
+    long_text = "The box came late again and nobody answered my emails. " * 60
+    assert len(long_text) > module.INLINE_LEXICON_CHARS
+    await service.classify([long_text], vector)
+    assert len(hops) == 1

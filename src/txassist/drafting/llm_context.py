@@ -23,7 +23,7 @@ TURN_CHARS = 1000
 PREFIX_TEMPLATE = "conversation_prefix"
 # Passages per channel in a draft prompt (what the model is shown and may cite: each one costs first-token
 # time on CPU) and characters per passage (what the v3 templates show);
-# ``body`` is the longer text the v4 templates choose the customer's sentences from (``focus``).
+# ``body`` is the longer text the v4 and v5 templates choose the customer's sentences from (``focus``).
 PASSAGES = {"voice": 1, "chat": 1, "email": 2}
 PASSAGE_CHARS = {"voice": 350, "chat": 450, "email": 800}
 BODY_CHARS = 2000

@@ -36,6 +36,10 @@ __all__ = ["SentimentResult", "SentimentService"]
 
 log = structlog.get_logger("txassist.sentiment")
 
+# Texts up to this length get VADER's scores on the event loop: a short turn costs a fraction of a
+# millisecond there, while a worker thread waits for the GIL behind the turn's knowledge search (up
+# to Python's 5 ms switch interval). Longer texts (a pasted email) go to a thread.
+INLINE_LEXICON_CHARS = 2_000
 # Languages the multilingual head was trained on (UMSAB) or measured on (the Norwegian set), plus close
 # neighbours that share their vocabulary; anything else is answered but marked unreliable.
 MULTILINGUAL_LANGUAGES = frozenset({"ar", "de", "es", "fr", "hi", "it", "pt", "nb", "nn", "da", "sv"})
@@ -213,9 +217,11 @@ class SentimentService:
             else:
                 head_probs = self._head.predict_proba(vectors[minilm_rows])
             if self._lexicon is not None:
-                head_probs = await anyio.to_thread.run_sync(
-                    self._lexicon.fuse, head_probs, [texts[i] for i in minilm_rows]
-                )
+                english_texts = [texts[i] for i in minilm_rows]
+                if sum(map(len, english_texts)) <= INLINE_LEXICON_CHARS:
+                    head_probs = self._lexicon.fuse(head_probs, english_texts)
+                else:
+                    head_probs = await anyio.to_thread.run_sync(self._lexicon.fuse, head_probs, english_texts)
             probs[minilm_rows] = head_probs
         e5_rows = [i for i in other if self.multilingual_ready]
         if e5_rows:
