@@ -47,6 +47,8 @@ async def test_grounded_answer_keeps_its_citation(service_for: Callable[..., Dra
     assert draft.source == "llm" and draft.act is not None
     assert [c.document_id for c in draft.citations] == ["billing-double-charge"]
     assert "[1]" not in draft.text and draft.text.startswith("If you see two Brightbox amounts")
+    # The chat prompt shows no URLs (first-token time); the service adds the cited article's link.
+    assert draft.citations[0].url and draft.text.endswith(draft.citations[0].url)
 
 
 async def test_streaming_yields_pieces_then_the_grounded_suggestion(
