@@ -81,6 +81,15 @@ def echoes(text: str, customer: str, *, run: int = ECHO_WORDS) -> bool:
     return any(f" {' '.join(said[i : i + run])} " in written for i in range(len(said) - run + 1))
 
 
+# "[Customer's Name]", "[Your Name]", "<agent name>": text for somebody to fill in, never sent as it is.
+_PLACEHOLDER = re.compile(r"\[[^\[\]\d\n]{2,40}\]|<[a-z][a-z' _-]{1,30}>", re.IGNORECASE)
+
+
+def has_placeholder(text: str) -> bool:
+    """Whether ``text`` still holds a placeholder for somebody to fill in."""
+    return _PLACEHOLDER.search(text) is not None
+
+
 def repeats_itself(text: str, *, times: int = 3) -> bool:
     """Whether one line or sentence of ``text`` comes ``times`` times or more (a model in a loop)."""
     parts = [p.strip().lower() for p in re.split(r"[\n.!?]+", text) if len(p.strip()) > 3]

@@ -8,7 +8,6 @@ the same place: ``_grounded``, the plan's extractive reply, with the reason in `
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -25,6 +24,7 @@ from txassist.drafting.backends.planned import PlannedDrafter
 from txassist.drafting.generation import EXTRACTIVE, Generators, fallback_reason
 from txassist.drafting.grounding import (
     echoes,
+    has_placeholder,
     overlap_citations,
     repeats_itself,
     resolve_markers,
@@ -69,9 +69,6 @@ class _Prompt:
     channel: str
     customer: str  # the customer's message it answers
 
-
-# "[Customer's Name]", "[Your Name]", "<agent name>": text for somebody to fill in, never sent as it is.
-_PLACEHOLDER = re.compile(r"\[[^\[\]\d\n]{2,40}\]|<[a-z][a-z' _-]{1,30}>", re.IGNORECASE)
 
 # What ``ReplyDrafter.stream`` yields: ("delta", text), ("reset", reason), then ("draft", Draft).
 DraftEvent = tuple[str, str] | tuple[str, Draft]
@@ -225,7 +222,7 @@ class ReplyDrafter:
             text = self.planned.frame_email(plan, letter_body(text))
         else:
             text = self.planned.with_link(plan, text, [c.url for c in citations if c.url])
-        if _PLACEHOLDER.search(text):
+        if has_placeholder(text):
             raise BackendError("model answer left a placeholder to fill in")
         if repeats_itself(text):
             raise BackendError("model answer repeats itself")

@@ -40,9 +40,13 @@ class PlannedDrafter:
     def prompt_version(self, plan: ReplyPlan) -> str:
         return f"extractive.{plan.channel}.v2+{plan.version}"
 
-    def _pack(self, plan: ReplyPlan) -> JsonObject:
+    def _language(self, plan: ReplyPlan) -> str:
+        """The plan's language where the templates have it, else their fallback language."""
         languages: JsonObject = self.templates["languages"]
-        pack: JsonObject = languages.get(plan.language) or languages[self.templates["fallback_language"]]
+        return plan.language if plan.language in languages else str(self.templates["fallback_language"])
+
+    def _pack(self, plan: ReplyPlan) -> JsonObject:
+        pack: JsonObject = self.templates["languages"][self._language(plan)]
         return pack
 
     def frame_email(self, plan: ReplyPlan, body: str) -> str:
@@ -65,9 +69,8 @@ class PlannedDrafter:
         sentiment: str | None,
         prefer: Sequence[str] = (),
     ) -> ComposedReply:
-        languages: JsonObject = self.templates["languages"]
-        lang = plan.language if plan.language in languages else self.templates["fallback_language"]
-        pack = languages[lang]
+        lang = self._language(plan)
+        pack = self._pack(plan)
         style = plan.channel
         lead = self._lines(pack, plan.act, "lead", style)
         tail = self._lines(pack, plan.act, "tail", style)
