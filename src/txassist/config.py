@@ -76,7 +76,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
     # --- knowledge ---
     index_kind: Literal["auto", "flat", "hnsw"] = "auto"
-    ann_threshold: int = 50_000
+    # Rows, per index (chunks, sentence units, e5 rows): an exact scan past it outgrows the turn budget.
+    ann_threshold: int = 10_000
     search_min_score: float = 0.0
     index_reload_interval_s: float = 5.0
     # Uploaded PDFs are parsed in a separate process, killed past these budgets (answer 422).

@@ -133,6 +133,41 @@ def test_hnsw_past_threshold_appends_and_tombstones(tmp_path: Path) -> None:
     assert flat.kind == "flat" and flat.tombstones == 0
 
 
+def test_unit_graph_grows_in_place_and_skips_deleted_chunks(tmp_path: Path) -> None:
+    import faiss
+
+    embed = HashingEmbedder()
+    index_dir = tmp_path / "index"
+    docs = [
+        doc(f"d{i}", f"# Topic {i}\n\nThe first sentence names q{i}q here. The second one says r{i}r there.")
+        for i in range(20)
+    ]
+    first = write(index_dir, embed, docs, ann_threshold=10)
+    assert first.units is not None and isinstance(first.units.dense, faiss.IndexHNSW)
+    rows = len(first.units)
+    graph = first.units.dense.ntotal
+
+    after_delete = write(index_dir, embed, deletes=["d3"], ann_threshold=10)
+    assert after_delete.units is not None
+    # Kept as tombstones, like the chunk rows: the graph was not rebuilt.
+    assert len(after_delete.units) == rows and after_delete.units.dense.ntotal == graph
+    found = {after_delete.chunks[p].document_id for p, _ in after_delete.unit_search(embed(["q3q"])[0], 5)}  # type: ignore[union-attr]
+    assert "d3" not in found
+
+    fresh = doc("new", "# New\n\nA fresh zzzword sentence. And a second one.")
+    added = write(index_dir, embed, [fresh], ann_threshold=10)
+    assert added.units is not None and len(added.units) == rows + 2
+    assert first.units.dense.ntotal == graph  # the older snapshot's graph is untouched
+    pos, _ = added.unit_search(embed(["fresh zzzword sentence"])[0], 1)[0]
+    assert added.chunks[pos] is not None and added.chunks[pos].document_id == "new"  # type: ignore[union-attr]
+    scores = added.unit_scores(embed(["fresh zzzword sentence"])[0], [pos], 2)
+    assert len(scores[pos]) == 2
+    # Past the tombstone share the chunk index compacts, and the units are rebuilt with it.
+    compacted = write(index_dir, embed, deletes=[f"d{i}" for i in range(4, 12)], ann_threshold=10)
+    assert compacted.units is not None and compacted.tombstones == 0
+    assert all(compacted.chunks[int(p)] is not None for p in compacted.units.parents)
+
+
 def test_large_hnsw_indexes_search_wider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import faiss
 

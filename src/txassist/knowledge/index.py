@@ -179,17 +179,28 @@ def build_aux(
     dimension: int,
     index_kind: str,
     ann_threshold: int,
+    *,
+    appended_from: int | None = None,
 ) -> AuxIndex:
+    """The rows of every live chunk's ``texts_of``.
+
+    ``appended_from``: chunk positions below it are the base version's, unchanged (the chunk index
+    appended instead of compacting). A base HNSW graph then only gains the new chunks' rows, and the
+    rows of deleted chunks stay as tombstones that searches skip, as in the chunk index; rebuilding
+    the graph would cost a minute per write at 100k chunks.
+    """
+    start = 0
+    if appended_from is not None and isinstance(base.dense, faiss.IndexHNSW) and len(base):
+        start = appended_from
     texts: list[str] = []
     parents: list[int] = []
-    for pos, chunk in enumerate(chunks):
+    for pos in range(start, len(chunks)):
+        chunk = chunks[pos]
         if chunk is None:
             continue
         for text in texts_of(chunk):
             texts.append(text)
             parents.append(pos)
-    if not texts:
-        return AuxIndex.empty(dimension)
     hashes = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
     known = {h: row for row, h in enumerate(base.hashes)}
     vectors = np.zeros((len(texts), dimension), dtype=np.float32)
@@ -199,8 +210,24 @@ def build_aux(
     for i, h in enumerate(hashes):
         if h in known:
             vectors[i] = base.vectors[known[h]]
+    new_parents = np.asarray(parents, dtype=np.int64)
+    if start:
+        # A copy: the live snapshot keeps searching its own graph.
+        dense = faiss.clone_index(base.dense)
+        assert isinstance(dense, faiss.IndexHNSW)
+        if len(vectors):
+            dense.add(vectors)
+        dense.hnsw.efSearch = ef_search(dense.ntotal)
+        return AuxIndex(
+            np.concatenate([np.asarray(base.vectors), vectors]),
+            np.concatenate([base.parents, new_parents]),
+            [*base.hashes, *hashes],
+            dense,
+        )
+    if not texts:
+        return AuxIndex.empty(dimension)
     kind = choose_kind(index_kind, len(texts), ann_threshold)
-    return AuxIndex(vectors, np.asarray(parents, dtype=np.int64), hashes, build_dense(kind, vectors, dimension))
+    return AuxIndex(vectors, new_parents, hashes, build_dense(kind, vectors, dimension))
 
 
 @dataclass
@@ -495,7 +522,17 @@ def _write_changes(
         [_lexical_text(c) for c in live_list], live_positions, [c.language if c else "en" for c in live_list]
     )
     empty = AuxIndex.empty(base.dimension)
-    unit_index = build_aux(all_chunks, units, embed, base.units or empty, base.dimension, index_kind, ann_threshold)
+    appended_from = len(chunks) if incremental else None
+    unit_index = build_aux(
+        all_chunks,
+        units,
+        embed,
+        base.units or empty,
+        base.dimension,
+        index_kind,
+        ann_threshold,
+        appended_from=appended_from,
+    )
     multilingual_index: AuxIndex | None = None
     model_name: str | None = None
     if multilingual is not None:
@@ -503,7 +540,14 @@ def _write_changes(
         # Vectors of another model cannot be reused.
         previous = base.multilingual if base.multilingual_model == model_name and base.multilingual else empty
         multilingual_index = build_aux(
-            all_chunks, _multilingual_texts, embed_passages, previous, base.dimension, index_kind, ann_threshold
+            all_chunks,
+            _multilingual_texts,
+            embed_passages,
+            previous,
+            base.dimension,
+            index_kind,
+            ann_threshold,
+            appended_from=appended_from,
         )
     version = _next_version(index_dir)
     path = _publish(
