@@ -13,7 +13,7 @@ import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -90,7 +90,14 @@ def softmax(logits: Floats) -> Matrix:
 class SentimentHead:
     """Calibrated class probabilities for normalised MiniLM vectors."""
 
-    def __init__(self, layers: list[DenseLayer], *, labels: tuple[str, ...] = LABELS, path: str = "") -> None:
+    def __init__(
+        self,
+        layers: list[DenseLayer],
+        *,
+        labels: tuple[str, ...] = LABELS,
+        path: str = "",
+        config: dict[str, Any] | None = None,
+    ) -> None:
         if not layers:
             raise HeadFormatError("a head needs at least one layer")
         for before, after in itertools.pairwise(layers):
@@ -103,6 +110,8 @@ class SentimentHead:
         self.layers = layers
         self.labels = labels
         self.path = path
+        # The folder's config.json as loaded: experts beside the head (the lexicon) are named in it.
+        self.config = config or {}
 
     @property
     def dimension(self) -> int:
@@ -131,7 +140,7 @@ class SentimentHead:
         if config.get("architecture") != HEAD_ARCHITECTURE:
             raise HeadFormatError(f"{config_path} is not a {HEAD_ARCHITECTURE} config")
         layers = [_load_dense(root / name) for name in config["layers"]]
-        return cls(layers, labels=tuple(config["labels"]), path=str(root))
+        return cls(layers, labels=tuple(config["labels"]), path=str(root), config=config)
 
 
 def _load_dense(folder: Path) -> DenseLayer:

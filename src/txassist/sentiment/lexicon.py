@@ -14,14 +14,13 @@ linear in the text, and a turn (almost always one window) is scored exactly as V
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from txassist.sentiment.head import HEAD_ARCHITECTURE, SentimentHead, softmax
+from txassist.sentiment.head import SentimentHead, softmax
 
 if TYPE_CHECKING:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -118,14 +117,16 @@ class LexiconFusion:
 
     @classmethod
     def load(cls, head_dir: Path) -> LexiconFusion | None:
-        """The fusion named in a head's ``config.json``; None for a head without one."""
-        config = json.loads((head_dir / "config.json").read_text(encoding="utf-8"))
-        spec = config.get("lexicon")
+        """The fusion named in a head folder's ``config.json``; None for a head without one."""
+        return cls.of(SentimentHead.load(head_dir))
+
+    @classmethod
+    def of(cls, head: SentimentHead) -> LexiconFusion | None:
+        """The fusion named in a loaded head's config; None for a head without one."""
+        spec = head.config.get("lexicon")
         if spec is None:
             return None
-        folder = head_dir / str(spec["folder"])
-        if json.loads((folder / "config.json").read_text(encoding="utf-8")).get("architecture") != HEAD_ARCHITECTURE:
-            raise ValueError(f"{folder} is not a {HEAD_ARCHITECTURE}")
         if list(spec["features"]) != list(FEATURES):
-            raise ValueError(f"{head_dir}: the lexicon features {spec['features']} are not {list(FEATURES)}")
-        return cls(SentimentHead.load(folder), float(spec["weight"]), float(spec["temperature"]))
+            raise ValueError(f"{head.path}: the lexicon features {spec['features']} are not {list(FEATURES)}")
+        expert = SentimentHead.load(Path(head.path) / str(spec["folder"]))
+        return cls(expert, float(spec["weight"]), float(spec["temperature"]))

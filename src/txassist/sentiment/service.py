@@ -121,7 +121,7 @@ class SentimentService:
         """Blocking: reads the weights (call from a worker thread)."""
         if is_head_dir(self.path):
             self._head = SentimentHead.load(self.path)
-            self._lexicon = LexiconFusion.load(self.path)
+            self._lexicon = LexiconFusion.of(self._head)
             if self._lexicon is not None:
                 self._lexicon.scorer.warm_up()
         else:
