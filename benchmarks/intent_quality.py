@@ -27,6 +27,7 @@ Writes benchmarks/results/intent_quality.json.
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,21 @@ def main() -> None:
         detector.detect([texts[0]], one, None, ["en"])
         samples.append(time.perf_counter() - started)
     report["detect_latency_one_turn"] = timing_stats(samples)
+    # A non-English turn: the e5 head, with its nearest-turn vote over the written examples.
+    e5_one = cached_vectors(["Jeg vil si opp abonnementet mitt."], "e5", e5, CACHE)
+    samples = []
+    for _ in range(2000):
+        started = time.perf_counter()
+        detector.detect(["Jeg vil si opp abonnementet mitt."], None, e5_one, ["nb"])
+        samples.append(time.perf_counter() - started)
+    report["detect_latency_one_turn_e5"] = timing_stats(samples)
     report["thresholds"] = {name: head.thresholds for name, head in detector._heads.items()}
+    report["neighbours"] = {
+        name: None
+        if head.neighbours is None or head.memory is None
+        else asdict(head.neighbours) | {"memory_rows": int(head.memory.shape[0])}
+        for name, head in detector._heads.items()
+    }
     path = write_result("intent_quality", report)
     print(path)
     print("banking77_held_out", report["banking77_held_out"]["intent_model"])
