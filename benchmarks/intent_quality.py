@@ -16,6 +16,11 @@
   pausing, downgrading, handing the line to someone else, moving it to a new address, an add-on.
   Asking how to leave or what leaving costs counts as cancel_service; turning off auto-renewal only
   when the customer says the service should then end.
+- Third fresh cancellation set (``tests/intent/data/intent_eval_cancel3.csv``): 30 turns per language
+  (12 cancellations), written after the heads trained on this set's predecessors were final and run
+  once: long-form, indirect and misspelt leavings, "consider this my notice", against a stopped
+  order, a paused package, a smaller plan, a contract put in someone else's name, a card blocked, a
+  call recording turned off, "does my contract get cancelled if I miss a bill".
 - Baseline on the same texts: the phrase rules the service used before (the trend's cancellation
   pattern or the signals' cancel phrase).
 
@@ -47,7 +52,13 @@ CACHE = REPO / "benchmarks" / ".cache" / "sentiment"
 EVAL_CSV = REPO / "tests" / "intent" / "data" / "intent_eval.csv"
 CANCEL_EVAL_CSV = REPO / "tests" / "intent" / "data" / "intent_eval_cancel.csv"
 CANCEL2_EVAL_CSV = REPO / "tests" / "intent" / "data" / "intent_eval_cancel2.csv"
-WRITTEN_SETS = ("written_held_out", "cancellation_fresh_held_out", "cancellation_fresh2_held_out")
+CANCEL3_EVAL_CSV = REPO / "tests" / "intent" / "data" / "intent_eval_cancel3.csv"
+WRITTEN_SETS = (
+    "written_held_out",
+    "cancellation_fresh_held_out",
+    "cancellation_fresh2_held_out",
+    "cancellation_fresh3_held_out",
+)
 
 
 def pr(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -101,6 +112,7 @@ def main() -> None:
     report["written_held_out"] = written_report(detector, EVAL_CSV, minilm, e5)
     report["cancellation_fresh_held_out"] = written_report(detector, CANCEL_EVAL_CSV, minilm, e5, cancel_only=True)
     report["cancellation_fresh2_held_out"] = written_report(detector, CANCEL2_EVAL_CSV, minilm, e5, cancel_only=True)
+    report["cancellation_fresh3_held_out"] = written_report(detector, CANCEL3_EVAL_CSV, minilm, e5, cancel_only=True)
 
     samples = []
     one = x_bank[:1]
