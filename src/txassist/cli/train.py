@@ -240,12 +240,14 @@ def run_intent(args: argparse.Namespace) -> int:
     from txassist.intent.head import default_intent_dir
     from txassist.intent.training import (
         EXAMPLES_CSV,
+        NEIGHBOURS,
         banking_split,
         concat,
         e5_banking_rows,
         fit_heads,
         read_banking77,
         read_examples,
+        translation_groups,
     )
     from txassist.sentiment.sources import cached_blocks, cached_vectors, shared_data_dir
 
@@ -266,6 +268,11 @@ def run_intent(args: argparse.Namespace) -> int:
         "minilm": (english, train_rows, minilm_encoder(settings)),
         "e5": (np.arange(len(examples)), e5_rows, e5_encoder()),
     }
+    # Translations of one written turn share a fold when thresholds are chosen; every banking row is
+    # its own group.
+    example_groups = translation_groups(
+        cached_blocks(examples.texts, "e5", plans["e5"][2], args.cache_dir), examples.languages
+    )
     for name, (example_rows, banking_rows, encode) in plans.items():
         data = concat([examples.take(example_rows), banking.take(banking_rows)])
         # Cached per set (all of BANKING77 for MiniLM), so the benchmark reuses the same vectors.
@@ -275,7 +282,10 @@ def run_intent(args: argparse.Namespace) -> int:
         else:
             banking_vectors = cached_vectors(banking.take(banking_rows).texts, name, encode, args.cache_dir)
         vectors = np.concatenate([example_vectors, banking_vectors])
-        head = fit_heads(data, vectors, encoder=name)
+        groups = np.concatenate([example_groups[example_rows], len(examples) + np.arange(len(banking_rows))])
+        neighbours = NEIGHBOURS.get(name)
+        memory = np.arange(len(example_rows), dtype=np.int64) if neighbours is not None else None
+        head = fit_heads(data, vectors, encoder=name, groups=groups, memory_rows=memory, neighbours=neighbours)
         positives = {label: int(data.targets[:, j].sum()) for j, label in enumerate(head.labels)}
         manifest = {
             "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -298,6 +308,8 @@ def run_intent(args: argparse.Namespace) -> int:
                 "positives_per_label": positives,
             },
             "thresholds": head.thresholds,
+            "threshold_folds": "5 folds; translations of one written turn (mutual nearest e5 neighbours "
+            "across languages) share a fold",
             "command": "txassist train intent",
         }
         head.save(out / name, manifest=manifest)

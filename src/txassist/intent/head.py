@@ -2,11 +2,17 @@
 
 On disk: ``config.json`` (labels, thresholds, encoder, dimension) and ``model.safetensors``
 (``weight`` labels x dimension, ``bias``). Serving is one numpy matmul and a sigmoid.
+
+A head may also keep the written training turns (``memory``, float16, with their labels in
+``memory_targets``): its probability is then ``weight`` x the logistic one plus the rest x a vote of
+the ``k`` most similar turns, each weighted by ``exp(similarity / temperature)``. A turn that sits
+among written cancellations is read as one even where the linear boundary cuts close to it.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +27,32 @@ ARCHITECTURE = "txassist.IntentHead"
 Matrix = npt.NDArray[np.float32]
 
 
+@dataclass(frozen=True)
+class Neighbours:
+    """How a head with a memory blends the vote of its nearest written turns into its probabilities."""
+
+    k: int = 10
+    temperature: float = 0.02
+    weight: float = 0.5  # share of the logistic probability; the vote gets the rest
+
+
+def neighbour_vote(x: Matrix, memory: Matrix, targets: Matrix, neighbours: Neighbours) -> Matrix:
+    """Per row of ``x``: the similarity-weighted share of its ``k`` nearest memory rows per label."""
+    sims = x @ memory.T
+    k = min(neighbours.k, memory.shape[0])
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    near = np.take_along_axis(sims, top, axis=1)
+    w = np.exp((near - near.max(axis=1, keepdims=True)) / neighbours.temperature)
+    vote: Matrix = (np.einsum("rk,rkl->rl", w, targets[top]) / w.sum(axis=1, keepdims=True)).astype(np.float32)
+    return vote
+
+
 def default_intent_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "models" / "intent"
+
+
+def _half(values: Floats) -> Matrix:
+    return np.ascontiguousarray(np.asarray(values, dtype=np.float16), dtype=np.float32)
 
 
 class IntentHeadError(ValueError):
@@ -38,16 +68,30 @@ class IntentHead:
         *,
         encoder: str,
         labels: tuple[str, ...] = INTENT_LABELS,
+        memory: Matrix | None = None,
+        memory_targets: Matrix | None = None,
+        neighbours: Neighbours | None = None,
     ) -> None:
         if weight.shape[0] != len(labels) or bias.shape != (len(labels),):
             raise IntentHeadError(f"weights {weight.shape} do not fit {len(labels)} labels")
         if set(thresholds) != set(labels):
             raise IntentHeadError("every label needs a threshold")
+        if (memory is None) != (memory_targets is None) or (memory is None) != (neighbours is None):
+            raise IntentHeadError("a memory needs its targets and its neighbour settings")
+        if memory is not None and memory_targets is not None:
+            if memory.ndim != 2 or memory.shape[1] != weight.shape[1] or memory.shape[0] == 0:
+                raise IntentHeadError(f"memory {memory.shape} does not fit dimension {weight.shape[1]}")
+            if memory_targets.shape != (memory.shape[0], len(labels)):
+                raise IntentHeadError(f"memory targets {memory_targets.shape} do not fit the memory")
         self.weight_t = np.ascontiguousarray(weight.T, dtype=np.float32)
         self.bias = np.ascontiguousarray(bias, dtype=np.float32)
         self.thresholds = dict(thresholds)
         self.encoder = encoder
         self.labels = labels
+        # float16 on disk (rounded here already, so a saved head answers as this one); float32 to compute.
+        self.memory = None if memory is None else _half(memory)
+        self.memory_targets = None if memory_targets is None else _half(memory_targets)
+        self.neighbours = neighbours
 
     @property
     def dimension(self) -> int:
@@ -61,13 +105,16 @@ class IntentHead:
             raise ValueError(f"expected vectors of dimension {self.dimension}, got shape {x.shape}")
         logits = x @ self.weight_t + self.bias
         probs: Matrix = (1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))).astype(np.float32)
+        if self.memory is not None and self.memory_targets is not None and self.neighbours is not None:
+            vote = neighbour_vote(x, self.memory, self.memory_targets, self.neighbours)
+            probs = (self.neighbours.weight * probs + (1.0 - self.neighbours.weight) * vote).astype(np.float32)
         return probs
 
     def save(self, folder: str | Path, *, manifest: JsonObject | None = None) -> Path:
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
-        save_file({"weight": np.ascontiguousarray(self.weight_t.T), "bias": self.bias}, str(out / "model.safetensors"))
-        config = {
+        tensors = {"weight": np.ascontiguousarray(self.weight_t.T), "bias": self.bias}
+        config: JsonObject = {
             "architecture": ARCHITECTURE,
             "labels": list(self.labels),
             "thresholds": {k: round(v, 4) for k, v in self.thresholds.items()},
@@ -75,6 +122,17 @@ class IntentHead:
             "dimension": self.dimension,
             "output": "independent sigmoid probabilities per label",
         }
+        if self.memory is not None and self.memory_targets is not None and self.neighbours is not None:
+            tensors["memory"] = self.memory.astype(np.float16)
+            tensors["memory_targets"] = self.memory_targets.astype(np.float16)
+            config["output"] = "per label: weight x sigmoid probability + (1 - weight) x nearest-memory vote"
+            config["neighbours"] = {
+                "k": self.neighbours.k,
+                "temperature": self.neighbours.temperature,
+                "weight": self.neighbours.weight,
+                "memory_rows": int(self.memory.shape[0]),
+            }
+        save_file(tensors, str(out / "model.safetensors"))
         (out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         if manifest is not None:
             (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -90,10 +148,19 @@ class IntentHead:
         if config.get("architecture") != ARCHITECTURE:
             raise IntentHeadError(f"{config_path} is not a {ARCHITECTURE} config")
         tensors = load_file(str(root / "model.safetensors"))
+        settings = config.get("neighbours")
+        neighbours = (
+            None
+            if settings is None
+            else Neighbours(int(settings["k"]), float(settings["temperature"]), float(settings["weight"]))
+        )
         return cls(
             tensors["weight"],
             tensors["bias"],
             {str(k): float(v) for k, v in config["thresholds"].items()},
             encoder=str(config["encoder"]),
             labels=tuple(config["labels"]),
+            memory=tensors.get("memory") if neighbours is not None else None,
+            memory_targets=tensors.get("memory_targets") if neighbours is not None else None,
+            neighbours=neighbours,
         )

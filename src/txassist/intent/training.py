@@ -6,7 +6,9 @@ of charge disputes and broken cards are billing_dispute and defect_report; no ba
 complaint, a human request, thanks or abuse. Whether a banking query asks for steps is left
 unsupervised (``how_to`` is learned from the written examples only). Each label is a logistic
 regression over the rows it is supervised on, balanced by class; its threshold is the one with the
-best F1 on out-of-fold predictions, so no row picks its own threshold.
+best F1 on out-of-fold predictions, so no row picks its own threshold. The written examples come in
+translations of one another, so the folds keep each group of translations together
+(``translation_groups``): a held-out turn is never scored by a head that trained on its translation.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from txassist.intent.head import IntentHead
+from txassist.intent.head import IntentHead, Neighbours, neighbour_vote
 from txassist.intent.schemas import INTENT_LABELS
 
 EXAMPLES_CSV = Path(__file__).resolve().parent / "data" / "intent_train.csv"
@@ -162,18 +164,81 @@ def best_threshold(probs: npt.NDArray[np.float64], truth: npt.NDArray[np.float32
 # Inverse regularisation per encoder, chosen on out-of-fold F1 of the training rows: e5's vectors sit
 # close together (high cosine between any two texts), so its head needs a weaker penalty.
 REGULARISATION = {"minilm": 4.0, "e5": 64.0}
+# The e5 head keeps its written turns for a nearest-turn vote (k and temperature chosen on grouped
+# out-of-fold F1 of the training rows; the MiniLM head gained nothing from one, so it has none).
+NEIGHBOURS = {"e5": Neighbours(k=10, temperature=0.02, weight=0.5)}
+
+
+def translation_groups(vectors: npt.NDArray[np.float32], languages: list[str]) -> npt.NDArray[np.int64]:
+    """A group id per row: rows that are mutual nearest neighbours across two languages share one.
+
+    With multilingual vectors (e5) a turn and its translation are each other's nearest row in the
+    other language; chains of such pairs join into one group (one concept in several languages).
+    """
+    parent = np.arange(len(languages))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = int(parent[i])
+        return i
+
+    names = np.asarray(languages)
+    x = np.asarray(vectors, dtype=np.float32)
+    present = sorted(set(languages))
+    for a, first in enumerate(present):
+        for second in present[a + 1 :]:
+            rows_a, rows_b = np.flatnonzero(names == first), np.flatnonzero(names == second)
+            sims = x[rows_a] @ x[rows_b].T
+            best_b, best_a = sims.argmax(axis=1), sims.argmax(axis=0)
+            for k, j in enumerate(best_b):
+                if best_a[j] == k:
+                    parent[root(int(rows_a[k]))] = root(int(rows_b[j]))
+    return np.asarray([root(i) for i in range(len(languages))], dtype=np.int64)
 
 
 def fit_heads(
-    data: IntentExamples, vectors: npt.NDArray[np.float32], *, encoder: str, c: float | None = None, folds: int = 5
+    data: IntentExamples,
+    vectors: npt.NDArray[np.float32],
+    *,
+    encoder: str,
+    c: float | None = None,
+    folds: int = 5,
+    groups: npt.NDArray[np.int64] | None = None,
+    memory_rows: npt.NDArray[np.int64] | None = None,
+    neighbours: Neighbours | None = None,
 ) -> IntentHead:
-    """One logistic regression per label on its supervised rows; thresholds from out-of-fold F1."""
+    """One logistic regression per label on its supervised rows; thresholds from out-of-fold F1.
+
+    ``groups``: rows with the same id fall in the same fold (translations of one turn); default, a
+    fold per row at random. ``memory_rows`` with ``neighbours``: the rows (every label supervised)
+    the head keeps for its nearest-turn vote; the out-of-fold scores blend in a vote from the other
+    folds' memory rows, so the thresholds fit the blend.
+    """
+    if (memory_rows is None) != (neighbours is None):
+        raise ValueError("memory_rows and neighbours go together")
     c = c if c is not None else REGULARISATION.get(encoder, 4.0)
     rng = np.random.default_rng(SEED)
-    fold_of = rng.integers(0, folds, size=len(data))
+    if groups is None:
+        fold_of = rng.integers(0, folds, size=len(data))
+    else:
+        if len(groups) != len(data):
+            raise ValueError(f"{len(groups)} groups for {len(data)} rows")
+        names, index = np.unique(groups, return_inverse=True)
+        fold_of = rng.integers(0, folds, size=len(names))[index]
     weights = np.zeros((len(INTENT_LABELS), vectors.shape[1]), dtype=np.float32)
     biases = np.zeros(len(INTENT_LABELS), dtype=np.float32)
     thresholds: dict[str, float] = {}
+    votes = None
+    if memory_rows is not None and neighbours is not None:
+        if not data.mask[memory_rows].all():
+            raise ValueError("memory rows must supervise every label")
+        votes = np.zeros_like(data.targets)
+        for fold in range(folds):
+            held = np.flatnonzero(fold_of == fold)
+            known = memory_rows[fold_of[memory_rows] != fold]
+            if len(held) and len(known):
+                votes[held] = neighbour_vote(vectors[held], vectors[known], data.targets[known], neighbours)
     for j, label in enumerate(INTENT_LABELS):
         rows = np.flatnonzero(data.mask[:, j])
         x, y = vectors[rows], data.targets[rows, j]
@@ -184,10 +249,23 @@ def fit_heads(
                 continue
             coef, intercept = _fit_label(x[~held], y[~held], c)
             out_of_fold[held] = 1.0 / (1.0 + np.exp(-(x[held] @ coef + intercept)))
+            if votes is not None and neighbours is not None:
+                share = neighbours.weight
+                out_of_fold[held] = share * out_of_fold[held] + (1 - share) * votes[rows[held], j]
         thresholds[label] = best_threshold(out_of_fold, y)
         coef, intercept = _fit_label(x, y, c)
         weights[j], biases[j] = coef.astype(np.float32), np.float32(intercept)
-    return IntentHead(weights, biases, thresholds, encoder=encoder)
+    if memory_rows is None or neighbours is None:
+        return IntentHead(weights, biases, thresholds, encoder=encoder)
+    return IntentHead(
+        weights,
+        biases,
+        thresholds,
+        encoder=encoder,
+        memory=vectors[memory_rows],
+        memory_targets=data.targets[memory_rows],
+        neighbours=neighbours,
+    )
 
 
 # Banking intents that look most like leaving: every one of their rows goes into the e5 head's share.

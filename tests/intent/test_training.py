@@ -1,0 +1,73 @@
+"""Training pieces of the intent heads on synthetic vectors: translation groups, the nearest-turn vote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from txassist.intent import INTENT_LABELS
+from txassist.intent.head import IntentHead, IntentHeadError, Neighbours, neighbour_vote
+from txassist.intent.training import fit_heads, read_examples, translation_groups
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_translations_share_a_group_and_other_turns_do_not() -> None:
+    rng = np.random.default_rng(1)
+    concepts = _unit(rng.standard_normal((3, 32)))
+    # Each concept in English and Norwegian, a little noise apart; a lone German turn.
+    noisy = concepts + 0.05 * rng.standard_normal(concepts.shape)
+    lone = _unit(rng.standard_normal((1, 32)))
+    vectors = np.concatenate([concepts, _unit(noisy), lone])
+    groups = translation_groups(vectors, ["en", "en", "en", "nb", "nb", "nb", "de"])
+    assert [groups[i] == groups[i + 3] for i in range(3)] == [True, True, True]
+    assert len(set(groups[:3].tolist())) == 3
+
+
+def test_vote_follows_the_nearest_turns() -> None:
+    memory = _unit(np.eye(4, 8, dtype=np.float32) + 0.01)
+    targets = np.zeros((4, len(INTENT_LABELS)), dtype=np.float32)
+    targets[0, 0] = 1.0
+    vote = neighbour_vote(memory[:2], memory, targets, Neighbours(k=2, temperature=0.02, weight=0.5))
+    assert vote[0, 0] > 0.99  # the first memory row is itself
+    assert vote[1, 0] < 0.01
+
+
+def test_head_with_memory_round_trips_and_blends(tmp_path: Path) -> None:
+    examples = read_examples()
+    rng = np.random.default_rng(0)
+    vectors = _unit(rng.standard_normal((len(examples), 16)))
+    memory_rows = np.arange(50, dtype=np.int64)
+    neighbours = Neighbours(k=5, temperature=0.05, weight=0.5)
+    head = fit_heads(examples, vectors, encoder="test", memory_rows=memory_rows, neighbours=neighbours)
+    plain = fit_heads(examples, vectors, encoder="test")
+    assert head.memory is not None and head.memory.shape == (50, 16)
+    # The same logistic part; the probabilities differ by the vote alone.
+    np.testing.assert_allclose(head.weight_t, plain.weight_t)
+    assert not np.allclose(head.predict_proba(vectors[:5]), plain.predict_proba(vectors[:5]))
+    head.save(tmp_path / "head")
+    loaded = IntentHead.load(tmp_path / "head")
+    assert loaded.neighbours == neighbours
+    np.testing.assert_allclose(loaded.predict_proba(vectors[:7]), head.predict_proba(vectors[:7]), rtol=1e-6)
+
+
+def test_memory_needs_its_targets_and_settings() -> None:
+    weight = np.zeros((len(INTENT_LABELS), 4), dtype=np.float32)
+    bias = np.zeros(len(INTENT_LABELS), dtype=np.float32)
+    thresholds = dict.fromkeys(INTENT_LABELS, 0.5)
+    with pytest.raises(IntentHeadError, match="memory needs"):
+        IntentHead(weight, bias, thresholds, encoder="test", memory=np.ones((3, 4), dtype=np.float32))
+    with pytest.raises(IntentHeadError, match="memory targets"):
+        IntentHead(
+            weight,
+            bias,
+            thresholds,
+            encoder="test",
+            memory=np.ones((3, 4), dtype=np.float32),
+            memory_targets=np.ones((2, len(INTENT_LABELS)), dtype=np.float32),
+            neighbours=Neighbours(),
+        )
