@@ -16,7 +16,7 @@ language group on the even-numbered turns and reports it on the odd-numbered one
 (benchmarks/results/reply_threshold.json). ``openai`` runs when TXASSIST_OPENAI_BASE_URL is set.
 
     nice -n 10 .venv/bin/python benchmarks/reply_scenarios.py [--intents model|oracle|cues]
-        [--set dev|holdout|fresh|fresh3] [--calibrate]
+        [--set dev|holdout|fresh|fresh2|fresh3] [--calibrate]
 
 ``--local`` adds the embedded local model; ``--sample N`` runs N turns spread over acts, languages
 and channels (``*_sampleN.json``). ``right_act`` is the plan's act; for a model backend the reply
@@ -25,7 +25,8 @@ itself is judged by its fallbacks (answers the grounding check rejected) and its
 ``--set holdout`` runs benchmarks/data/reply_scenarios_holdout.json (written apart from the dev set
 and not tuned on) and writes ``*_holdout.json``; ``--set fresh`` runs the third set,
 benchmarks/data/reply_scenarios_fresh.json (written before the situation reader was generalised, never
-tuned on), and writes ``*_fresh.json``.
+tuned on), and writes ``*_fresh.json``; ``--set fresh2`` runs benchmarks/data/reply_scenarios_fresh2.json
+(committed before the second round of planner work; its first run is the "before") and writes ``*_fresh2.json``.
 """
 
 from __future__ import annotations
@@ -67,9 +68,12 @@ HOLDOUT = ROOT / "benchmarks" / "data" / "reply_scenarios_holdout.json"
 # Written before the situation reader's generalisation work (item 1 of issue 17) and never tuned on:
 # realistic emails (greetings, signatures, quoted replies), voice transcripts, typos, French.
 FRESH = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh.json"
+# Written and committed before the second round of planner work (branch scenarios2); its first run is
+# the "before" number: mixed situations, sarcasm, on-topic questions the KB does not answer.
+FRESH2 = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh2.json"
 # Written by a session that never saw the planner's tuning sets' mistakes, kept for final reports.
 FRESH3 = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh3.json"
-SETS = {"dev": DATA, "holdout": HOLDOUT, "fresh": FRESH, "fresh3": FRESH3}
+SETS = {"dev": DATA, "holdout": HOLDOUT, "fresh": FRESH, "fresh2": FRESH2, "fresh3": FRESH3}
 KB = ROOT / "examples" / "kb"
 GREETINGS = ("Hello,", "Hei,", "Hallo,", "Hola:")
 SIGN_OFFS = ("The Support Team", "Kundeservice", "Ihr Kundenservice", "El equipo de atención al cliente")

@@ -15,7 +15,7 @@ from txassist.drafting.planning import ReplyPlanner
 from txassist.drafting.replying import Draft, ReplyDrafter
 from txassist.knowledge.schemas import KnowledgeHit
 
-from .support import DraftingKit, kb_hit, turns
+from .support import DraftingKit, kb_hit, passage, turns
 
 PROMPTS = REPO_ROOT / "prompts"
 HOW_TO_CANCEL = kb_hit("cancellations/cancellations-how-to-cancel.md", 0.9)
@@ -311,3 +311,87 @@ async def test_anger_naming_only_the_company_asks_for_the_cause(service: ReplyDr
     text = "I'm so angry with Brightbox and my subscription."
     reply = await draft(service, text, ALL, labels=["complaint"], sentiment="negative")
     assert reply.act == "ask_cause"
+
+
+DELIVERY = kb_hit("shipping/shipping-delivery-windows.md", 0.7)
+
+
+async def test_a_turn_no_label_names_is_answered_only_on_sure_retrieval(service: ReplyDrafter) -> None:
+    text = "Which days of the week can a box be delivered?"
+    sure = await draft(service, text, [DELIVERY, ADDRESS], labels=[], best=0.68)
+    assert sure.act == "answer"
+    # The same words on loose retrieval: a handover, not a loosely related article.
+    loose = await draft(service, text, [DELIVERY, ADDRESS], labels=[], best=0.45)
+    assert loose.act == "no_answer" and loose.citations == []
+
+
+async def test_a_problem_whose_first_article_is_a_known_issue_gets_the_workaround(service: ReplyDrafter) -> None:
+    text = "Temps in the app lag behind by like a minute on my iPhone, is that normal?"
+    reply = await draft(service, text, [KNOWN, WIFI, DELIVERY], labels=[], best=0.6)
+    assert reply.act == "known_defect"
+    assert "known issue" in reply.text.lower()
+    other = await draft(
+        service, "Which days of the week can a box be delivered?", [ADDRESS, DELIVERY, KNOWN], labels=[], best=0.68
+    )
+    assert other.act == "answer"
+
+
+async def test_thanks_then_a_new_question_is_not_a_close(service: ReplyDrafter) -> None:
+    history = [("customer", "My box didn't come."), ("agent", "It's rebooked for tomorrow.")]
+    text = "Perfect, thank you! One more thing: can the box come on a Saturday instead?"
+    # The model reads only the thank-you; the question after it still keeps the contact open.
+    reply = await draft(service, text, [DELIVERY, ADDRESS], labels=["thanks_resolved"], history=history, best=0.68)
+    assert reply.act != "close"
+    thanked = await draft(service, "Perfect, thank you!", [DELIVERY], labels=["thanks_resolved"], history=history)
+    assert thanked.act == "close"
+
+
+async def test_declining_the_offer_in_spanish_gives_the_steps(service: ReplyDrafter) -> None:
+    history = [
+        ("customer", "Quiero cancelar mi suscripción."),
+        ("agent", "Puedo ofrecerle un 50% de descuento en las 2 próximas cajas o pausar sus entregas."),
+    ]
+    text = "Gracias, pero no. Dígame cómo cancelar, por favor."
+    reply = await draft(service, text, [HOW_TO_CANCEL, RETENTION], labels=None, history=history)
+    assert reply.act == "cancel_steps"
+
+
+@pytest.mark.parametrize(
+    ("text", "act"),
+    [
+        ("Hello, my account was closed in August, yet I was still charged on 1 September.", "billing"),
+        ("hei jeg sa opp i forrige måned men dere har trukket penger igjen", "billing"),
+        ("ya lo tengo decidido no quiero ofertas quiero cancelar hoy mismo", "cancel_steps"),
+        ("Sind Sie zu blöd, um eine einfache Frage zu beantworten?", "abuse"),
+    ],
+)
+async def test_the_cues_read_more_of_each_language(service: ReplyDrafter, text: str, act: str) -> None:
+    # Phrase cues alone (no intent model): inflections and words the v3 lists missed.
+    reply = await draft(service, text, [DOUBLE, HOW_TO_CANCEL, RETENTION], labels=None, sentiment="negative")
+    assert reply.act == act
+
+
+async def test_a_retention_reply_never_quotes_the_cancellation_steps(service: ReplyDrafter) -> None:
+    # Retrieval returns the offers article's last section, which says how to cancel; a customer who
+    # asks for "the quickest way" on a first turn must get the offers, not the steps.
+    url = "https://help.brightbox.example/cancellations/"
+    offers_end = passage(
+        "cancellations-retention-offers",
+        "Offers when you cancel",
+        url + "retention-offers",
+        "That's fine. Cancel in the usual way from **Account > Plan > Manage plan**. "
+        "Unused offer credit is removed when you cancel.",
+        0.69,
+    )
+    pause = passage(
+        "cancellations-pause-or-skip-weeks",
+        "Pause or skip weeks instead of cancelling",
+        url + "pause-or-skip-weeks",
+        "Going on holiday, or have too much food in the fridge? You don't need to cancel.",
+        0.85,
+    )
+    text = "What's the quickest way to cancel? $399 a month is just too much for us now."
+    for channel in ("chat", "voice", "email"):
+        reply = await draft(service, text, [pause, offers_end], labels=["cancel_service"], channel=channel)
+        assert reply.act == "retain"
+        assert "manage plan" not in reply.text.lower()

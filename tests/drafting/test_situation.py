@@ -18,6 +18,7 @@ CUES = {
 INSIST = ["i've decided", "jeg har bestemt meg"]
 OFFERS = ["50% off", "pause"]
 OFFER = [("customer", "I want to cancel, it's too dear."), ("agent", "I can give you 50% off or a pause.")]
+PERSON = ["you", "your", "sie", "du"]
 
 
 def read(
@@ -29,6 +30,8 @@ def read(
     ranks: Mapping[str, int | None] | None = None,
     uncued_min: float = 0.5,
     quoted: str = "",
+    sentiment: str | None = None,
+    kb_trusted: bool = False,
 ) -> Situation:
     return read_situation(
         text=text,
@@ -45,6 +48,12 @@ def read(
         after_cancel=["cancelled", "sa opp"],
         gap_labels=["cancel_service", "billing_dispute"],
         infix_labels=["abuse"],
+        sentiment=sentiment,
+        contrast_cues=["but", "pero"],
+        person_cues=PERSON,
+        decline_cues=["no thanks", "pero no"],
+        person_fillers=["you know", "thank you"],
+        kb_trusted=kb_trusted,
     )
 
 
@@ -115,3 +124,77 @@ def test_an_offer_quoted_under_an_email_counts_as_made() -> None:
     assert after.offered and after.churn_before and after.insists
     plain = read("I've decided.", {"cancel_service": 0.9}, fired=("cancel_service",))
     assert not plain.offered
+
+
+def test_a_thank_you_that_goes_on_does_not_close() -> None:
+    assert read("Thanks, that fixed it.", {}).labels == ["thanks_resolved"]
+    assert read("Thanks, the new button works.", {}).labels == ["thanks_resolved"]  # "but" is a whole word
+    # A question after it, a contrast, or a negative turn: the thank-you is not the point.
+    assert "thanks_resolved" not in read("Thanks! How do I skip a week?", {}).labels
+    assert "thanks_resolved" not in read("thanks that fixed it but the app still crashes", {}).labels
+    assert "thanks_resolved" not in read("Thanks a lot. Third late box in a row.", {}, sentiment="negative").labels
+
+
+def test_a_glad_thank_you_names_what_was_solved() -> None:
+    glad = read("You fixed what I was charged, thanks!", {}, sentiment="positive")
+    assert glad.labels == ["thanks_resolved"] and glad.solved == ["billing_dispute"]
+    plain = read("You fixed what I was charged, thanks!", {}, sentiment="neutral")
+    assert "billing_dispute" in plain.labels and plain.solved == []
+
+
+def test_abuse_is_not_outweighed_by_its_anger_but_needs_a_person() -> None:
+    scores = {"complaint": 0.99, "abuse": 0.9}
+    both = ("complaint", "abuse")
+    assert "abuse" in read("You incompetent clowns.", scores, fired=both).labels
+    # Anger at the situation, and a filler that addresses no one, are not abuse.
+    assert read("Wow. What a joke.", scores, fired=both).labels == ["complaint"]
+    assert read("you know what, I'm so angry right now", scores, fired=both).labels == ["complaint"]
+
+
+def test_a_cue_outranks_a_reading_that_only_the_model_has() -> None:
+    manager = read(
+        "Please pass this to your manager.", {"cancel_service": 0.9, "human_agent": 0.1}, fired=("cancel_service",)
+    )
+    assert manager.labels == ["human_agent"]
+    # A thank-you cue is politeness: it silences no other reading.
+    leaving = read("Thanks for trying. We're leaving you.", {"cancel_service": 0.9}, fired=("cancel_service",))
+    assert "cancel_service" in leaving.labels
+
+
+def test_declining_the_offer_just_made_is_insisting() -> None:
+    declined = read("No thanks.", {}, history=OFFER)
+    assert declined.insists and declined.labels == ["cancel_service"]
+    assert read("Gracias, pero no.", {}, history=OFFER).insists
+    # Once the agent has moved on, "no thanks" answers something else.
+    later = read("No thanks.", {}, history=[*OFFER, ("customer", "I'll think about it."), ("agent", "Anything else?")])
+    assert not later.insists
+
+
+def test_a_topic_the_model_only_leans_to_needs_the_kb_first() -> None:
+    angry = {"complaint": 0.97, "defect_report": 0.7}
+    unbacked = read("Dette er ikke greit.", angry, fired=("complaint",), ranks={"defect_report": 3})
+    assert unbacked.labels == ["complaint"]
+    backed = read("Dette er ikke greit.", angry, fired=("complaint",), ranks={"defect_report": 0})
+    assert "defect_report" in backed.labels
+    # A calm turn, where retrieval is judged in its language: the KB may overrule a leaning too.
+    question = {"defect_report": 0.7}
+    assert read("How long is the warranty?", question, ranks={"defect_report": None}, kb_trusted=True).labels == []
+    assert read("How long is the warranty?", question, ranks={"defect_report": None}).labels == ["defect_report"]
+
+
+def test_a_topic_under_the_leaning_competes_where_the_kb_backs_it() -> None:
+    ranks = {"billing_dispute": None, "defect_report": 0}
+    battery = read(
+        "The probe says 0% after it charges.",
+        {"billing_dispute": 0.9, "defect_report": 0.35},
+        fired=("billing_dispute",),
+        ranks=ranks,
+    )
+    assert battery.labels == ["defect_report"]
+    faint = read(
+        "The probe says 0% after it charges.",
+        {"billing_dispute": 0.9, "defect_report": 0.2},
+        fired=("billing_dispute",),
+        ranks=ranks,
+    )
+    assert faint.labels == ["billing_dispute"]

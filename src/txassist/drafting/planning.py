@@ -71,7 +71,11 @@ class ReplyPlanner:
         self._cues: dict[str, list[str]] = {
             k: [c.lower() for c in v] for k, v in self.config["fallback_cues"].items() if isinstance(v, list)
         }
-        self._insist = [c.lower() for cues in self.config["insist_cues"].values() for c in cues]
+        self._insist = _flat(self.config["insist_cues"])
+        self._decline = _flat(self.config.get("decline_cues", {}))
+        self._contrast = _flat(self.config.get("contrast_cues", {}))
+        self._person = _flat(self.config.get("person_cues", {}))
+        self._fillers = _flat(self.config.get("person_fillers", {}))
         self._offers = [c.lower() for c in self.config["offer_markers"]]
         self._after_cancel = [c.lower() for c in self.config.get("after_cancel_cues", [])]
         self._not_a_cause = {w.lower() for w in self.config.get("not_a_cause", [])}
@@ -86,6 +90,10 @@ class ReplyPlanner:
         return [
             label for label, cues in self._cues.items() if has_cue(text, cues, gap=label in gaps, infix=label in infix)
         ]
+
+    def _answer_min(self, language: str) -> float:
+        limits: dict[str, float] = self.config.get("answer_min_score", {"default": 0.0})
+        return float(limits.get(language, limits["default"]))
 
     def _uncued_min(self, language: str) -> float:
         limits: dict[str, float] = self.config["uncued_label_min_score"]
@@ -139,6 +147,12 @@ class ReplyPlanner:
             after_cancel=self._after_cancel,
             gap_labels=self.config.get("gap_labels", []),
             infix_labels=self.config.get("infix_labels", []),
+            sentiment=sentiment,
+            contrast_cues=self._contrast,
+            person_cues=self._person,
+            decline_cues=self._decline,
+            person_fillers=self._fillers,
+            kb_trusted=self.threshold(lang) > 0,
         )
         labels, strength = situation.labels, situation.strength
         if intents is None:
@@ -153,6 +167,9 @@ class ReplyPlanner:
         said = content_words(text) - self._not_a_cause
         shared = max((len(said & content_words(f"{p.title} {p.text}")) for p in passages), default=0)
         no_cause = weak or shared < MIN_SHARED_WORDS
+        # A turn no label names is answered only on surer retrieval than a how-to or a defect needs:
+        # nothing but the passages says the help centre covers it.
+        unsure = best_score < self._answer_min(lang) if best_score is not None else not passages
         act = "answer"
         topic: list[KnowledgeHit] = []
         for rule in self.config["rules"]:
@@ -165,6 +182,7 @@ class ReplyPlanner:
             if any(
                 label in situation.cued or (label in situation.firm and strength.get(label, 0.0) >= own)
                 for label in rule.get("none", [])
+                if label not in situation.solved
             ):
                 continue
             if rule.get("insists") and not situation.insists:
@@ -174,6 +192,10 @@ class ReplyPlanner:
             if rule.get("weak_kb") and not weak:
                 continue
             if rule.get("no_cause") and not no_cause:
+                continue
+            if rule.get("unsure_kb") and not unsure:
+                continue
+            if rule.get("kb_first") and (labels or not self._first_is_own(rule["act"], passages)):
                 continue
             candidate = self._topic(rule["act"], passages)
             if rule.get("needs_kb") and (weak or not candidate):
@@ -225,6 +247,10 @@ class ReplyPlanner:
         terms: list[str] = spec["quote"] if "quote" in spec else spec.get("prefer", [])
         return [t.lower() for t in terms]
 
+    def skip_terms(self, act: str) -> list[str]:
+        """Words that mark sentences an act never quotes (the cancellation steps in a retention reply)."""
+        return [t.lower() for t in self._acts[act].get("never_quote", [])]
+
     def _topic(self, act: str, passages: Sequence[KnowledgeHit]) -> list[KnowledgeHit]:
         spec = self._acts[act]
         avoid = [a.lower() for a in spec.get("avoid", [])]
@@ -238,8 +264,18 @@ class ReplyPlanner:
         prefer = self.prefer_terms(act)
         return bool(prefer) and _has_any(f"{passage.title} {passage.document_id}".lower(), prefer)
 
+    def _first_is_own(self, act: str, passages: Sequence[KnowledgeHit]) -> bool:
+        """Whether retrieval ranked one of the act's own articles first (its ``prefer`` terms)."""
+        ranked = sorted(passages, key=lambda p: -p.score)
+        return bool(ranked) and self._matches(act, ranked[0])
+
     def _preferred(self, act: str, topic: Sequence[KnowledgeHit]) -> bool:
         return not self.prefer_terms(act) or any(self._matches(act, p) for p in topic)
+
+
+def _flat(by_language: Mapping[str, Sequence[str]]) -> list[str]:
+    """Cues kept per language in the plan file, read as one list (a turn may mix languages)."""
+    return [cue.lower() for cues in by_language.values() for cue in cues]
 
 
 def _latest(directory: Path, name: str) -> Path:

@@ -256,7 +256,12 @@ class ReplyDrafter:
     ) -> Draft:
         query = read_message(last_customer_text(turns)).body
         composed = self.planned.compose(
-            plan, query=query, passages=passages, sentiment=sentiment, prefer=self.planner.quote_terms(plan.act)
+            plan,
+            query=query,
+            passages=passages,
+            sentiment=sentiment,
+            prefer=self.planner.quote_terms(plan.act),
+            skip=self.planner.skip_terms(plan.act),
         )
         return Draft(
             text=composed.text,

@@ -14,7 +14,14 @@ leaving Brightbox" at a cancel score under the alert threshold). The situation r
   "charging" problem is not a billing dispute when the battery articles come first);
 - the conversation's state: an earlier customer turn about leaving and an agent turn that already
   made an offer (or the same, quoted under an email) turn "I've decided, how do I do it?" into the
-  customer insisting; a cancellation already done ("I cancelled but was still charged") is not one.
+  customer insisting, and so does declining the offer the agent's last turn made ("No thanks.",
+  "Gracias, pero no."); a cancellation already done ("I cancelled but was still charged") is not one;
+- a thank-you that is not the turn's point: one followed by a question ("Thanks! How do I ...?"),
+  turned by a contrast ("Thanks, but ...", "gracias, pero"), or said in a negative turn ("Thanks a
+  lot. Third late box in a row.") does not close the conversation;
+- abuse is an insult aimed at a person: the anger that comes with it (complaint) does not outweigh
+  it, and a model's abuse reading that no cue names needs the turn to address someone ("you",
+  "Sie", "tú"); "what a joke" is anger, not abuse.
 """
 
 from __future__ import annotations
@@ -30,10 +37,15 @@ from txassist.conversations.records import TurnRecord
 LEAN = 0.5  # a score the plan reads as the model's leaning, below the alert threshold
 CUE_BONUS = 0.5  # a phrase cue and the model agreeing outweigh the model alone
 DOMINANT = ("abuse", "thanks_resolved", "cancel_service", "human_agent")
+OUTRANKING = ("abuse", "cancel_service", "human_agent")  # named by a cue, these drop another model-only one
 TOPICAL = ("billing_dispute", "defect_report", "how_to")
 TOPIC_ACT = {"billing_dispute": "billing", "defect_report": "known_defect", "how_to": "how_to"}
 TOPIC_RANKS = 5  # how far down the retrieved passages a topic's article may sit
+TOPIC_FLOOR = 0.3  # a topical reading under the leaning that may still compete when the KB backs it
 INFIX_MIN = 5  # a shorter cue inside a word is too often another word ("dum" in "dumpling")
+# A label that comes with another and does not compete with it for the reply: every insult is angry.
+IMPLIED_BY = {"abuse": ("complaint",)}
+_SENTENCES = re.compile(r"[^.!?]+[.!?]*")
 
 
 class Situation(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +57,7 @@ class Situation(msgspec.Struct, frozen=True, kw_only=True):
     offered: bool  # an earlier agent turn already made an offer to stay
     insists: bool  # the customer keeps to cancelling after an offer, or says so outright
     reasons: list[str]
+    solved: list[str] = []  # labels a glad thank-you names as what was solved: they block no close
 
 
 def has_cue(text: str, cues: Sequence[str], *, gap: bool = False, infix: bool = False) -> bool:
@@ -56,6 +69,17 @@ def has_cue(text: str, cues: Sequence[str], *, gap: bool = False, infix: bool = 
     "Vollidioten")."""
     lowered = text.lower()
     return any(_cue_pattern(cue, gap, infix and len(cue) >= INFIX_MIN).search(lowered) for cue in cues)
+
+
+def has_word(text: str, words: Sequence[str]) -> bool:
+    """A whole word or phrase, not a word start: "but" is not "button", "du" not "dum"."""
+    lowered = text.lower()
+    return any(_word_pattern(word).search(lowered) for word in words)
+
+
+@lru_cache(maxsize=1024)
+def _word_pattern(word: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in word.split()) + r"(?!\w)")
 
 
 @lru_cache(maxsize=4096)
@@ -83,6 +107,12 @@ def read_situation(
     after_cancel: Sequence[str] = (),
     gap_labels: Sequence[str] = (),
     infix_labels: Sequence[str] = (),
+    sentiment: str | None = None,
+    contrast_cues: Sequence[str] = (),
+    person_cues: Sequence[str] = (),
+    decline_cues: Sequence[str] = (),
+    person_fillers: Sequence[str] = (),
+    kb_trusted: bool = False,
 ) -> Situation:
     """``topic_ranks``: per topical label, the rank of the first retrieved passage on that act's topic;
     ``uncued_min``: the score a reply-taking label needs from the model alone (the e5 head that reads
@@ -90,8 +120,15 @@ def read_situation(
     may add (None: all); ``quoted``: the earlier thread quoted under an email (read as earlier turns);
     ``after_cancel``: cues of a cancellation already done ("I cancelled last month but ..."), which is
     not a wish to leave; ``gap_labels`` / ``infix_labels``: the labels whose cues may take a word
-    between their words / match inside a compound (``has_cue``)."""
+    between their words / match inside a compound (``has_cue``); ``sentiment``: the turn's sentiment
+    label; ``contrast_cues``: words that turn a thank-you ("but", "pero"); ``person_cues``: words that
+    address someone ("you", "Sie"), which an uncued abuse reading needs, read without
+    ``person_fillers`` (phrases that address no one: "you know", "thank you"); ``decline_cues``:
+    declining an offer ("no thanks"), which after the agent's offer is insisting on leaving;
+    ``kb_trusted``: retrieval scores are judged in the turn's language (it has a no-answer
+    threshold), so the KB may overrule a topic the model only leans to."""
     reasons: list[str] = []
+    solved: list[str] = []
     cued = [
         label
         for label, phrases in cues.items()
@@ -112,11 +149,62 @@ def read_situation(
     present = list(dict.fromkeys([*fired, *cued, *leaning]))
     strength = {label: scores.get(label, 0.0) + (CUE_BONUS if label in cued else 0.0) for label in present}
     top = max(strength.values(), default=0.0)
+    if "thanks_resolved" in present:
+        if not _closes(text, cues.get("thanks_resolved", ()), sentiment, contrast_cues):
+            present.remove("thanks_resolved")
+            reasons.append("thanks_resolved dropped: the thank-you goes on (a question, a 'but', a negative turn)")
+        elif sentiment == "positive":
+            # "The refund reached my card, really appreciate it": the problem it names is the one solved.
+            solved = [label for label in present if label in (*TOPICAL, "complaint")]
+            for label in solved:
+                present.remove(label)
+            if solved:
+                reasons.append(f"{', '.join(solved)} dropped: a glad thank-you that asks nothing names what was solved")
+    read_as = [label for label in strength if label in present]
     for label in DOMINANT:
-        if label in present and label not in cued and (strength[label] < top or strength[label] < uncued_min):
+        if label not in present or label in cued:
+            continue
+        implied = IMPLIED_BY.get(label, ())
+        rival = max((strength[other] for other in read_as if other not in implied), default=0.0)
+        if strength[label] < rival or strength[label] < uncued_min:
             present.remove(label)
             reasons.append(f"{label} dropped: not named by a cue, and not the strongest, sure reading")
+        elif label == "abuse" and person_cues and not has_word(_without(text, person_fillers), person_cues):
+            present.remove(label)
+            reasons.append("abuse dropped: no cue names an insult and the turn addresses no one")
+        elif any(other in cued and other in present and other != label for other in OUTRANKING):
+            # A cue is surer than the model alone ("an Ihren Vorgesetzten weiter" read as leaving); a
+            # thank-you cue is too often only politeness to silence a reading.
+            present.remove(label)
+            reasons.append(f"{label} dropped: a cue names another reading that takes the reply")
+    angry = "complaint" in fired or "complaint" in cued
+    unbacked: list[str] = []
+    if angry or kb_trusted:
+        # A topic the model only leans to needs the KB to agree: its own article first in retrieval.
+        # Otherwise an angry turn is anger without a stated cause ("Dette er ikke greit" read as a
+        # defect), and a calm one a question for the KB to answer ("How long is the warranty?").
+        for label in [label for label in leaning if label in TOPICAL and label in present and label not in cued]:
+            if topic_ranks.get(label) != 0:
+                present.remove(label)
+                unbacked.append(label)
+                reasons.append(f"{label} dropped: only a leaning, and its articles do not come first")
     topics = [label for label in present if label in TOPICAL]
+    if topics and not any(label in cued for label in topics):
+        # A topic the model reads below its leaning competes too, where the KB's first article is
+        # on it ("the probe says 0% after charging" read as billing, the battery article first).
+        def ranked(label: str) -> int:
+            rank = topic_ranks.get(label)
+            return rank if rank is not None else TOPIC_RANKS
+
+        best = min(ranked(label) for label in topics)
+        for label in TOPICAL:
+            if label in present or label in unbacked:
+                continue
+            if scores.get(label, 0.0) >= TOPIC_FLOOR and ranked(label) < best:
+                present.append(label)
+                strength[label] = scores[label]
+                topics.append(label)
+                reasons.append(f"topic: {label} {scores[label]:.2f} competes (its articles rank {ranked(label)})")
     if len(topics) > 1:
         # The KB's second opinion: the topic whose own articles retrieval ranked first.
         def order(label: str) -> tuple[int, float]:
@@ -138,15 +226,20 @@ def read_situation(
         quoted, offer_markers
     )
     says_insist = has_cue(text, insist_cues, gap=True)
+    agents = [t for t in earlier if t.speaker == "agent"]
+    # The offer just made: the agent's last turn, or the thread quoted under this email.
+    offered_last = has_cue(agents[-1].text if agents else "", offer_markers) or has_cue(quoted, offer_markers)
+    declines = offered_last and has_cue(text, decline_cues)
     leaving_now = "cancel_service" in present
-    insists = (leaving_now or churn_before) and (says_insist or (offered and leaving_now))
+    insists = (leaving_now or churn_before) and (says_insist or declines or (offered and leaving_now))
     if insists and not leaving_now:
         # "I've made up my mind, how do I do it?" after an offer: still the cancellation.
         present.insert(0, "cancel_service")
         strength["cancel_service"] = top
         reasons.append("state: the customer keeps to cancelling after an offer")
     if insists:
-        present = [label for label in present if label != "how_to"]
+        # Keeping to leaving: "how do I do it?" asks for the steps, and "no thanks" thanks no one.
+        present = [label for label in present if label not in ("how_to", "thanks_resolved")]
     present.sort(key=lambda label: -strength.get(label, 0.0))
     firm = [label for label in present if label in fired or label in cued]
     return Situation(
@@ -158,4 +251,22 @@ def read_situation(
         offered=offered,
         insists=insists,
         reasons=reasons,
+        solved=solved,
     )
+
+
+def _without(text: str, phrases: Sequence[str]) -> str:
+    lowered = text.lower()
+    for phrase in phrases:
+        lowered = _word_pattern(phrase).sub(" ", lowered)
+    return lowered
+
+
+def _closes(text: str, thanks: Sequence[str], sentiment: str | None, contrast: Sequence[str]) -> bool:
+    """Whether the thank-you is the turn's point: no question after it, no "but", not a negative turn."""
+    if sentiment == "negative":
+        return False
+    sentences = [s.strip() for s in _SENTENCES.findall(text) if s.strip()]
+    if any("?" in s and not has_cue(s, thanks) for s in sentences):
+        return False
+    return not has_word(text, contrast)

@@ -68,6 +68,7 @@ class PlannedDrafter:
         passages: Sequence[KnowledgeHit],
         sentiment: str | None,
         prefer: Sequence[str] = (),
+        skip: Sequence[str] = (),
     ) -> ComposedReply:
         lang = self._language(plan)
         pack = self._pack(plan)
@@ -81,7 +82,7 @@ class PlannedDrafter:
         budget = _KB_BUDGET[style]
         if style == "voice":
             budget = min(budget, plan.max_sentences - len(lead))
-        picked = self._pick(query, usable, budget, prefer, voice=style == "voice") if usable else []
+        picked = self._pick(query, usable, budget, prefer, skip, voice=style == "voice") if usable else []
         kb = [sentence for _, sentence in picked]
         if kb and pack["kb_note"]:
             kb[0] = f"{pack['kb_note']} {kb[0]}"
@@ -116,12 +117,20 @@ class PlannedDrafter:
 
     @staticmethod
     def _pick(
-        query: str, passages: Sequence[KnowledgeHit], budget: int, prefer: Sequence[str], *, voice: bool
+        query: str,
+        passages: Sequence[KnowledgeHit],
+        budget: int,
+        prefer: Sequence[str],
+        skip: Sequence[str] = (),
+        *,
+        voice: bool,
     ) -> list[tuple[KnowledgeHit, str]]:
         """The ``budget`` best sentences over the allowed passages, in their reading order.
 
         A sentence scores by the act's quote terms (the offer, the workaround) and by the words it
-        shares with the customer's turn; the best passage always contributes its best sentence.
+        shares with the customer's turn; the best passage always contributes its best sentence. A
+        sentence with one of the act's ``skip`` terms is never quoted (a retention reply never gives
+        the cancellation steps that sit in the offers article).
         """
         query_words = content_words(query)
         scored: list[tuple[int, int, int, KnowledgeHit, str]] = []
@@ -132,6 +141,8 @@ class PlannedDrafter:
                     continue
                 seen.add(sentence)
                 lowered = sentence.lower()
+                if any(term in lowered for term in skip):
+                    continue
                 cue = sum(1 for term in prefer if term in lowered)
                 overlap = len(query_words & content_words(sentence))
                 scored.append((cue * 2 + overlap, rank, position, passage, sentence))
