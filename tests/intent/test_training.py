@@ -13,7 +13,8 @@ from txassist.intent.training import fit_heads, read_examples, translation_group
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
-    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    unit: np.ndarray = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    return unit
 
 
 def test_translations_share_a_group_and_other_turns_do_not() -> None:
