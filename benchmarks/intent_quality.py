@@ -24,6 +24,10 @@
 - Final cancellation set (``tests/intent/data/intent_eval_cancel3.csv``): 30 turns per language
   (12 cancellations), written by a separate session that saw no training change and no benchmark
   mistakes (``cancellation_final_held_out``; before numbers: ``intent_quality_final_before.json``).
+- Blind set 5 (``tests/intent/data/intent_eval_cancel5.csv``): 30 turns per language (12
+  cancellations, 18 hard negatives across telecoms, banking, insurance, streaming, gyms, meal kits and
+  energy), written on 2026-12-03 by a session that read no system code and no result
+  (``cancellation_blind5_held_out``).
 - Baseline on the same texts: the phrase rules the service used before (the trend's cancellation
   pattern or the signals' cancel phrase).
 
@@ -59,12 +63,15 @@ CANCEL2_EVAL_CSV = REPO / "tests" / "intent" / "data" / "intent_eval_cancel2.csv
 CANCEL4_EVAL_CSV = REPO / "tests" / "intent" / "data" / "intent_eval_cancel4.csv"
 # Written apart from every training change, by a session that saw no benchmark mistakes.
 CANCEL3_EVAL_CSV = REPO / "tests" / "intent" / "data" / "intent_eval_cancel3.csv"
+# Written on 2026-12-03 by a session that read no system code and no result, measured before any change.
+CANCEL5_EVAL_CSV = REPO / "tests" / "intent" / "data" / "intent_eval_cancel5.csv"
 WRITTEN_SETS = (
     "written_held_out",
     "cancellation_fresh_held_out",
     "cancellation_fresh2_held_out",
     "cancellation_fresh4_held_out",
     "cancellation_final_held_out",
+    "cancellation_blind5_held_out",
 )
 
 
@@ -121,6 +128,7 @@ def main() -> None:
     report["cancellation_fresh2_held_out"] = written_report(detector, CANCEL2_EVAL_CSV, minilm, e5, cancel_only=True)
     report["cancellation_fresh4_held_out"] = written_report(detector, CANCEL4_EVAL_CSV, minilm, e5, cancel_only=True)
     report["cancellation_final_held_out"] = written_report(detector, CANCEL3_EVAL_CSV, minilm, e5, cancel_only=True)
+    report["cancellation_blind5_held_out"] = written_report(detector, CANCEL5_EVAL_CSV, minilm, e5, cancel_only=True)
 
     samples = []
     one = x_bank[:1]
@@ -140,8 +148,8 @@ def main() -> None:
     report["thresholds"] = {name: head.thresholds for name, head in detector._heads.items()}
     report["neighbours"] = {
         name: None
-        if head.neighbours is None or head.memory is None
-        else asdict(head.neighbours) | {"memory_rows": int(head.memory.shape[0])}
+        if head.memory is None
+        else asdict(head.memory.neighbours) | {"memory_rows": int(head.memory.vectors.shape[0])}
         for name, head in detector._heads.items()
     }
     path = write_result("intent_quality", report)

@@ -16,7 +16,7 @@ language group on the even-numbered turns and reports it on the odd-numbered one
 (benchmarks/results/reply_threshold.json). ``openai`` runs when TXASSIST_OPENAI_BASE_URL is set.
 
     nice -n 10 .venv/bin/python benchmarks/reply_scenarios.py [--intents model|oracle|cues]
-        [--set dev|holdout|fresh|fresh2|fresh3] [--calibrate]
+        [--set dev|holdout|fresh|fresh2|fresh3|fresh4] [--calibrate]
 
 ``--local`` adds the embedded local model; ``--sample N`` runs N turns spread over acts, languages
 and channels (``*_sampleN.json``). ``right_act`` is the plan's act; for a model backend the reply
@@ -73,7 +73,9 @@ FRESH = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh.json"
 FRESH2 = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh2.json"
 # Written by a session that never saw the planner's tuning sets' mistakes, kept for final reports.
 FRESH3 = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh3.json"
-SETS = {"dev": DATA, "holdout": HOLDOUT, "fresh": FRESH, "fresh2": FRESH2, "fresh3": FRESH3}
+# Written on 2026-12-03 by a session that read no system code, prompt or result: the blind set.
+FRESH4 = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh4.json"
+SETS = {"dev": DATA, "holdout": HOLDOUT, "fresh": FRESH, "fresh2": FRESH2, "fresh3": FRESH3, "fresh4": FRESH4}
 KB = ROOT / "examples" / "kb"
 GREETINGS = ("Hello,", "Hei,", "Hallo,", "Hola:")
 SIGN_OFFS = ("The Support Team", "Kundeservice", "Ihr Kundenservice", "El equipo de atención al cliente")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from txassist.intent import INTENT_LABELS
-from txassist.intent.head import IntentHead, IntentHeadError, Neighbours, neighbour_vote
+from txassist.intent.head import IntentHead, IntentHeadError, Memory, Neighbours, neighbour_vote
 from txassist.intent.training import fit_heads, read_examples, translation_groups
 
 
@@ -46,29 +46,28 @@ def test_head_with_memory_round_trips_and_blends(tmp_path: Path) -> None:
     neighbours = Neighbours(k=5, temperature=0.05, weight=0.5)
     head = fit_heads(examples, vectors, encoder="test", memory_rows=memory_rows, neighbours=neighbours)
     plain = fit_heads(examples, vectors, encoder="test")
-    assert head.memory is not None and head.memory.shape == (50, 16)
+    assert head.memory is not None and head.memory.vectors.shape == (50, 16)
     # The same logistic part; the probabilities differ by the vote alone.
     np.testing.assert_allclose(head.weight_t, plain.weight_t)
     assert not np.allclose(head.predict_proba(vectors[:5]), plain.predict_proba(vectors[:5]))
     head.save(tmp_path / "head")
     loaded = IntentHead.load(tmp_path / "head")
-    assert loaded.neighbours == neighbours
+    assert loaded.memory is not None and loaded.memory.neighbours == neighbours
     np.testing.assert_allclose(loaded.predict_proba(vectors[:7]), head.predict_proba(vectors[:7]), rtol=1e-6)
 
 
-def test_memory_needs_its_targets_and_settings() -> None:
+def test_memory_must_fit_its_targets_and_the_head() -> None:
     weight = np.zeros((len(INTENT_LABELS), 4), dtype=np.float32)
     bias = np.zeros(len(INTENT_LABELS), dtype=np.float32)
     thresholds = dict.fromkeys(INTENT_LABELS, 0.5)
-    with pytest.raises(IntentHeadError, match="memory needs"):
-        IntentHead(weight, bias, thresholds, encoder="test", memory=np.ones((3, 4), dtype=np.float32))
+    targets = np.ones((3, len(INTENT_LABELS)), dtype=np.float32)
     with pytest.raises(IntentHeadError, match="memory targets"):
+        Memory(np.ones((3, 4), dtype=np.float32), targets[:2], Neighbours())
+    with pytest.raises(IntentHeadError, match="non-empty"):
+        Memory(np.ones((0, 4), dtype=np.float32), targets[:0], Neighbours())
+    with pytest.raises(IntentHeadError, match="does not fit dimension"):
+        IntentHead(weight, bias, thresholds, encoder="test", memory=Memory(np.ones((3, 5)), targets, Neighbours()))
+    with pytest.raises(IntentHeadError, match="labels"):
         IntentHead(
-            weight,
-            bias,
-            thresholds,
-            encoder="test",
-            memory=np.ones((3, 4), dtype=np.float32),
-            memory_targets=np.ones((2, len(INTENT_LABELS)), dtype=np.float32),
-            neighbours=Neighbours(),
+            weight, bias, thresholds, encoder="test", memory=Memory(np.ones((3, 4)), targets[:, :2], Neighbours())
         )

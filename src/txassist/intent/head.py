@@ -3,10 +3,11 @@
 On disk: ``config.json`` (labels, thresholds, encoder, dimension) and ``model.safetensors``
 (``weight`` labels x dimension, ``bias``). Serving is one numpy matmul and a sigmoid.
 
-A head may also keep the written training turns (``memory``, float16, with their labels in
-``memory_targets``): its probability is then ``weight`` x the logistic one plus the rest x a vote of
-the ``k`` most similar turns, each weighted by ``exp(similarity / temperature)``. A turn that sits
-among written cancellations is read as one even where the linear boundary cuts close to it.
+A head may also keep the written training turns (a ``Memory``: float16 vectors with their labels,
+saved as ``memory`` and ``memory_targets``): its probability is then ``weight`` x the logistic one
+plus the rest x a vote of the ``k`` most similar turns, each weighted by
+``exp(similarity / temperature)``. A turn that sits among written cancellations is read as one even
+where the linear boundary cuts close to it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,25 @@ def neighbour_vote(x: Matrix, memory: Matrix, targets: Matrix, neighbours: Neigh
     return vote
 
 
+class Memory:
+    """The written training turns a head keeps, with their labels and how their vote is blended in."""
+
+    def __init__(self, vectors: Floats, targets: Floats, neighbours: Neighbours) -> None:
+        # float16 on disk (rounded here already, so a saved head answers as this one); float32 to compute.
+        self.vectors = _half(vectors)
+        self.targets = _half(targets)
+        self.neighbours = neighbours
+        if self.vectors.ndim != 2 or self.vectors.shape[0] == 0:
+            raise IntentHeadError(f"memory {self.vectors.shape} is not a non-empty matrix")
+        if self.targets.ndim != 2 or self.targets.shape[0] != self.vectors.shape[0]:
+            raise IntentHeadError(f"memory targets {self.targets.shape} do not fit the memory")
+
+    def blend(self, x: Matrix, probs: Matrix) -> Matrix:
+        vote = neighbour_vote(x, self.vectors, self.targets, self.neighbours)
+        blended: Matrix = (self.neighbours.weight * probs + (1.0 - self.neighbours.weight) * vote).astype(np.float32)
+        return blended
+
+
 def default_intent_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "models" / "intent"
 
@@ -68,30 +88,23 @@ class IntentHead:
         *,
         encoder: str,
         labels: tuple[str, ...] = INTENT_LABELS,
-        memory: Matrix | None = None,
-        memory_targets: Matrix | None = None,
-        neighbours: Neighbours | None = None,
+        memory: Memory | None = None,
     ) -> None:
         if weight.shape[0] != len(labels) or bias.shape != (len(labels),):
             raise IntentHeadError(f"weights {weight.shape} do not fit {len(labels)} labels")
         if set(thresholds) != set(labels):
             raise IntentHeadError("every label needs a threshold")
-        if (memory is None) != (memory_targets is None) or (memory is None) != (neighbours is None):
-            raise IntentHeadError("a memory needs its targets and its neighbour settings")
-        if memory is not None and memory_targets is not None:
-            if memory.ndim != 2 or memory.shape[1] != weight.shape[1] or memory.shape[0] == 0:
-                raise IntentHeadError(f"memory {memory.shape} does not fit dimension {weight.shape[1]}")
-            if memory_targets.shape != (memory.shape[0], len(labels)):
-                raise IntentHeadError(f"memory targets {memory_targets.shape} do not fit the memory")
+        if memory is not None:
+            if memory.vectors.shape[1] != weight.shape[1]:
+                raise IntentHeadError(f"memory {memory.vectors.shape} does not fit dimension {weight.shape[1]}")
+            if memory.targets.shape[1] != len(labels):
+                raise IntentHeadError(f"memory targets {memory.targets.shape} do not fit {len(labels)} labels")
         self.weight_t = np.ascontiguousarray(weight.T, dtype=np.float32)
         self.bias = np.ascontiguousarray(bias, dtype=np.float32)
         self.thresholds = dict(thresholds)
         self.encoder = encoder
         self.labels = labels
-        # float16 on disk (rounded here already, so a saved head answers as this one); float32 to compute.
-        self.memory = None if memory is None else _half(memory)
-        self.memory_targets = None if memory_targets is None else _half(memory_targets)
-        self.neighbours = neighbours
+        self.memory = memory
 
     @property
     def dimension(self) -> int:
@@ -105,10 +118,7 @@ class IntentHead:
             raise ValueError(f"expected vectors of dimension {self.dimension}, got shape {x.shape}")
         logits = x @ self.weight_t + self.bias
         probs: Matrix = (1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))).astype(np.float32)
-        if self.memory is not None and self.memory_targets is not None and self.neighbours is not None:
-            vote = neighbour_vote(x, self.memory, self.memory_targets, self.neighbours)
-            probs = (self.neighbours.weight * probs + (1.0 - self.neighbours.weight) * vote).astype(np.float32)
-        return probs
+        return probs if self.memory is None else self.memory.blend(x, probs)
 
     def save(self, folder: str | Path, *, manifest: JsonObject | None = None) -> Path:
         out = Path(folder)
@@ -122,15 +132,16 @@ class IntentHead:
             "dimension": self.dimension,
             "output": "independent sigmoid probabilities per label",
         }
-        if self.memory is not None and self.memory_targets is not None and self.neighbours is not None:
-            tensors["memory"] = self.memory.astype(np.float16)
-            tensors["memory_targets"] = self.memory_targets.astype(np.float16)
+        memory = self.memory
+        if memory is not None:
+            tensors["memory"] = memory.vectors.astype(np.float16)
+            tensors["memory_targets"] = memory.targets.astype(np.float16)
             config["output"] = "per label: weight x sigmoid probability + (1 - weight) x nearest-memory vote"
             config["neighbours"] = {
-                "k": self.neighbours.k,
-                "temperature": self.neighbours.temperature,
-                "weight": self.neighbours.weight,
-                "memory_rows": int(self.memory.shape[0]),
+                "k": memory.neighbours.k,
+                "temperature": memory.neighbours.temperature,
+                "weight": memory.neighbours.weight,
+                "memory_rows": int(memory.vectors.shape[0]),
             }
         save_file(tensors, str(out / "model.safetensors"))
         (out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
@@ -149,10 +160,14 @@ class IntentHead:
             raise IntentHeadError(f"{config_path} is not a {ARCHITECTURE} config")
         tensors = load_file(str(root / "model.safetensors"))
         settings = config.get("neighbours")
-        neighbours = (
+        memory = (
             None
             if settings is None
-            else Neighbours(int(settings["k"]), float(settings["temperature"]), float(settings["weight"]))
+            else Memory(
+                tensors["memory"],
+                tensors["memory_targets"],
+                Neighbours(int(settings["k"]), float(settings["temperature"]), float(settings["weight"])),
+            )
         )
         return cls(
             tensors["weight"],
@@ -160,7 +175,5 @@ class IntentHead:
             {str(k): float(v) for k, v in config["thresholds"].items()},
             encoder=str(config["encoder"]),
             labels=tuple(config["labels"]),
-            memory=tensors.get("memory") if neighbours is not None else None,
-            memory_targets=tensors.get("memory_targets") if neighbours is not None else None,
-            neighbours=neighbours,
+            memory=memory,
         )

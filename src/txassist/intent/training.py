@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from txassist.intent.head import IntentHead, Neighbours, neighbour_vote
+from txassist.intent.head import IntentHead, Memory, Neighbours, neighbour_vote
 from txassist.intent.schemas import INTENT_LABELS
 
 EXAMPLES_CSV = Path(__file__).resolve().parent / "data" / "intent_train.csv"
@@ -262,9 +262,7 @@ def fit_heads(
         biases,
         thresholds,
         encoder=encoder,
-        memory=vectors[memory_rows],
-        memory_targets=data.targets[memory_rows],
-        neighbours=neighbours,
+        memory=Memory(vectors[memory_rows], data.targets[memory_rows], neighbours),
     )
 
 
