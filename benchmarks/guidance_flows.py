@@ -49,7 +49,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def score(service: KnowledgeService, cases: list[Case], *, per_turn: bool = True) -> dict[str, Any]:
+async def score(finder: guidance.GuidanceFinder, cases: list[Case], *, per_turn: bool = True) -> dict[str, Any]:
     misses = []
     turn_right = turn_total = 0
     latencies: list[float] = []
@@ -58,13 +58,13 @@ async def score(service: KnowledgeService, cases: list[Case], *, per_turn: bool 
         # Every turn as the pipeline sees it: the conversation up to and including that turn.
         for end in range(1, len(view) + 1 if per_turn else 1):
             started = time.perf_counter()
-            found = await guidance.find_guidance(service, view[:end])
+            found = await finder.find(view[:end])
             latencies.append((time.perf_counter() - started) * 1000)
             stated = any(t.speaker == "customer" and len(t.text.split()) >= guidance.NEED_WORDS for t in view[:end])
             if stated:
                 turn_total += 1
                 turn_right += found is not None and found.flow_id == expected
-        found = await guidance.find_guidance(service, view)
+        found = await finder.find(view)
         if found is None or found.flow_id != expected:
             misses.append({"expected": expected, "first": found.flow_id if found else None})
     flow_first = {"conversations": len(cases), "flow_first": round(1 - len(misses) / len(cases), 4)}
@@ -83,15 +83,15 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--label", default="guidance_flows", help="result file name (benchmarks/results/NAME.json)")
     args = parser.parse_args()
-    service = knowledge()
+    finder = guidance.GuidanceFinder(knowledge())
     sets: dict[str, list[Case]] = {"abcd_samples": abcd_conversations(), "dev_written": WRITTEN, "holdout": HOLDOUT}
-    await guidance.find_guidance(service, turns(("customer", "warm up the encoder and the caches please")))
-    results = {key: await score(service, cases) for key, cases in sets.items()}
+    await finder.find(turns(("customer", "warm up the encoder and the caches please")))
+    results = {key: await score(finder, cases) for key, cases in sets.items()}
     weights = guidance.TITLE_WEIGHT, guidance.NAME_WEIGHT
     guidance.NAME_WEIGHT = 0.0
-    title_words = {key: await score(service, cases, per_turn=False) for key, cases in sets.items()}
+    title_words = {key: await score(finder, cases, per_turn=False) for key, cases in sets.items()}
     guidance.TITLE_WEIGHT = 0.0
-    baseline = {key: await score(service, cases, per_turn=False) for key, cases in sets.items()}
+    baseline = {key: await score(finder, cases, per_turn=False) for key, cases in sets.items()}
     guidance.TITLE_WEIGHT, guidance.NAME_WEIGHT = weights
     families = sorted({e.split(".")[0] for e, _ in WRITTEN + HOLDOUT})
     path = write_result(

@@ -128,7 +128,9 @@ def must_not(item: dict[str, Any], text: str, cited: list[str], allowed: list[Kn
         "cancellations-how-to-cancel" in cited or "Manage plan" in text.split(". ")[0:3].__str__()
     ):
         broken.append("led with cancellation steps")
-    if any(r.startswith("cite") for r in rules) and cited:
+    # "cite an unrelated article" (on a question the KB answers) needs the right article's label,
+    # which the sets do not give: unchecked. Every other "cite ..." rule forbids any citation.
+    if any(r.startswith("cite") or r.endswith("cite an article") for r in rules if "unrelated" not in r) and cited:
         broken.append("cited an article")
     if ("make an offer" in rules or "promise an ungrounded refund" in rules) and ungrounded_offers(text, allowed):
         broken.append("ungrounded offer")

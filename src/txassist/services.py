@@ -20,6 +20,7 @@ from txassist.drafting.closing import ConversationCloser
 from txassist.drafting.feedback import FeedbackService
 from txassist.drafting.followup import FollowupDrafts
 from txassist.drafting.generation import Generators, SignalJson
+from txassist.drafting.guidance import GuidanceFinder
 from txassist.drafting.prompts import PromptLibrary
 from txassist.drafting.replying import ReplyDrafter
 from txassist.drafting.suggestions import SuggestionService
@@ -102,6 +103,7 @@ class Services:
             suggestions=self.suggestions,
             summaries=self.summaries,
             followups=self.followups,
+            guidance=GuidanceFinder(self.knowledge),
             signals=self.signals,
             signal_store=self.signal_store,
             trend=conversation_trend,

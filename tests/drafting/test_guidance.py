@@ -12,11 +12,10 @@ from benchmarks.common import abcd_guideline_documents
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import auth
-from txassist.drafting import guidance as guidance_module
 from txassist.drafting.guidance import (
     MAX_NEED_TURNS,
     NEED_WORDS,
-    find_guidance,
+    GuidanceFinder,
     lead_sentences,
     step_statuses,
 )
@@ -33,15 +32,20 @@ def abcd_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeServi
     yield abcd_procedure_index(tmp_path_factory.mktemp("guidance"))
 
 
+@pytest.fixture(scope="module")
+def abcd_finder(abcd_kb: KnowledgeService) -> GuidanceFinder:
+    return GuidanceFinder(abcd_kb)
+
+
 # The search scores a chunk by its best sentence (issue 16), so the refund-status sample once ranked a
 # sibling flow first ("order issue: status quantity"); the title re-rank puts its own flow first. The
 # timing sample ("when do promo codes expire") is the one a title's meaning alone gets wrong ("Promo
 # Code Out of Date"): its lead, "When do the promo codes expire?" among others, keeps it first.
 @pytest.mark.parametrize(("expected", "pairs"), [pytest.param(e, p, id=e) for e, p in abcd_conversations()])
 async def test_abcd_samples_get_their_flow_first_with_done_steps(
-    abcd_kb: KnowledgeService, expected: str, pairs: list[tuple[str, str]]
+    abcd_finder: GuidanceFinder, expected: str, pairs: list[tuple[str, str]]
 ) -> None:
-    guidance = await find_guidance(abcd_kb, turns(*pairs))
+    guidance = await abcd_finder.find(turns(*pairs))
     assert guidance is not None and guidance.flow_id == expected
     statuses = [s.status for s in guidance.steps]
     assert statuses[0] == "done"  # every sample starts by pulling up the account
@@ -49,11 +53,11 @@ async def test_abcd_samples_get_their_flow_first_with_done_steps(
     assert guidance.citations[0].document_id == expected
     # Before the agent has done anything, nothing is done.
     opening = [p for p in pairs if p[0] == "customer"][:2]
-    early = await find_guidance(abcd_kb, turns(*opening))
+    early = await abcd_finder.find(turns(*opening))
     assert early is not None and [s.status for s in early.steps][:2] == ["next", "todo"]
 
 
-async def test_the_flow_holds_once_the_customer_has_stated_the_need(abcd_kb: KnowledgeService) -> None:
+async def test_the_flow_holds_once_the_customer_has_stated_the_need(abcd_finder: GuidanceFinder) -> None:
     """From the customer's second turn that states a need to the end of the chat, later turns (names,
     order ids, the agent's questions and actions, small talk) leave the flow where it is."""
     multi_turn = [(e, p) for e, p in WRITTEN if len(p) > 1]
@@ -63,18 +67,18 @@ async def test_the_flow_holds_once_the_customer_has_stated_the_need(abcd_kb: Kno
         view = turns(*pairs)
         needs = [i for i, t in enumerate(view) if t.speaker == "customer" and len(t.text.split()) >= NEED_WORDS]
         stated = needs[min(MAX_NEED_TURNS, len(needs)) - 1]
-        flows = [await find_guidance(abcd_kb, view[: end + 1]) for end in range(stated, len(view))]
+        flows = [await abcd_finder.find(view[: end + 1]) for end in range(stated, len(view))]
         ids = {f.flow_id if f else None for f in flows}
         if len(ids) != 1:
             moved.append((expected, ids))
     assert not moved, moved
 
 
-async def test_written_conversations_find_their_flow_first(abcd_kb: KnowledgeService) -> None:
+async def test_written_conversations_find_their_flow_first(abcd_finder: GuidanceFinder) -> None:
     right = 0
     wrong = []
     for expected, pairs in WRITTEN:
-        guidance = await find_guidance(abcd_kb, turns(*pairs))
+        guidance = await abcd_finder.find(turns(*pairs))
         if guidance is not None and guidance.flow_id == expected:
             right += 1
         else:
@@ -96,10 +100,10 @@ NAMED_BY_MEANING = {
 
 @pytest.mark.parametrize(("expected", "text"), NAMED_BY_MEANING.items())
 async def test_the_name_passages_meaning_ranks_the_flow_first(
-    abcd_kb: KnowledgeService, expected: str, text: str
+    abcd_finder: GuidanceFinder, expected: str, text: str
 ) -> None:
     assert (expected, [("customer", text)]) in WRITTEN
-    guidance = await find_guidance(abcd_kb, turns(("customer", text)))
+    guidance = await abcd_finder.find(turns(("customer", text)))
     assert guidance is not None and guidance.flow_id == expected
 
 
@@ -139,9 +143,9 @@ async def test_the_name_passages_are_embedded_once_and_a_turn_costs_one_query(
 ) -> None:
     counting = _CountingEmbeddings(abcd_kb.embeddings)
     monkeypatch.setattr(abcd_kb, "embeddings", counting)
-    monkeypatch.setattr(guidance_module, "_NAME_CACHE", {})
+    finder = GuidanceFinder(abcd_kb)  # nothing cached: its names are embedded by this test
     for text in ("Where is my parcel? It should have arrived.", "My promo code is not working at checkout."):
-        assert await find_guidance(abcd_kb, turns(("customer", text))) is not None
+        assert await finder.find(turns(("customer", text))) is not None
     names = [b for b in counting.batches if len(b) > 1]
     assert len(names) == 1 and len(names[0]) > len(abcd_procedures())  # titles and leads, embedded once
     assert "Storewide Query: Timing FAQ" in names[0]
@@ -220,11 +224,11 @@ async def test_a_timed_out_turn_leaves_the_names_embedding_for_the_next_one(
 ) -> None:
     slow = _CountingEmbeddings(abcd_kb.embeddings, delay_s=0.5)
     monkeypatch.setattr(abcd_kb, "embeddings", slow)
-    monkeypatch.setattr(guidance_module, "_NAME_CACHE", {})
+    finder = GuidanceFinder(abcd_kb)  # nothing cached: its names are embedded by this test
     view = turns(("customer", "What are the benefits of gold membership compared to silver?"))
     with pytest.raises(TimeoutError):
-        await asyncio.wait_for(find_guidance(abcd_kb, view), timeout=0.2)  # the pipeline's part limit
-    guidance = await find_guidance(abcd_kb, view)
+        await asyncio.wait_for(finder.find(view), timeout=0.2)  # the pipeline's part limit
+    guidance = await finder.find(view)
     assert guidance is not None and guidance.flow_id == "abcd-storewide_query.membership"
     assert len([b for b in slow.batches if len(b) > 1]) == 1
 
@@ -233,6 +237,6 @@ async def test_without_name_vectors_the_title_words_still_rank(
     abcd_kb: KnowledgeService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(abcd_kb, "embeddings", _CountingEmbeddings(abcd_kb.embeddings, fail=True))
-    monkeypatch.setattr(guidance_module, "_NAME_CACHE", {})
-    guidance = await find_guidance(abcd_kb, turns(("customer", "I forgot my password and can't log in to my account.")))
+    finder = GuidanceFinder(abcd_kb)  # nothing cached: its names are embedded by this test
+    guidance = await finder.find(turns(("customer", "I forgot my password and can't log in to my account.")))
     assert guidance is not None and guidance.flow_id == "abcd-account_access.recover_password"

@@ -67,7 +67,7 @@ from txassist.conversations.turns import (
 )
 from txassist.db.models import Signal
 from txassist.drafting.followup import FollowupDrafts, FollowupOut
-from txassist.drafting.guidance import GuidanceOut, find_guidance
+from txassist.drafting.guidance import GuidanceFinder, GuidanceOut
 from txassist.drafting.inputs import ReplyInputs
 from txassist.drafting.message import read_message
 from txassist.drafting.replying import Draft
@@ -115,6 +115,7 @@ class TurnServices(msgspec.Struct, kw_only=True):
     part_timeout_s: float = 5.0
     write_lock: asyncio.Lock | None = None  # SQLite: one turn at a time in the write phase
     followups: FollowupDrafts | None = None  # a slow LLM's reply to the turn, after it (over SSE)
+    guidance: GuidanceFinder | None = None  # the flow the conversation is in (procedures in the KB)
 
 
 @dataclass
@@ -436,8 +437,9 @@ class TurnPipeline:
         run, offer = turn.run, _Offer()
         if turn.wants("draft"):
             offer.draft = await run("draft", lambda: self._draft(views, judged))
-        if turn.wants("knowledge"):
-            offer.guidance = await run("guidance", lambda: find_guidance(self.services.knowledge, views))
+        guidance = self.services.guidance
+        if turn.wants("knowledge") and guidance is not None:
+            offer.guidance = await run("guidance", lambda: guidance.find(views))
         if turn.wants("signals"):
             found = await run("signals", lambda: self._find_signals(turn, judged, record, row))
             if found:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -95,17 +95,36 @@ class _Document(Protocol):
 class _Hits(Protocol):
     @property
     def hits(self) -> Sequence[KnowledgeHit]: ...
+    @property
+    def vector(self) -> Vectors | None: ...  # the query's MiniLM vector; None for a multilingual search
 
 
 class _Embeddings(Protocol):
     def encode(self, texts: list[str]) -> Awaitable[Vectors]: ...
 
 
+class _Record(Protocol):
+    @property
+    def document(self) -> _Document: ...
+
+
+class _Snapshot(Protocol):
+    @property
+    def version(self) -> str: ...
+    @property
+    def documents(self) -> Mapping[str, _Record]: ...
+
+
 class ProcedureIndex(Protocol):
-    """What guidance reads from the knowledge service: a search, and the documents behind its hits."""
+    """What guidance reads from the knowledge service: a search, the documents behind its hits, the
+    live snapshot (its procedures) and the encoder (their name passages)."""
 
     async def search(self, query: str, *, k: int = 5) -> _Hits: ...
     def get_document(self, document_id: str) -> _Document | None: ...
+    @property
+    def snapshot(self) -> _Snapshot: ...
+    @property
+    def embeddings(self) -> _Embeddings: ...
 
 
 def procedure_steps(document: _Document | None) -> list[str]:
@@ -217,104 +236,94 @@ class _Names:
         return best
 
 
-async def find_guidance(knowledge: ProcedureIndex | None, turns: Sequence[TurnRecord]) -> GuidanceOut | None:
-    """The best procedure for the conversation so far, or None when the KB holds none that matches."""
-    procedures = live_procedures(knowledge) if knowledge is not None else None
-    if knowledge is None or procedures is None:
-        return None
-    query = need_query(turns)
-    if not query.strip():
-        return None
-    outcome = await knowledge.search(query[:2000], k=SEARCH_K)
-    found: dict[str, tuple[float, _Document, list[str]]] = {}
-    for hit in outcome.hits:
-        if hit.document_id in found:
-            continue
-        document = knowledge.get_document(hit.document_id)
-        steps = procedure_steps(document)
-        if steps and document is not None:
-            found[hit.document_id] = (float(hit.score), document, steps)
-    if not found:
-        return None
-    top = max(score for score, _, _ in found.values()) or 1.0
-    need = _stems(" ".join(t.text for t in turns if t.speaker == "customer"))
-    names = await _name_closeness(knowledge, procedures, outcome)
+class GuidanceFinder:
+    """Finds the procedure a conversation is in, over one knowledge service.
 
-    def rank(item: tuple[float, _Document, list[str]]) -> float:
-        score, document, _ = item
-        title = TITLE_WEIGHT * procedures.title_match(document.id, need)
-        return score / top + title + NAME_WEIGHT * names.get(document.id, 0.0)
+    Holds what it read of the live snapshot: its procedures, and their name passages' vectors,
+    embedded once per snapshot as a task of its own, shielded, so a turn whose guidance part times out
+    leaves it running for the next turn. Each cache keeps the object it was built from, so a new
+    snapshot (or a reading of it) can never be mistaken for the old one by a reused id.
+    """
 
-    score, document, steps = max(found.values(), key=rank)
-    return GuidanceOut(
-        flow_id=document.id,
-        title=document.title,
-        confidence=round(score, 4),
-        steps=step_statuses(steps, turns),
-        citations=[Citation(document_id=document.id, url=document.url, title=document.title)],
-    )
+    def __init__(self, knowledge: ProcedureIndex) -> None:
+        self.knowledge = knowledge
+        self._procedures: tuple[_Snapshot, _Procedures | None] | None = None
+        self._names: tuple[_Procedures, asyncio.Task[_Names]] | None = None
 
+    def procedures(self) -> _Procedures | None:
+        """The live index's procedures (read once per snapshot), or None when it holds none."""
+        snapshot = self.knowledge.snapshot
+        if self._procedures is None or self._procedures[0] is not snapshot:
+            found = _procedures_of([r.document for r in snapshot.documents.values()])
+            self._procedures = (snapshot, found if found.titles else None)
+        return self._procedures[1]
 
-async def _name_closeness(knowledge: object, procedures: _Procedures, outcome: object) -> dict[str, float]:
-    """Each procedure's name cosine to the search's query vector; empty when the search had no MiniLM
-    vector (a lexical or multilingual search) or the index offers no embeddings."""
-    query = getattr(outcome, "vector", None)
-    if not isinstance(query, np.ndarray) or NAME_WEIGHT == 0:
-        return {}
-    names = await _live_names(knowledge, procedures)
-    if names is None or names.vectors.shape[1:] != query.shape:
-        return {}
-    return names.closeness(query)
+    def has_procedures(self) -> bool:
+        return self.procedures() is not None
 
+    async def find(self, turns: Sequence[TurnRecord]) -> GuidanceOut | None:
+        """The best procedure for the conversation so far, or None when the KB holds none that matches."""
+        procedures = self.procedures()
+        if procedures is None:
+            return None
+        query = need_query(turns)
+        if not query.strip():
+            return None
+        knowledge = self.knowledge
+        outcome = await knowledge.search(query[:2000], k=SEARCH_K)
+        found: dict[str, tuple[float, _Document, list[str]]] = {}
+        for hit in outcome.hits:
+            if hit.document_id in found:
+                continue
+            document = knowledge.get_document(hit.document_id)
+            steps = procedure_steps(document)
+            if steps and document is not None:
+                found[hit.document_id] = (float(hit.score), document, steps)
+        if not found:
+            return None
+        top = max(score for score, _, _ in found.values()) or 1.0
+        need = _stems(" ".join(t.text for t in turns if t.speaker == "customer"))
+        names = await self._name_closeness(procedures, outcome.vector)
 
-_PROCEDURE_CACHE: dict[tuple[int, str], _Procedures | None] = {}
+        def rank(item: tuple[float, _Document, list[str]]) -> float:
+            score, document, _ = item
+            title = TITLE_WEIGHT * procedures.title_match(document.id, need)
+            return score / top + title + NAME_WEIGHT * names.get(document.id, 0.0)
 
+        score, document, steps = max(found.values(), key=rank)
+        return GuidanceOut(
+            flow_id=document.id,
+            title=document.title,
+            confidence=round(score, 4),
+            steps=step_statuses(steps, turns),
+            citations=[Citation(document_id=document.id, url=document.url, title=document.title)],
+        )
 
-def live_procedures(knowledge: object) -> _Procedures | None:
-    """The live index's procedures (cached per index snapshot), or None when it holds none."""
-    snapshot = getattr(knowledge, "snapshot", None)
-    documents = getattr(snapshot, "documents", None)
-    if documents is None:
-        return None
-    key = (id(snapshot), str(getattr(snapshot, "version", "")))
-    if key not in _PROCEDURE_CACHE:
-        _PROCEDURE_CACHE.clear()  # one live snapshot at a time; older ones are gone
-        procedures = _procedures_of([r.document for r in documents.values()])
-        _PROCEDURE_CACHE[key] = procedures if procedures.titles else None
-    return _PROCEDURE_CACHE[key]
+    async def _name_closeness(self, procedures: _Procedures, query: Vectors | None) -> dict[str, float]:
+        """Each procedure's name cosine to the search's query vector; empty when the search had no
+        MiniLM vector (a lexical or multilingual search) or embedding the names failed."""
+        if not isinstance(query, np.ndarray) or NAME_WEIGHT == 0:
+            return {}
+        task = self._names_task(procedures)
+        try:
+            names = task.result() if task.done() else await asyncio.shield(task)
+        except Exception:
+            log.warning("guidance_names_failed", exc_info=True)
+            self._names = None  # the next turn tries again
+            return {}
+        if names.vectors.shape[1:] != query.shape:
+            return {}
+        return names.closeness(query)
 
-
-# Keyed by the snapshot's cached reading of its procedures, which the entry holds so that its id
-# cannot be reused while the entry lives. The embedding runs as a task of its own, shielded: a turn
-# whose guidance part times out leaves it running for the next turn.
-_NAME_CACHE: dict[int, tuple[_Procedures, asyncio.Task[_Names]]] = {}
-
-
-async def _live_names(knowledge: object, procedures: _Procedures) -> _Names | None:
-    """The name passages' vectors of the live procedures, embedded once per snapshot; None (the
-    re-rank goes on without them) when the index offers no embeddings or embedding them failed."""
-    embeddings: _Embeddings | None = getattr(knowledge, "embeddings", None)
-    if embeddings is None:
-        return None
-    task = _names_task(embeddings, procedures)
-    try:
-        return task.result() if task.done() else await asyncio.shield(task)
-    except Exception:
-        log.warning("guidance_names_failed", exc_info=True)
-        _NAME_CACHE.pop(id(procedures), None)
-        return None
-
-
-def _names_task(embeddings: _Embeddings, procedures: _Procedures) -> asyncio.Task[_Names]:
-    cached = _NAME_CACHE.get(id(procedures))
-    if cached is not None and cached[0] is procedures:
-        task = cached[1]
-        if not task.cancelled() and (task.done() or task.get_loop() is asyncio.get_running_loop()):
-            return task
-    _NAME_CACHE.clear()  # one live snapshot at a time
-    task = asyncio.create_task(_embed_names(embeddings, procedures), name="guidance-names")
-    _NAME_CACHE[id(procedures)] = (procedures, task)
-    return task
+    def _names_task(self, procedures: _Procedures) -> asyncio.Task[_Names]:
+        cached = self._names
+        if cached is not None and cached[0] is procedures:
+            task = cached[1]
+            if not task.cancelled() and (task.done() or task.get_loop() is asyncio.get_running_loop()):
+                return task
+        task = asyncio.create_task(_embed_names(self.knowledge.embeddings, procedures), name="guidance-names")
+        self._names = (procedures, task)
+        return task
 
 
 async def _embed_names(embeddings: _Embeddings, procedures: _Procedures) -> _Names:
@@ -322,8 +331,3 @@ async def _embed_names(embeddings: _Embeddings, procedures: _Procedures) -> _Nam
     texts = [passage for passages in procedures.names.values() for passage in passages]
     vectors = np.asarray(await embeddings.encode(texts), dtype=np.float32)
     return _Names(owners=owners, vectors=vectors)
-
-
-def has_procedures(knowledge: object) -> bool:
-    """Whether the live index holds any procedure."""
-    return live_procedures(knowledge) is not None
