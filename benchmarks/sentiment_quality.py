@@ -110,7 +110,8 @@ def embed_cached(encoder: TextEncoder, texts: list[str], cache_dir: Path) -> np.
     digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]
     path = cache_dir / f"minilm.{digest}.npy"
     if path.is_file():
-        return np.load(path)
+        cached: np.ndarray = np.load(path)
+        return cached
     vectors = encoder.encode(texts, batch_size=64)
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.save(path, vectors)
@@ -386,7 +387,10 @@ def multilingual_report(report: dict[str, Any], evals: dict[str, Any], e5: Any, 
             }
         )
         print("umsab", languages[-1])
-    mean = lambda key: round(float(np.mean([r[key]["macro_f1"] for r in languages])), 4)  # noqa: E731
+
+    def mean(key: str) -> float:
+        return round(float(np.mean([r[key]["macro_f1"] for r in languages])), 4)
+
     report["multilingual"] = {
         "per_language": languages,
         "mean_macro_f1": {
