@@ -238,6 +238,10 @@ async def run_backend(
         )
     summary = summarise(rows, draft_s, floor_s)
     summary["plan_searches"] = {"turns_with_one": len(fetch_s), **timing_stats(fetch_s)}
+    if name != "extractive":
+        # A model's every reply, to be read: whether its own words do the act is not machine-checked.
+        keys = ("id", "language", "channel", "expected_act", "act", "fallback", "text")
+        summary["replies"] = [{k: r[k] for k in keys} for r in rows]
     return summary
 
 
