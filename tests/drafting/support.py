@@ -137,6 +137,13 @@ def answer_for(body: dict[str, Any]) -> str:
         return _grounded_answer(user) + " Your reference is [reference number]."
     if model == "loop":
         return "Of course! Here is the answer:\n" * 4
+    if model == "refusal":
+        return "I'm sorry, but I can't assist with that."
+    if model == "off-passage":
+        # Friendly, and about nothing the passages say.
+        return "Hello! How can I help you today? Let me know what is on your mind."
+    if model == "norwegian":
+        return "Hei! Jeg ser at du har blitt belastet to ganger, og jeg skal sjekke det for deg med en gang."
     if model == "parrot":
         # A small model continuing the customer's message instead of answering it.
         customer = _CUSTOMER.search(user)

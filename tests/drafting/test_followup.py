@@ -81,7 +81,7 @@ async def test_turn_returns_the_grounded_reply_before_the_llm_reply_follows_over
     assert kinds.count("delta") >= 2 and kinds[-2:] == ["suggestion", "done"], kinds
     reply = events[-2][1]
     assert reply["source"] == "llm" and reply["backend"] == "openai"
-    assert reply["prompt_version"].startswith("draft_reply.chat.v5+")
+    assert reply["prompt_version"].startswith("draft_reply.chat.v6+")
     assert reply["text"].startswith("Let me check")  # no knowledge base here: nothing to cite
 
     # The LLM reply is a suggestion like any other: feedback and stats per backend and prompt version.

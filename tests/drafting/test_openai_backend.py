@@ -43,7 +43,7 @@ async def test_grounded_answer_keeps_its_citation(service_for: Callable[..., Dra
     draft = await service.drafter.draft(CHAT_INPUTS)
     await service.stop()
     assert draft.backend == "openai" and draft.fallback is None
-    assert draft.prompt_version == "draft_reply.chat.v5+reply_plan.v4"
+    assert draft.prompt_version == "draft_reply.chat.v6+reply_plan.v4"
     assert draft.source == "llm" and draft.act is not None
     assert [c.document_id for c in draft.citations] == ["billing-double-charge"]
     assert "[1]" not in draft.text and draft.text.startswith("If you see two Brightbox amounts")
@@ -152,6 +152,27 @@ async def test_a_reply_with_a_placeholder_or_in_a_loop_falls_back(
     draft = await service.drafter.draft(CHAT_INPUTS)
     await service.stop()
     assert draft.backend == "extractive" and draft.fallback is not None and reason in draft.fallback
+
+
+@pytest.mark.parametrize(
+    ("model", "reason"),
+    [
+        ("refusal", "declined to help"),
+        ("off-passage", "uses none of the passages"),
+        ("norwegian", "the plan asks for en"),
+    ],
+)
+async def test_a_reply_that_cannot_be_doing_the_act_falls_back(
+    service_for: Callable[..., DraftingKit], model: str, reason: str
+) -> None:
+    """The packaged small model declines, greets without answering or writes another language than
+    the customer's; the grounded reply (which does the plan's act) goes out instead."""
+    service = service_for(model)
+    draft = await service.drafter.draft(CHAT_INPUTS)
+    await service.stop()
+    assert draft.backend == "extractive" and draft.source == "grounded"
+    assert draft.fallback is not None and reason in draft.fallback
+    assert draft.act == "billing" and draft.citations
 
 
 async def test_invented_citation_is_dropped(service_for: Callable[..., DraftingKit]) -> None:

@@ -81,6 +81,18 @@ def echoes(text: str, customer: str, *, run: int = ECHO_WORDS) -> bool:
     return any(f" {' '.join(said[i : i + run])} " in written for i in range(len(said) - run + 1))
 
 
+# A model declining to help ("I'm sorry, but I can't assist with that."): right only where the plan sets a
+# boundary (abuse, off-topic); elsewhere the packaged small model says it when the prompt confuses it.
+_REFUSAL = re.compile(
+    r"\b(?:can(?:no|')t|can not|unable to|not able to) (?:assist|help) (?:you )?with (?:that|this)\b", re.IGNORECASE
+)
+
+
+def refuses(text: str) -> bool:
+    """Whether ``text`` declines to help."""
+    return _REFUSAL.search(text) is not None
+
+
 # "[Customer's Name]", "[Your Name]", "<agent name>": text for somebody to fill in, never sent as it is.
 _PLACEHOLDER = re.compile(r"\[[^\[\]\d\n]{2,40}\]|<[a-z][a-z' _-]{1,30}>", re.IGNORECASE)
 

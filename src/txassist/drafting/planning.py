@@ -247,6 +247,14 @@ class ReplyPlanner:
         terms: list[str] = spec["quote"] if "quote" in spec else spec.get("prefer", [])
         return [t.lower() for t in terms]
 
+    def needs_passage(self, act: str) -> bool:
+        """Whether the act's reply says what an article says (the steps, the offer, the fix)."""
+        return bool(self._acts[act].get("cite") == "topic")
+
+    def sets_boundary(self, act: str) -> bool:
+        """Whether the act declines what was asked (abuse, off-topic)."""
+        return act == "abuse"
+
     def skip_terms(self, act: str) -> list[str]:
         """Words that mark sentences an act never quotes (the cancellation steps in a retention reply)."""
         return [t.lower() for t in self._acts[act].get("never_quote", [])]

@@ -26,6 +26,7 @@ from txassist.drafting.grounding import (
     echoes,
     has_placeholder,
     overlap_citations,
+    refuses,
     repeats_itself,
     resolve_markers,
     ungrounded_offers,
@@ -215,6 +216,7 @@ class ReplyDrafter:
         text, citations = resolve_markers(without_preamble(raw), passages)
         if not citations:
             citations = overlap_citations(text, passages)
+        written = text
         style = channel_style(prompt.channel)
         if style == "voice":
             text = " ".join(voice_sentences(strip_urls(text), 3))
@@ -233,6 +235,7 @@ class ReplyDrafter:
             raise BackendError("model answer was empty")
         if echoes(text, prompt.customer):
             raise BackendError("model answer repeated the customer's message")
+        self._check_act(written, citations, prompt, plan)
         return Draft(
             text=text,
             citations=citations,
@@ -244,6 +247,22 @@ class ReplyDrafter:
             source="llm",
             plan=plan,
         )
+
+    def _check_act(self, text: str, citations: Sequence[Citation], prompt: _Prompt, plan: ReplyPlan) -> None:
+        """Raises ``BackendError`` (→ the grounded reply) when the model's own words cannot be doing
+        the plan's act: a refusal where no boundary is set, an act that states what an article says
+        with no passage used, or a reply in another language than the plan's."""
+        if refuses(text) and not self.planner.sets_boundary(plan.act):
+            raise BackendError(f"model answer declined to help where the plan is {plan.act}")
+        try:
+            found = self._languages.detect(letter_body(text))
+        except Exception:  # a reply that cannot be read for its language is judged on the rest
+            log.warning("language_detection_failed", exc_info=True)
+        else:
+            if found.reliable and found.code != plan.language:
+                raise BackendError(f"model answer is in {found.code}, the plan asks for {plan.language}")
+        if prompt.allowed and not citations and self.planner.needs_passage(plan.act):
+            raise BackendError(f"model answer uses none of the passages the {plan.act} reply needs")
 
     def _grounded(
         self,
