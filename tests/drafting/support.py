@@ -141,7 +141,9 @@ def answer_for(body: dict[str, Any]) -> str:
         return "I'm sorry, but I can't assist with that."
     if model == "off-passage":
         # Friendly, and about nothing the passages say.
-        return "Hello! How can I help you today? Let me know what is on your mind."
+        return "Thanks for reaching out, I'm happy to look at this for you and sort it."
+    if model == "opener":
+        return "¡Hola! ¿En qué puedo ayudarte hoy?"
     if model == "norwegian":
         return "Hei! Jeg ser at du har blitt belastet to ganger, og jeg skal sjekke det for deg med en gang."
     if model == "parrot":

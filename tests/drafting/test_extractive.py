@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from txassist.drafting.backends.extractive import ExtractiveDrafter
-from txassist.drafting.grounding import echoes, resolve_markers, ungrounded_offers
+from txassist.drafting.grounding import echoes, only_opens, refuses, resolve_markers, ungrounded_offers
 from txassist.drafting.text import sentences
 
 from .support import kb_hit
@@ -97,3 +97,13 @@ def test_a_reply_repeating_six_of_the_customers_words_is_an_echo_a_restated_need
     address = "How do I change my delivery address for next week?"
     assert not echoes("You can change your delivery address for next week under Account > Delivery.", address)
     assert not echoes("Sure, cancel it.", "Cancel it.")  # too short to tell an echo from an answer
+
+
+def test_an_opening_line_and_a_refusal_are_told_from_a_reply() -> None:
+    for opening in ("How can I help you today?", "Hvordan kan jeg hjelpe deg i dag?", "¿En qué puedo ayudarte hoy?"):
+        assert only_opens(f"Hallo! {opening}")
+    assert not only_opens("Is there anything else I can help you with?")
+    assert not only_opens("How can I help you further? Here is how to change it: Account > Delivery.")
+    assert refuses("I'm sorry, but I can't assist with that.")
+    assert refuses("I cannot help you with this request.")
+    assert not refuses("I can help with that: go to Account > Billing.")

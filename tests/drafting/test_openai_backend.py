@@ -160,6 +160,7 @@ async def test_a_reply_with_a_placeholder_or_in_a_loop_falls_back(
         ("refusal", "declined to help"),
         ("off-passage", "uses none of the passages"),
         ("norwegian", "the plan asks for en"),
+        ("opener", "asked how it can help"),
     ],
 )
 async def test_a_reply_that_cannot_be_doing_the_act_falls_back(

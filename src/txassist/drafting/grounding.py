@@ -93,6 +93,23 @@ def refuses(text: str) -> bool:
     return _REFUSAL.search(text) is not None
 
 
+# "How can I help you today?": an opening line, never a reply to a customer who has said what they want
+# (the packaged small model writes it, in the customer's language, when it has lost the thread).
+_OPENING = re.compile(
+    r"how (?:can|may) i (?:help|assist)(?! (?:you )?(?:further|more|with anything else))"
+    r"|wie kann ich ihnen (?:heute )?(?:helfen|behilflich sein)"
+    r"|en qu[eé] (?:puedo|le puedo|te puedo) ayudar"
+    r"|hvordan kan jeg hjelpe(?: deg| dere)?(?: i dag)?\s*\?"
+    r"|comment puis-je vous aider",
+    re.IGNORECASE,
+)
+
+
+def only_opens(text: str) -> bool:
+    """Whether ``text`` asks how it can help, as a conversation's first line would."""
+    return _OPENING.search(text) is not None
+
+
 # "[Customer's Name]", "[Your Name]", "<agent name>": text for somebody to fill in, never sent as it is.
 _PLACEHOLDER = re.compile(r"\[[^\[\]\d\n]{2,40}\]|<[a-z][a-z' _-]{1,30}>", re.IGNORECASE)
 

@@ -25,6 +25,7 @@ from txassist.drafting.generation import EXTRACTIVE, Generators, fallback_reason
 from txassist.drafting.grounding import (
     echoes,
     has_placeholder,
+    only_opens,
     overlap_citations,
     refuses,
     repeats_itself,
@@ -250,10 +251,13 @@ class ReplyDrafter:
 
     def _check_act(self, text: str, citations: Sequence[Citation], prompt: _Prompt, plan: ReplyPlan) -> None:
         """Raises ``BackendError`` (→ the grounded reply) when the model's own words cannot be doing
-        the plan's act: a refusal where no boundary is set, an act that states what an article says
-        with no passage used, or a reply in another language than the plan's."""
+        the plan's act: a refusal where no boundary is set, a "how can I help you?" opening, a reply
+        in another language than the plan's, or an act that states what an article says with no
+        passage used."""
         if refuses(text) and not self.planner.sets_boundary(plan.act):
             raise BackendError(f"model answer declined to help where the plan is {plan.act}")
+        if only_opens(text):
+            raise BackendError("model answer asked how it can help, as if nothing had been said")
         try:
             found = self._languages.detect(letter_body(text))
         except Exception:  # a reply that cannot be read for its language is judged on the rest
