@@ -4,8 +4,11 @@ on ABCD's labelled conversations and conversations written for every ABCD flow f
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from benchmarks.common import abcd_guideline_documents
@@ -16,6 +19,7 @@ from txassist.drafting.guidance import (
     MAX_NEED_TURNS,
     NEED_WORDS,
     GuidanceFinder,
+    ProcedureIndex,
     lead_sentences,
     step_statuses,
 )
@@ -240,3 +244,25 @@ async def test_without_name_vectors_the_title_words_still_rank(
     finder = GuidanceFinder(abcd_kb)  # nothing cached: its names are embedded by this test
     guidance = await finder.find(turns(("customer", "I forgot my password and can't log in to my account.")))
     assert guidance is not None and guidance.flow_id == "abcd-account_access.recover_password"
+
+
+def test_the_finder_reads_a_new_snapshot_and_lets_the_old_one_go(abcd_kb: KnowledgeService) -> None:
+    class _Snapshot:
+        def __init__(self, version: str, documents: dict[str, object]) -> None:
+            self.version, self.documents = version, documents
+
+    class _Index:
+        """The live snapshot swaps on every write, as the knowledge service's does."""
+
+        def __init__(self, snapshot: _Snapshot) -> None:
+            self.snapshot = snapshot
+
+    index = _Index(_Snapshot("v1", dict(abcd_kb.snapshot.documents)))
+    finder = GuidanceFinder(cast("ProcedureIndex", index))
+    assert finder.has_procedures()
+    old = weakref.ref(index.snapshot)
+    index.snapshot = _Snapshot("v2", {})
+    gc.collect()
+    # Before any turn reads the new one: the finder does not keep a replaced index in memory.
+    assert old() is None
+    assert not finder.has_procedures()  # the new snapshot holds none

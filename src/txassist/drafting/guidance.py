@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import weakref
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -241,21 +242,22 @@ class GuidanceFinder:
 
     Holds what it read of the live snapshot: its procedures, and their name passages' vectors,
     embedded once per snapshot as a task of its own, shielded, so a turn whose guidance part times out
-    leaves it running for the next turn. Each cache keeps the object it was built from, so a new
+    leaves it running for the next turn. Each cache refers to the object it was built from, so a new
     snapshot (or a reading of it) can never be mistaken for the old one by a reused id.
     """
 
     def __init__(self, knowledge: ProcedureIndex) -> None:
         self.knowledge = knowledge
-        self._procedures: tuple[_Snapshot, _Procedures | None] | None = None
+        # A weak reference: a replaced snapshot (a whole index) must not stay in memory for this.
+        self._procedures: tuple[weakref.ref[_Snapshot], _Procedures | None] | None = None
         self._names: tuple[_Procedures, asyncio.Task[_Names]] | None = None
 
     def procedures(self) -> _Procedures | None:
         """The live index's procedures (read once per snapshot), or None when it holds none."""
         snapshot = self.knowledge.snapshot
-        if self._procedures is None or self._procedures[0] is not snapshot:
+        if self._procedures is None or self._procedures[0]() is not snapshot:
             found = _procedures_of([r.document for r in snapshot.documents.values()])
-            self._procedures = (snapshot, found if found.titles else None)
+            self._procedures = (weakref.ref(snapshot), found if found.titles else None)
         return self._procedures[1]
 
     def has_procedures(self) -> bool:
