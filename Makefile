@@ -41,8 +41,8 @@ lint: install-test ## ruff check and format check
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-typecheck: install-test ## mypy --strict on src and tests
-	$(BIN)/mypy src tests
+typecheck: install-test ## mypy --strict on src, tests and benchmarks
+	$(BIN)/mypy src tests benchmarks
 
 # Debian's Chromium and playwright-core for the console's browser tests. Outside CI a machine that
 # cannot install them skips those tests; in CI (CI=true) that fails the build.

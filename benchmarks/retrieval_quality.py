@@ -265,13 +265,13 @@ def demo_kb(tmp: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         rows[lang] = standard_rows(service, prepared)
         if lang == "en":
             grid_en = hybrid_grid(service, prepared)
-        rows[lang]["language_detected"] = _counts(prepared.languages)  # type: ignore[assignment]
+        rows[lang]["language_detected"] = _counts(prepared.languages)
         latency[lang] = {}
         for mode in ("hybrid", "dense", "lexical"):
             samples = []
             for text in prepared.texts:
                 started = time.perf_counter()
-                service.search_sync(text, k=5, mode=mode)  # type: ignore[arg-type]
+                service.search_sync(text, k=5, mode=mode)
                 samples.append(time.perf_counter() - started)
             latency[lang][mode] = timing_stats(samples)
     return {"build": build, "recall": rows, "grid_hybrid_en": grid_en}, latency
