@@ -228,3 +228,36 @@ def test_asking_for_another_person_without_a_title_is_a_handover() -> None:
     for text in ("Someone stole the box from my porch.", "Can someone explain this charge?", "Noen uker uten boks."):
         assert not names_a_handover(text, persons, qualifiers), text
     assert not names_a_handover("Ich brauche jemanden mit mehr Befugnissen.", [], qualifiers)
+
+
+def test_a_label_may_have_its_own_sure_score() -> None:
+    # The e5 head's manager reading, when it is the strongest, is surer than its reading of leaving.
+    scores = {"human_agent": 0.7, "complaint": 0.3}
+    plain = read("Noe annet.", scores, fired=("human_agent",), uncued_min=0.85)
+    assert plain.labels == []
+    own = read_situation(
+        text="Noe annet.",
+        turns=turns(("customer", "Noe annet.")),
+        fired=["human_agent"],
+        scores=scores,
+        cues=CUES,
+        insist_cues=INSIST,
+        offer_markers=OFFERS,
+        topic_ranks={},
+        uncued_min=0.85,
+        uncued_min_by_label={"human_agent": 0.5},
+    )
+    assert own.labels == ["human_agent"]
+    leaving = read_situation(
+        text="Noe annet.",
+        turns=turns(("customer", "Noe annet.")),
+        fired=["cancel_service"],
+        scores={"cancel_service": 0.7},
+        cues=CUES,
+        insist_cues=INSIST,
+        offer_markers=OFFERS,
+        topic_ranks={},
+        uncued_min=0.85,
+        uncued_min_by_label={"human_agent": 0.5},
+    )
+    assert leaving.labels == []

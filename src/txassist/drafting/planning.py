@@ -165,6 +165,7 @@ class ReplyPlanner:
             gap_words=self._gap_words,
             handover_persons=self._handover_persons,
             handover_qualifiers=self._handover_qualifiers,
+            uncued_min_by_label=self.config.get("uncued_label_min_score_by_label"),
         )
         labels, strength = situation.labels, situation.strength
         if intents is None:

@@ -153,6 +153,7 @@ def read_situation(
     gap_words: int = 1,
     handover_persons: Sequence[str] = (),
     handover_qualifiers: Sequence[str] = (),
+    uncued_min_by_label: Mapping[str, float] | None = None,
 ) -> Situation:
     """``topic_ranks``: per topical label, the rank of the first retrieved passage on that act's topic;
     ``uncued_min``: the score a reply-taking label needs from the model alone (the e5 head that reads
@@ -169,7 +170,8 @@ def read_situation(
     threshold), so the KB may overrule a topic the model only leans to; ``gap_words``: the words a
     gap label's cue may take between its words (``has_cue``); ``handover_persons`` /
     ``handover_qualifiers``: asking for another person without a title names a manager
-    (``names_a_handover``)."""
+    (``names_a_handover``); ``uncued_min_by_label``: a label's own sure score where the model is
+    surer of it than of the others (the e5 head's manager reading), in place of ``uncued_min``."""
     reasons: list[str] = []
     solved: list[str] = []
     cued = [
@@ -213,7 +215,7 @@ def read_situation(
             continue
         implied = IMPLIED_BY.get(label, ())
         rival = max((strength[other] for other in read_as if other not in implied), default=0.0)
-        if strength[label] < rival or strength[label] < uncued_min:
+        if strength[label] < rival or strength[label] < (uncued_min_by_label or {}).get(label, uncued_min):
             present.remove(label)
             reasons.append(f"{label} dropped: not named by a cue, and not the strongest, sure reading")
         elif label == "abuse" and person_cues and not has_word(_without(text, person_fillers), person_cues):
