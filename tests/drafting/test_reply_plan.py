@@ -395,3 +395,63 @@ async def test_a_retention_reply_never_quotes_the_cancellation_steps(service: Re
         reply = await draft(service, text, [pause, offers_end], labels=["cancel_service"], channel=channel)
         assert reply.act == "retain"
         assert "manage plan" not in reply.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Kan jeg få snakke med avdelingslederen deres?", "nb"),  # a manager word inside a compound
+        ("Ich brauche jemanden mit mehr Befugnissen, das hier reicht nicht.", "de"),  # no title at all
+        ("Páseme con alguien que pueda resolverlo de una vez.", "es"),
+    ],
+)
+async def test_asking_for_someone_else_is_an_escalation(service: ReplyDrafter, text: str, language: str) -> None:
+    # The model reads nothing (the e5 head tends to read such turns as leaving, under its sure score).
+    reply = await draft(service, text, [ESCALATION, RETENTION], labels=[], language=language, sentiment="negative")
+    assert reply.act == "escalate"
+    assert reply.prompt_version.endswith("+reply_plan.v5")
+
+
+async def test_a_norwegian_how_to_asks_what_the_customer_does(service: ReplyDrafter) -> None:
+    # Phrase cues alone: "hvordan" is also "how will it be", which is no how-to.
+    chat = await draft(service, "Hvordan blir trafikken på E6 i ettermiddag?", [ADDRESS, DELIVERY], labels=None)
+    assert chat.act != "how_to"
+    steps = await draft(service, "Hvordan flytter jeg leveringen til en ny adresse?", [ADDRESS, DELIVERY], labels=None)
+    assert steps.act == "how_to"
+
+
+async def test_a_verb_at_the_end_of_a_german_clause_still_reads_as_leaving(service: ReplyDrafter) -> None:
+    text = "Wir möchten unser Abonnement nach der Sommerpause beenden."
+    reply = await draft(service, text, [RETENTION, HOW_TO_CANCEL], labels=None)
+    assert reply.act == "retain"
+
+
+async def test_the_e5_heads_manager_reading_needs_no_cue(service: ReplyDrafter) -> None:
+    text = "Dette har vart lenge nok, sett noen andre på saken min."
+    found = Intents(scores={"human_agent": 0.7, "complaint": 0.4}, fired=["human_agent"], reasons=[], language="nb")
+    reply = await service.draft(
+        ReplyInputs(
+            turns=turns(("customer", text)),
+            passages=[ESCALATION, RETENTION],
+            channel="chat",
+            sentiment="negative",
+            intents=found,
+            best_score=0.8,
+        )
+    )
+    assert reply.act == "escalate"
+    # Its reading of leaving at the same score still needs a cue or a surer score.
+    leaving = Intents(
+        scores={"cancel_service": 0.7, "complaint": 0.4}, fired=["cancel_service"], reasons=[], language="nb"
+    )
+    other = await service.draft(
+        ReplyInputs(
+            turns=turns(("customer", text)),
+            passages=[ESCALATION, RETENTION],
+            channel="chat",
+            sentiment="negative",
+            intents=leaving,
+            best_score=0.8,
+        )
+    )
+    assert other.act != "retain"

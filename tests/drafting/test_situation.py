@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from txassist.drafting.situation import Situation, has_cue, read_situation
+from txassist.drafting.situation import Situation, has_cue, names_a_handover, read_situation
 
 from .support import turns
 
@@ -198,3 +198,66 @@ def test_a_topic_under_the_leaning_competes_where_the_kb_backs_it() -> None:
         ranks=ranks,
     )
     assert faint.labels == ["billing_dispute"]
+
+
+def test_a_verb_at_the_clause_end_is_still_its_cue() -> None:
+    # German and Norwegian put the verb last: the object and the verb stand several words apart.
+    text = "Ich will mein Abo nach dieser Lieferung beenden."
+    assert not has_cue(text, ["abo beenden"], gap=True)
+    assert has_cue(text, ["abo beenden"], gap=True, gap_words=3)
+    assert has_cue("Jeg vil avslutte med én gang abonnementet.", ["avslutte abonnementet"], gap=True, gap_words=3)
+    # Never across a sentence end, and not more words than allowed.
+    assert not has_cue("Ich mag das Abo. Wir beenden das Gespräch.", ["abo beenden"], gap=True, gap_words=3)
+    assert not has_cue("Das Abo hat mir bis heute gut gefallen, beenden?", ["abo beenden"], gap=True, gap_words=3)
+    # A cue that ends in a short function word needs its next word close: switching plans is no leaving.
+    assert not has_cue("Kan jeg bytte fra Premium til Basic?", ["bytte til"], gap=True, gap_words=3)
+    assert has_cue("Jeg bytte nok til HelloFresh.", ["bytte til"], gap=True, gap_words=3)
+
+
+def test_asking_for_another_person_without_a_title_is_a_handover() -> None:
+    persons = ["someone", "anyone", "jemanden", "jemandem", "alguien", "noen"]
+    qualifiers = ["who", "above", "higher", "der", "mit mehr", "que", "con más", "som"]
+    for text in (
+        "Ich brauche jemanden mit mehr Befugnissen.",
+        "Verbinden Sie mich mit jemandem, der Ahnung hat.",
+        "Páseme con alguien que pueda resolverlo.",
+        "Is there anyone above you?",
+        "Jeg vil ha noen som kan ta en avgjørelse.",
+    ):
+        assert names_a_handover(text, persons, qualifiers), text
+    for text in ("Someone stole the box from my porch.", "Can someone explain this charge?", "Noen uker uten boks."):
+        assert not names_a_handover(text, persons, qualifiers), text
+    assert not names_a_handover("Ich brauche jemanden mit mehr Befugnissen.", [], qualifiers)
+
+
+def test_a_label_may_have_its_own_sure_score() -> None:
+    # The e5 head's manager reading, when it is the strongest, is surer than its reading of leaving.
+    scores = {"human_agent": 0.7, "complaint": 0.3}
+    plain = read("Noe annet.", scores, fired=("human_agent",), uncued_min=0.85)
+    assert plain.labels == []
+    own = read_situation(
+        text="Noe annet.",
+        turns=turns(("customer", "Noe annet.")),
+        fired=["human_agent"],
+        scores=scores,
+        cues=CUES,
+        insist_cues=INSIST,
+        offer_markers=OFFERS,
+        topic_ranks={},
+        uncued_min=0.85,
+        uncued_min_by_label={"human_agent": 0.5},
+    )
+    assert own.labels == ["human_agent"]
+    leaving = read_situation(
+        text="Noe annet.",
+        turns=turns(("customer", "Noe annet.")),
+        fired=["cancel_service"],
+        scores={"cancel_service": 0.7},
+        cues=CUES,
+        insist_cues=INSIST,
+        offer_markers=OFFERS,
+        topic_ranks={},
+        uncued_min=0.85,
+        uncued_min_by_label={"human_agent": 0.5},
+    )
+    assert leaving.labels == []

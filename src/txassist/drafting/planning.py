@@ -21,7 +21,7 @@ import msgspec
 from txassist.drafting.grounding import content_words
 from txassist.drafting.inputs import ReplyInputs
 from txassist.drafting.message import read_message
-from txassist.drafting.situation import TOPIC_ACT, TOPIC_RANKS, has_cue, read_situation
+from txassist.drafting.situation import TOPIC_ACT, TOPIC_RANKS, has_cue, names_a_handover, read_situation
 from txassist.jsontypes import JsonObject
 from txassist.knowledge.schemas import KnowledgeHit
 
@@ -79,6 +79,10 @@ class ReplyPlanner:
         self._offers = [c.lower() for c in self.config["offer_markers"]]
         self._after_cancel = [c.lower() for c in self.config.get("after_cancel_cues", [])]
         self._not_a_cause = {w.lower() for w in self.config.get("not_a_cause", [])}
+        self._gap_words = int(self.config.get("gap_words", 1))
+        handover = self.config.get("handover_cues", {})
+        self._handover_persons = _flat(handover.get("persons", {}))
+        self._handover_qualifiers = _flat(handover.get("qualifiers", {}))
 
     def threshold(self, language: str) -> float:
         limits: dict[str, float] = self.config["no_answer_min_score"]
@@ -87,9 +91,14 @@ class ReplyPlanner:
     def cue_intents(self, text: str) -> list[str]:
         """Intent labels from plain phrase cues: the stand-in when no intent detector is installed."""
         gaps, infix = self.config.get("gap_labels", []), self.config.get("infix_labels", [])
-        return [
-            label for label, cues in self._cues.items() if has_cue(text, cues, gap=label in gaps, infix=label in infix)
+        labels = [
+            label
+            for label, cues in self._cues.items()
+            if has_cue(text, cues, gap=label in gaps, infix=label in infix, gap_words=self._gap_words)
         ]
+        if "human_agent" not in labels and names_a_handover(text, self._handover_persons, self._handover_qualifiers):
+            labels.append("human_agent")
+        return labels
 
     def _answer_min(self, language: str) -> float:
         limits: dict[str, float] = self.config.get("answer_min_score", {"default": 0.0})
@@ -153,6 +162,10 @@ class ReplyPlanner:
             decline_cues=self._decline,
             person_fillers=self._fillers,
             kb_trusted=self.threshold(lang) > 0,
+            gap_words=self._gap_words,
+            handover_persons=self._handover_persons,
+            handover_qualifiers=self._handover_qualifiers,
+            uncued_min_by_label=self.config.get("uncued_label_min_score_by_label"),
         )
         labels, strength = situation.labels, situation.strength
         if intents is None:

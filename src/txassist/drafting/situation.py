@@ -21,7 +21,12 @@ leaving Brightbox" at a cancel score under the alert threshold). The situation r
   lot. Third late box in a row.") does not close the conversation;
 - abuse is an insult aimed at a person: the anger that comes with it (complaint) does not outweigh
   it, and a model's abuse reading that no cue names needs the turn to address someone ("you",
-  "Sie", "tú"); "what a joke" is anger, not abuse.
+  "Sie", "tú"); "what a joke" is anger, not abuse;
+- (v5) word order and compounds: a cue whose last word is a content word may take a few words
+  between its words within a sentence (the German or Norwegian verb at the clause's end), manager
+  words match inside compounds ("avdelingslederen"), and asking for another person without a title
+  ("jemanden mit mehr Befugnissen", "alguien que pueda decidir") names a manager: the e5 head reads
+  such turns as leaving more often than as a request for someone else.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ TOPIC_ACT = {"billing_dispute": "billing", "defect_report": "known_defect", "how
 TOPIC_RANKS = 5  # how far down the retrieved passages a topic's article may sit
 TOPIC_FLOOR = 0.3  # a topical reading under the leaning that may still compete when the KB backs it
 INFIX_MIN = 5  # a shorter cue inside a word is too often another word ("dum" in "dumpling")
+CONTENT_WORD_MIN = 4  # a cue's last word this long is a content word, which may move to the clause's end
 # A label that comes with another and does not compete with it for the reply: every insult is angry.
 IMPLIED_BY = {"abuse": ("complaint",)}
 _SENTENCES = re.compile(r"[^.!?]+[.!?]*")
@@ -60,15 +66,46 @@ class Situation(msgspec.Struct, frozen=True, kw_only=True):
     solved: list[str] = []  # labels a glad thank-you names as what was solved: they block no close
 
 
-def has_cue(text: str, cues: Sequence[str], *, gap: bool = False, infix: bool = False) -> bool:
+def has_cue(text: str, cues: Sequence[str], *, gap: bool = False, infix: bool = False, gap_words: int = 1) -> bool:
     """A cue matches at a word start, so "charge" does not match "discharge" and "dum" not "dumpling".
 
     ``gap``: a word may stand between a cue's words ("sier jeg opp", "trukket meg to ganger", "end my
-    Brightbox membership"): word order moves in nb/de, and customers add a word. ``infix``: a cue of
+    Brightbox membership"): word order moves in nb/de, and customers add a word. ``gap_words``: how
+    many words may stand there when the cue ends in a content word: a German or Norwegian verb goes
+    to the clause's end ("will mein Abo nach dieser Lieferung beenden"), while a cue that
+    ends in a short function word ("bytter til", "switch to") needs its next word close, or "bytter
+    jeg fra Family til Basic" reads as leaving. Never across a sentence end. ``infix``: a cue of
     ``INFIX_MIN`` letters or more also matches inside a word (German and Norwegian compounds:
-    "Vollidioten")."""
+    "Vollidioten", "teamleder")."""
     lowered = text.lower()
-    return any(_cue_pattern(cue, gap, infix and len(cue) >= INFIX_MIN).search(lowered) for cue in cues)
+    return any(
+        _cue_pattern(cue, _gap_for(cue, gap, gap_words), infix and len(cue) >= INFIX_MIN).search(lowered)
+        for cue in cues
+    )
+
+
+def _gap_for(cue: str, gap: bool, gap_words: int) -> int:
+    if not gap:
+        return 0
+    words = cue.split()
+    return gap_words if words and len(words[-1]) >= CONTENT_WORD_MIN else 1
+
+
+def names_a_handover(text: str, persons: Sequence[str], qualifiers: Sequence[str]) -> bool:
+    """Asking for another person without a title: "jemanden mit mehr Befugnissen", "alguien que pueda
+    decidir", "somebody who can decide". An indefinite person word followed by a word that
+    qualifies who (a relative pronoun, a comparative, "above"); "someone explain the charge" or
+    "noen uker" is no such request."""
+    if not persons or not qualifiers:
+        return False
+    lowered = text.lower()
+    return any(_handover_pattern(person, tuple(qualifiers)).search(lowered) for person in persons)
+
+
+@lru_cache(maxsize=256)
+def _handover_pattern(person: str, qualifiers: tuple[str, ...]) -> re.Pattern[str]:
+    options = "|".join(r"\s+".join(re.escape(w) for w in q.split()) for q in qualifiers)
+    return re.compile(r"(?<!\w)" + re.escape(person) + r"(?!\w),?\s+(?:" + options + r")(?!\w)")
 
 
 def has_word(text: str, words: Sequence[str]) -> bool:
@@ -83,9 +120,9 @@ def _word_pattern(word: str) -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=4096)
-def _cue_pattern(cue: str, gap: bool, infix: bool) -> re.Pattern[str]:
+def _cue_pattern(cue: str, gap: int, infix: bool) -> re.Pattern[str]:
     words = [re.escape(word) for word in cue.split()]
-    between = r"\s+(?:[^\s]+\s+)?" if gap else r"\s+"
+    between = rf"\s+(?:[^\s.!?]+\s+){{0,{gap}}}" if gap else r"\s+"
     start = "" if infix else r"(?<!\w)"
     # A cue's last word is a prefix ("escalat"); the words before it are whole.
     return re.compile(start + between.join(words) if words else r"(?!)")
@@ -113,6 +150,10 @@ def read_situation(
     decline_cues: Sequence[str] = (),
     person_fillers: Sequence[str] = (),
     kb_trusted: bool = False,
+    gap_words: int = 1,
+    handover_persons: Sequence[str] = (),
+    handover_qualifiers: Sequence[str] = (),
+    uncued_min_by_label: Mapping[str, float] | None = None,
 ) -> Situation:
     """``topic_ranks``: per topical label, the rank of the first retrieved passage on that act's topic;
     ``uncued_min``: the score a reply-taking label needs from the model alone (the e5 head that reads
@@ -126,14 +167,22 @@ def read_situation(
     ``person_fillers`` (phrases that address no one: "you know", "thank you"); ``decline_cues``:
     declining an offer ("no thanks"), which after the agent's offer is insisting on leaving;
     ``kb_trusted``: retrieval scores are judged in the turn's language (it has a no-answer
-    threshold), so the KB may overrule a topic the model only leans to."""
+    threshold), so the KB may overrule a topic the model only leans to; ``gap_words``: the words a
+    gap label's cue may take between its words (``has_cue``); ``handover_persons`` /
+    ``handover_qualifiers``: asking for another person without a title names a manager
+    (``names_a_handover``); ``uncued_min_by_label``: a label's own sure score where the model is
+    surer of it than of the others (the e5 head's manager reading), in place of ``uncued_min``."""
     reasons: list[str] = []
     solved: list[str] = []
     cued = [
         label
         for label, phrases in cues.items()
-        if has_cue(text, phrases, gap=label in gap_labels, infix=label in infix_labels)
+        if has_cue(text, phrases, gap=label in gap_labels, infix=label in infix_labels, gap_words=gap_words)
     ]
+    if "human_agent" not in cued and names_a_handover(text, handover_persons, handover_qualifiers):
+        # The e5 head reads "someone who can decide" as leaving more often than as a manager.
+        cued.append("human_agent")
+        reasons.append("cue: asks for another person, not for a title (someone who, jemanden mit mehr)")
     if "cancel_service" not in cued and has_cue(text, after_cancel, gap=True):
         # Already cancelled: the turn is about what came after (a charge, a box), not about leaving.
         scores = {label: score for label, score in scores.items() if label != "cancel_service"}
@@ -166,7 +215,7 @@ def read_situation(
             continue
         implied = IMPLIED_BY.get(label, ())
         rival = max((strength[other] for other in read_as if other not in implied), default=0.0)
-        if strength[label] < rival or strength[label] < uncued_min:
+        if strength[label] < rival or strength[label] < (uncued_min_by_label or {}).get(label, uncued_min):
             present.remove(label)
             reasons.append(f"{label} dropped: not named by a cue, and not the strongest, sure reading")
         elif label == "abuse" and person_cues and not has_word(_without(text, person_fillers), person_cues):
@@ -220,8 +269,8 @@ def read_situation(
     leave_cues = cues.get("cancel_service", ())
     gap_leave = "cancel_service" in gap_labels
     churn_before = any(
-        t.speaker == "customer" and has_cue(t.text, leave_cues, gap=gap_leave) for t in earlier
-    ) or has_cue(quoted, leave_cues, gap=gap_leave)
+        t.speaker == "customer" and has_cue(t.text, leave_cues, gap=gap_leave, gap_words=gap_words) for t in earlier
+    ) or has_cue(quoted, leave_cues, gap=gap_leave, gap_words=gap_words)
     offered = any(t.speaker == "agent" and has_cue(t.text, offer_markers) for t in earlier) or has_cue(
         quoted, offer_markers
     )
