@@ -428,9 +428,10 @@ async def test_a_verb_at_the_end_of_a_german_clause_still_reads_as_leaving(servi
 
 async def test_the_e5_heads_manager_reading_needs_no_cue(service: ReplyDrafter) -> None:
     text = "Dette har vart lenge nok, sett noen andre på saken min."
-    found = Intents(scores={"human_agent": 0.7, "complaint": 0.4}, fired=["human_agent"], reasons=[], language="nb")
-    reply = await service.draft(
-        ReplyInputs(
+
+    async def act_for(label: str) -> str | None:
+        found = Intents(scores={label: 0.7, "complaint": 0.4}, fired=[label], reasons=[], language="nb")
+        inputs = ReplyInputs(
             turns=turns(("customer", text)),
             passages=[ESCALATION, RETENTION],
             channel="chat",
@@ -438,20 +439,8 @@ async def test_the_e5_heads_manager_reading_needs_no_cue(service: ReplyDrafter) 
             intents=found,
             best_score=0.8,
         )
-    )
-    assert reply.act == "escalate"
+        return (await service.draft(inputs)).act
+
+    assert await act_for("human_agent") == "escalate"
     # Its reading of leaving at the same score still needs a cue or a surer score.
-    leaving = Intents(
-        scores={"cancel_service": 0.7, "complaint": 0.4}, fired=["cancel_service"], reasons=[], language="nb"
-    )
-    other = await service.draft(
-        ReplyInputs(
-            turns=turns(("customer", text)),
-            passages=[ESCALATION, RETENTION],
-            channel="chat",
-            sentiment="negative",
-            intents=leaving,
-            best_score=0.8,
-        )
-    )
-    assert other.act != "retain"
+    assert await act_for("cancel_service") != "retain"
