@@ -105,16 +105,17 @@ def main() -> None:
                 row[f"csls_{name}"] = float((2 * docs - r_q - r_d).max())
             rows.append(row)
     signals = [k for k in rows[0] if k not in ("set", "id", "answerable")]
+    separations = {key: separation(rows, key) for key in signals}
     payload = {
         "turns": {
             "answerable": sum(r["answerable"] for r in rows),
             "off_topic": sum(not r["answerable"] for r in rows),
         },
-        "signals": {key: separation(rows, key) for key in signals},
+        "signals": separations,
         "rows": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
     }
     path = write_result("answer_signals", payload)
-    for key, found in payload["signals"].items():
+    for key, found in separations.items():
         print(f"{key:24}", found)
     print(path)
 
