@@ -21,7 +21,7 @@ import msgspec
 from txassist.drafting.grounding import content_words
 from txassist.drafting.inputs import ReplyInputs
 from txassist.drafting.message import read_message
-from txassist.drafting.situation import TOPIC_ACT, TOPIC_RANKS, has_cue, names_a_handover, read_situation
+from txassist.drafting.situation import TOPIC_ACT, TOPIC_RANKS, read_situation
 from txassist.jsontypes import JsonObject
 from txassist.knowledge.schemas import KnowledgeHit
 
@@ -83,22 +83,11 @@ class ReplyPlanner:
         handover = self.config.get("handover_cues", {})
         self._handover_persons = _flat(handover.get("persons", {}))
         self._handover_qualifiers = _flat(handover.get("qualifiers", {}))
+        self._uncued_min_by_label: dict[str, float] | None = self.config.get("uncued_label_min_score_by_label")
 
     def threshold(self, language: str) -> float:
         limits: dict[str, float] = self.config["no_answer_min_score"]
         return float(limits.get(language, limits["default"]))
-
-    def cue_intents(self, text: str) -> list[str]:
-        """Intent labels from plain phrase cues: the stand-in when no intent detector is installed."""
-        gaps, infix = self.config.get("gap_labels", []), self.config.get("infix_labels", [])
-        labels = [
-            label
-            for label, cues in self._cues.items()
-            if has_cue(text, cues, gap=label in gaps, infix=label in infix, gap_words=self._gap_words)
-        ]
-        if "human_agent" not in labels and names_a_handover(text, self._handover_persons, self._handover_qualifiers):
-            labels.append("human_agent")
-        return labels
 
     def _answer_min(self, language: str) -> float:
         limits: dict[str, float] = self.config.get("answer_min_score", {"default": 0.0})
@@ -165,7 +154,7 @@ class ReplyPlanner:
             gap_words=self._gap_words,
             handover_persons=self._handover_persons,
             handover_qualifiers=self._handover_qualifiers,
-            uncued_min_by_label=self.config.get("uncued_label_min_score_by_label"),
+            uncued_min_by_label=self._uncued_min_by_label,
         )
         labels, strength = situation.labels, situation.strength
         if intents is None:
