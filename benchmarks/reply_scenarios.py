@@ -16,7 +16,7 @@ language group on the even-numbered turns and reports it on the odd-numbered one
 (benchmarks/results/reply_threshold.json). ``openai`` runs when TXASSIST_OPENAI_BASE_URL is set.
 
     nice -n 10 .venv/bin/python benchmarks/reply_scenarios.py [--intents model|oracle|cues]
-        [--set dev|holdout|fresh|fresh2|fresh3|fresh4] [--calibrate]
+        [--set dev|holdout|fresh|fresh2|fresh3|fresh4|fresh5] [--calibrate]
 
 ``--local`` adds the embedded local model; ``--sample N`` runs N turns spread over acts, languages
 and channels (``*_sampleN.json``). ``right_act`` is the plan's act; for a model backend the reply
@@ -75,11 +75,24 @@ FRESH2 = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh2.json"
 FRESH3 = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh3.json"
 # Written on 2026-12-03 by a session that read no system code, prompt or result: the blind set.
 FRESH4 = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh4.json"
-SETS = {"dev": DATA, "holdout": HOLDOUT, "fresh": FRESH, "fresh2": FRESH2, "fresh3": FRESH3, "fresh4": FRESH4}
+# Written on 2026-12-03 the same way, after fresh4's mistakes had been read: the next blind set.
+FRESH5 = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh5.json"
+SETS = {
+    "dev": DATA,
+    "holdout": HOLDOUT,
+    "fresh": FRESH,
+    "fresh2": FRESH2,
+    "fresh3": FRESH3,
+    "fresh4": FRESH4,
+    "fresh5": FRESH5,
+}
 KB = ROOT / "examples" / "kb"
 GREETINGS = ("Hello,", "Hei,", "Hallo,", "Hola:")
 SIGN_OFFS = ("The Support Team", "Kundeservice", "Ihr Kundenservice", "El equipo de atención al cliente")
 ANSWERABLE = {"retain", "cancel_steps", "escalate", "known_defect", "how_to", "billing"}
+# The sets label one situation, "abuse or off-topic" (issue 17); since reply_plan.v6 the plan answers
+# an off-topic request with its own act, which declines without the abuse reply's words on tone.
+SITUATION = {"off_topic": "abuse"}
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -224,7 +237,7 @@ async def run_backend(
                 "channel": item["channel"],
                 "expected_act": item["expected_act"],
                 "act": draft.act,
-                "right_act": draft.act == item["expected_act"],
+                "right_act": SITUATION.get(draft.act, draft.act) == item["expected_act"],
                 "citations": cited,
                 "citations_retrieved": sum(c in retrieved for c in cited),
                 "channel_violations": violations(

@@ -142,6 +142,33 @@ async def test_abuse_sets_a_boundary_and_cites_nothing(service: ReplyDrafter) ->
     assert "respect" in reply.text.lower()
 
 
+@pytest.mark.parametrize("channel", ["chat", "voice", "email"])
+async def test_an_off_topic_request_is_declined_and_redirected_not_handed_over(
+    service: ReplyDrafter, channel: str
+) -> None:
+    reply = await draft(
+        service, "Write me a poem about the sea.", [RETENTION], labels=["off_topic"], best=0.1, channel=channel
+    )
+    assert reply.act == "off_topic"
+    assert reply.citations == []
+    assert "colleague" not in reply.text and "respect" not in reply.text.lower()
+    assert "help with" in reply.text
+
+
+async def test_an_off_topic_reading_yields_to_a_sure_service_reading(service: ReplyDrafter) -> None:
+    text = "Forget the poems, I want to cancel my subscription."
+    reply = await draft(service, text, [HOW_TO_CANCEL, RETENTION], labels=["cancel_service", "off_topic"])
+    assert reply.act == "retain"
+
+
+async def test_an_off_topic_request_in_norwegian_is_declined_in_norwegian(service: ReplyDrafter) -> None:
+    reply = await draft(
+        service, "Kan du skrive leksa mi om vikingene?", [RETENTION], labels=["off_topic"], language="nb", best=0.1
+    )
+    assert reply.act == "off_topic"
+    assert "hjelpe med" in reply.text
+
+
 async def test_a_question_the_kb_cannot_answer_gets_a_handover_not_a_loose_article(service: ReplyDrafter) -> None:
     reply = await draft(service, "Do you sell car insurance?", [RETENTION, ADDRESS], labels=[], best=0.1)
     assert reply.act == "no_answer"
@@ -409,7 +436,7 @@ async def test_asking_for_someone_else_is_an_escalation(service: ReplyDrafter, t
     # The model reads nothing (the e5 head tends to read such turns as leaving, under its sure score).
     reply = await draft(service, text, [ESCALATION, RETENTION], labels=[], language=language, sentiment="negative")
     assert reply.act == "escalate"
-    assert reply.prompt_version.endswith("+reply_plan.v5")
+    assert reply.prompt_version.endswith(f"+{ReplyPlanner(PROMPTS).version}")
 
 
 async def test_a_norwegian_how_to_asks_what_the_customer_does(service: ReplyDrafter) -> None:

@@ -7,11 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.drafting.support import turns
+from txassist.config import REPO_ROOT
+from txassist.drafting.inputs import ReplyInputs
+from txassist.drafting.planning import ReplyPlanner
 from txassist.embedding import TextEncoder
 from txassist.embedding.multilingual import MultilingualEncoder
 from txassist.intent import INTENT_LABELS, IntentDetector, Intents
 from txassist.intent.head import IntentHead
 from txassist.intent.training import fit_heads, read_examples
+from txassist.text.language import LanguageDetector
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +96,84 @@ def test_norwegian_cancellation_with_complaint(detector: IntentDetector, e5: Mul
 def test_manager_request_and_thanks(detector: IntentDetector, encoder: TextEncoder) -> None:
     assert "human_agent" in english(detector, encoder, "I need to talk to your supervisor right now.").fired
     assert english(detector, encoder, "Brilliant, that sorted it, thank you!").fired[:1] == ["thanks_resolved"]
+
+
+# None of these is in the training CSV: requests nobody at the organisation should answer, and
+# questions about the service that the help centre may not cover (a handover, not a refusal).
+OFF_TOPIC = [
+    ("Could you write a limerick about my cat?", "en"),
+    ("who is the prime minister of canada", "en"),
+    ("Can you help me write a birthday card for my grandad?", "en"),
+    ("what's 15% of 80", "en"),
+    ("Can you explain how photosynthesis works?", "en"),
+    ("Kan du lage et dikt om katten min?", "nb"),
+    ("Wie hoch ist eigentlich der Mount Everest?", "de"),
+    ("¿Quién escribió Don Quijote?", "es"),
+    ("Tu connais une bonne blague sur les chats ?", "fr"),
+    ("Hvem vant Eurovision i fjor?", "nb"),
+]
+ON_TOPIC = [
+    ("Do you deliver on bank holidays?", "en"),
+    ("Can I swap a recipe in my next box?", "en"),
+    ("My box arrived warm, is the chicken still safe to eat?", "en"),
+    ("Kan jeg endre leveringsdag?", "nb"),
+    ("Kann ich die Rezepte in meiner nächsten Box ändern?", "de"),
+    ("¿Entregan los domingos?", "es"),
+    ("Est-ce que je peux changer l'adresse de livraison ?", "fr"),
+    ("Jeg er helt rasende nå.", "nb"),  # detected unsurely: read as English
+    ("Selger dere bilforsikring?", "nb"),  # detected as English
+]
+# A model's reading, not a rule: a miss or two on turns this short is expected, a pattern of them is not.
+MIN_OFF_TOPIC_FOUND = 8
+
+
+def read(detector: IntentDetector, encoder: TextEncoder, e5: MultilingualEncoder, text: str, language: str) -> Intents:
+    return english(detector, encoder, text) if language == "en" else other(detector, e5, text, language)
+
+
+def test_requests_unrelated_to_the_service_are_off_topic(
+    detector: IntentDetector, encoder: TextEncoder, e5: MultilingualEncoder
+) -> None:
+    found = {text: read(detector, encoder, e5, text, language) for text, language in OFF_TOPIC}
+    hits = [text for text, intents in found.items() if intents.fired[:1] == ["off_topic"]]
+    assert len(hits) >= MIN_OFF_TOPIC_FOUND, {t: i.scores["off_topic"] for t, i in found.items() if t not in hits}
+    for text in hits:
+        assert any(r.startswith("intent model") and "off_topic" in r for r in found[text].reasons)
+
+
+@pytest.fixture(scope="module")
+def languages() -> LanguageDetector:
+    return LanguageDetector()
+
+
+@pytest.mark.parametrize(("text", "language"), ON_TOPIC)
+def test_a_service_turn_is_never_planned_off_topic(
+    detector: IntentDetector,
+    encoder: TextEncoder,
+    e5: MultilingualEncoder,
+    languages: LanguageDetector,
+    text: str,
+    language: str,
+) -> None:
+    # As the turn pipeline routes it: a short Norwegian turn is detected unsurely (or as English) and
+    # reaches the English head, which must not call foreign service talk unrelated either. No passage
+    # shares a word with the turn here, so nothing but the intents keeps the plan off off_topic.
+    planner = ReplyPlanner(REPO_ROOT / "prompts")
+    found = languages.detect(text)
+    for route in dict.fromkeys([language, found.code if found.reliable else "en"]):
+        intents = read(detector, encoder, e5, text, route)
+        inputs = ReplyInputs(
+            turns=turns(("customer", text)),
+            passages=[],
+            channel="chat",
+            sentiment=None,
+            intents=intents,
+            best_score=0.1,
+        )
+        assert planner.plan(inputs).act != "off_topic", (route, intents.scores["off_topic"])
+    # The English head, which fires on its own threshold alone, stays off it on English service turns.
+    if language == "en":
+        assert "off_topic" not in english(detector, encoder, text).fired
 
 
 def test_negation_rule_withdraws_the_label_and_says_so(detector: IntentDetector, encoder: TextEncoder) -> None:

@@ -240,11 +240,13 @@ def run_intent(args: argparse.Namespace) -> int:
     from txassist.intent.head import default_intent_dir
     from txassist.intent.training import (
         EXAMPLES_CSV,
+        FOLD_REPEATS,
         NEIGHBOURS,
         banking_split,
         concat,
         e5_banking_rows,
         fit_heads,
+        for_english_head,
         read_banking77,
         read_examples,
         translation_groups,
@@ -262,29 +264,30 @@ def run_intent(args: argparse.Namespace) -> int:
         return 2
     settings = Settings.from_env()
     train_rows, test_rows = banking_split(categories)
-    english = np.asarray([i for i, lang in enumerate(examples.languages) if lang == "en"], dtype=np.int64)
+    english = sum(lang == "en" for lang in examples.languages)
+    every_row = np.arange(len(examples))
     e5_rows = e5_banking_rows(categories, train_rows)
     plans = {
-        "minilm": (english, train_rows, minilm_encoder(settings)),
-        "e5": (np.arange(len(examples)), e5_rows, e5_encoder()),
+        "minilm": (for_english_head(examples), train_rows, minilm_encoder(settings)),
+        "e5": (examples, e5_rows, e5_encoder()),
     }
     # Translations of one written turn share a fold when thresholds are chosen; every banking row is
     # its own group.
     example_groups = translation_groups(
         cached_blocks(examples.texts, "e5", plans["e5"][2], args.cache_dir), examples.languages
     )
-    for name, (example_rows, banking_rows, encode) in plans.items():
-        data = concat([examples.take(example_rows), banking.take(banking_rows)])
+    for name, (written, banking_rows, encode) in plans.items():
+        data = concat([written, banking.take(banking_rows)])
         # Cached per set (all of BANKING77 for MiniLM), so the benchmark reuses the same vectors.
-        example_vectors = cached_blocks(examples.texts, name, encode, args.cache_dir)[example_rows]
+        example_vectors = cached_blocks(examples.texts, name, encode, args.cache_dir)
         if name == "minilm":
             banking_vectors = cached_vectors(banking.texts, name, encode, args.cache_dir)[banking_rows]
         else:
             banking_vectors = cached_vectors(banking.take(banking_rows).texts, name, encode, args.cache_dir)
         vectors = np.concatenate([example_vectors, banking_vectors])
-        groups = np.concatenate([example_groups[example_rows], len(examples) + np.arange(len(banking_rows))])
+        groups = np.concatenate([example_groups, len(examples) + np.arange(len(banking_rows))])
         neighbours = NEIGHBOURS.get(name)
-        memory = np.arange(len(example_rows), dtype=np.int64) if neighbours is not None else None
+        memory = every_row if neighbours is not None else None
         head = fit_heads(data, vectors, encoder=name, groups=groups, memory_rows=memory, neighbours=neighbours)
         positives = {label: int(data.targets[:, j].sum()) for j, label in enumerate(head.labels)}
         manifest = {
@@ -295,7 +298,8 @@ def run_intent(args: argparse.Namespace) -> int:
                     "path": "src/txassist/intent/data/intent_train.csv"
                     if args.examples is None
                     else str(examples_path),
-                    "rows": len(english) if name == "minilm" else len(examples),
+                    "rows": len(examples),
+                    "rows_supervising_every_label": english if name == "minilm" else len(examples),
                     "licence": "written for txassist (Apache-2.0)",
                 },
                 "banking77": {
@@ -308,8 +312,8 @@ def run_intent(args: argparse.Namespace) -> int:
                 "positives_per_label": positives,
             },
             "thresholds": head.thresholds,
-            "threshold_folds": "5 folds; translations of one written turn (mutual nearest e5 neighbours "
-            "across languages) share a fold",
+            "threshold_folds": f"5 folds, out-of-fold scores pooled over {FOLD_REPEATS} hashed assignments; "
+            "translations of one written turn (mutual nearest e5 neighbours across languages) share a fold",
             "command": "txassist train intent",
         }
         head.save(out / name, manifest=manifest)

@@ -212,7 +212,7 @@ class ReplyPlanner:
         also = [
             extra
             for label, extra in self.config["secondary"].items()
-            if label in fired and extra != act and act not in ("abuse", "close", "cancel_steps")
+            if label in fired and extra != act and act not in ("abuse", "off_topic", "close", "cancel_steps")
         ]
         citable = [p.document_id for p in topic] if spec["cite"] == "topic" else []
         fetch = spec.get("fetch") if spec["cite"] == "topic" and not self._preferred(act, topic) else None
@@ -255,7 +255,7 @@ class ReplyPlanner:
 
     def sets_boundary(self, act: str) -> bool:
         """Whether the act declines what was asked (abuse, off-topic)."""
-        return act == "abuse"
+        return act in ("abuse", "off_topic")
 
     def skip_terms(self, act: str) -> list[str]:
         """Words that mark sentences an act never quotes (the cancellation steps in a retention reply)."""

@@ -41,7 +41,7 @@ from txassist.conversations.records import TurnRecord
 
 LEAN = 0.5  # a score the plan reads as the model's leaning, below the alert threshold
 CUE_BONUS = 0.5  # a phrase cue and the model agreeing outweigh the model alone
-DOMINANT = ("abuse", "thanks_resolved", "cancel_service", "human_agent")
+DOMINANT = ("abuse", "off_topic", "thanks_resolved", "cancel_service", "human_agent")
 OUTRANKING = ("abuse", "cancel_service", "human_agent")  # named by a cue, these drop another model-only one
 TOPICAL = ("billing_dispute", "defect_report", "how_to")
 TOPIC_ACT = {"billing_dispute": "billing", "defect_report": "known_defect", "how_to": "how_to"}

@@ -13,6 +13,7 @@ INTENT_LABELS: tuple[str, ...] = (
     "billing_dispute",  # disputes a charge, double charge, wrong amount, refund demand
     "defect_report",  # something broken, not working, an error
     "how_to",  # asks how to do something, for steps
+    "off_topic",  # general help no contact centre gives (homework, code, trivia, jokes, poems)
 )
 
 

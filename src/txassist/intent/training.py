@@ -14,6 +14,7 @@ translations of one another, so the folds keep each group of translations togeth
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +111,22 @@ def read_banking77(path: str | Path) -> tuple[IntentExamples, list[str]]:
     return IntentExamples(texts, targets, mask, ["en"] * n, str(path)), categories
 
 
+# The MiniLM head reads English turns, but a turn whose language is unsure reaches it too: detection
+# falls back to English. Written service turns in other languages teach it that foreign service talk
+# is not a request unrelated to the service. They supervise nothing else, and foreign off-topic turns
+# nothing at all: to an English encoder they look like foreign service talk.
+FOREIGN_NEGATIVE_LABELS = frozenset({"off_topic"})
+
+
+def for_english_head(examples: IntentExamples) -> IntentExamples:
+    """Every written row; one not in English is only a negative for ``FOREIGN_NEGATIVE_LABELS``."""
+    mask = examples.mask.copy()
+    foreign = np.asarray([language != "en" for language in examples.languages], dtype=np.bool_)
+    labels = np.asarray([label in FOREIGN_NEGATIVE_LABELS for label in INTENT_LABELS], dtype=np.bool_)
+    mask[foreign] &= labels & (examples.targets[foreign] == 0)
+    return IntentExamples(examples.texts, examples.targets, mask, examples.languages, examples.source)
+
+
 def banking_split(
     categories: list[str], *, seed: int = SEED, test_fraction: float = 0.3
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -167,6 +184,7 @@ REGULARISATION = {"minilm": 4.0, "e5": 64.0}
 # The e5 head keeps its written turns for a nearest-turn vote (k and temperature chosen on grouped
 # out-of-fold F1 of the training rows; the MiniLM head gained nothing from one, so it has none).
 NEIGHBOURS = {"e5": Neighbours(k=10, temperature=0.02, weight=0.5)}
+FOLD_REPEATS = 5
 
 
 def translation_groups(vectors: npt.NDArray[np.float32], languages: list[str]) -> npt.NDArray[np.int64]:
@@ -197,6 +215,58 @@ def translation_groups(vectors: npt.NDArray[np.float32], languages: list[str]) -
     return np.asarray([root(i) for i in range(len(languages))], dtype=np.int64)
 
 
+def stable_folds(
+    texts: list[str], groups: npt.NDArray[np.int64] | None, folds: int, *, salt: int = 0
+) -> npt.NDArray[np.int64]:
+    """A fold per row from a hash of its group's first text in sort order (its own text without groups).
+
+    A hash, not a seeded shuffle: adding training rows leaves every other group in its fold, so the
+    thresholds of labels the new rows do not touch stay where they were.
+    """
+    keys = list(texts)
+    if groups is not None:
+        first: dict[int, str] = {}
+        for group, text in zip(groups.tolist(), texts, strict=True):
+            first[group] = min(first.get(group, text), text)
+        keys = [first[group] for group in groups.tolist()]
+    digests = (hashlib.blake2b(f"{salt}:{key}".encode(), digest_size=8).digest() for key in keys)
+    return np.asarray([int.from_bytes(d, "big") % folds for d in digests], dtype=np.int64)
+
+
+def _out_of_fold(
+    data: IntentExamples,
+    vectors: npt.NDArray[np.float32],
+    fold_of: npt.NDArray[np.int64],
+    folds: int,
+    c: float,
+    memory_rows: npt.NDArray[np.int64] | None,
+    neighbours: Neighbours | None,
+) -> npt.NDArray[np.float64]:
+    """Rows x labels: each supervised row's score from heads (and a vote) that never saw its fold."""
+    votes = None
+    if memory_rows is not None and neighbours is not None:
+        votes = np.zeros_like(data.targets)
+        for fold in range(folds):
+            held = np.flatnonzero(fold_of == fold)
+            known = memory_rows[fold_of[memory_rows] != fold]
+            if len(held) and len(known):
+                votes[held] = neighbour_vote(vectors[held], vectors[known], data.targets[known], neighbours)
+    scores = np.zeros(data.targets.shape, dtype=np.float64)
+    for j in range(len(INTENT_LABELS)):
+        rows = np.flatnonzero(data.mask[:, j])
+        x, y = vectors[rows], data.targets[rows, j]
+        for fold in range(folds):
+            held = fold_of[rows] == fold
+            if held.all() or not held.any() or len(set(y[~held].tolist())) < 2:
+                continue
+            coef, intercept = _fit_label(x[~held], y[~held], c)
+            probs = 1.0 / (1.0 + np.exp(-(x[held] @ coef + intercept)))
+            if votes is not None and neighbours is not None:
+                probs = neighbours.weight * probs + (1 - neighbours.weight) * votes[rows[held], j]
+            scores[rows[held], j] = probs
+    return scores
+
+
 def fit_heads(
     data: IntentExamples,
     vectors: npt.NDArray[np.float32],
@@ -211,48 +281,30 @@ def fit_heads(
     """One logistic regression per label on its supervised rows; thresholds from out-of-fold F1.
 
     ``groups``: rows with the same id fall in the same fold (translations of one turn); default, a
-    fold per row at random. ``memory_rows`` with ``neighbours``: the rows (every label supervised)
+    fold per row (``stable_folds``). ``memory_rows`` with ``neighbours``: the rows (every label supervised)
     the head keeps for its nearest-turn vote; the out-of-fold scores blend in a vote from the other
     folds' memory rows, so the thresholds fit the blend.
     """
     if (memory_rows is None) != (neighbours is None):
         raise ValueError("memory_rows and neighbours go together")
     c = c if c is not None else REGULARISATION.get(encoder, 4.0)
-    rng = np.random.default_rng(SEED)
-    if groups is None:
-        fold_of = rng.integers(0, folds, size=len(data))
-    else:
-        if len(groups) != len(data):
-            raise ValueError(f"{len(groups)} groups for {len(data)} rows")
-        names, index = np.unique(groups, return_inverse=True)
-        fold_of = rng.integers(0, folds, size=len(names))[index]
+    if groups is not None and len(groups) != len(data):
+        raise ValueError(f"{len(groups)} groups for {len(data)} rows")
+    if memory_rows is not None and not data.mask[memory_rows].all():
+        raise ValueError("memory rows must supervise every label")
+    # Several fold assignments, pooled: one assignment's best-F1 threshold moves by a tenth or more
+    # when a few rows are added; the pooled one is steadier.
+    assignments = [stable_folds(data.texts, groups, folds, salt=repeat) for repeat in range(FOLD_REPEATS)]
+    pooled = [_out_of_fold(data, vectors, fold_of, folds, c, memory_rows, neighbours) for fold_of in assignments]
     weights = np.zeros((len(INTENT_LABELS), vectors.shape[1]), dtype=np.float32)
     biases = np.zeros(len(INTENT_LABELS), dtype=np.float32)
     thresholds: dict[str, float] = {}
-    votes = None
-    if memory_rows is not None and neighbours is not None:
-        if not data.mask[memory_rows].all():
-            raise ValueError("memory rows must supervise every label")
-        votes = np.zeros_like(data.targets)
-        for fold in range(folds):
-            held = np.flatnonzero(fold_of == fold)
-            known = memory_rows[fold_of[memory_rows] != fold]
-            if len(held) and len(known):
-                votes[held] = neighbour_vote(vectors[held], vectors[known], data.targets[known], neighbours)
     for j, label in enumerate(INTENT_LABELS):
         rows = np.flatnonzero(data.mask[:, j])
         x, y = vectors[rows], data.targets[rows, j]
-        out_of_fold = np.zeros(len(rows))
-        for fold in range(folds):
-            held = fold_of[rows] == fold
-            if held.all() or not held.any() or len(set(y[~held].tolist())) < 2:
-                continue
-            coef, intercept = _fit_label(x[~held], y[~held], c)
-            out_of_fold[held] = 1.0 / (1.0 + np.exp(-(x[held] @ coef + intercept)))
-            if votes is not None and neighbours is not None:
-                share = neighbours.weight
-                out_of_fold[held] = share * out_of_fold[held] + (1 - share) * votes[rows[held], j]
-        thresholds[label] = best_threshold(out_of_fold, y)
+        thresholds[label] = best_threshold(
+            np.concatenate([scores[rows, j] for scores in pooled]), np.concatenate([y] * len(pooled))
+        )
         coef, intercept = _fit_label(x, y, c)
         weights[j], biases[j] = coef.astype(np.float32), np.float32(intercept)
     if memory_rows is None or neighbours is None:

@@ -22,7 +22,9 @@ from txassist.knowledge.schemas import KnowledgeHit
 
 VOICE_WORDS = 22
 # Acts whose template already acknowledges the customer's feelings.
-_OWN_ACK = frozenset({"retain", "billing", "known_defect", "ask_cause", "escalate", "abuse", "close", "no_answer"})
+_OWN_ACK = frozenset(
+    {"retain", "billing", "known_defect", "ask_cause", "escalate", "abuse", "off_topic", "close", "no_answer"}
+)
 _KB_BUDGET = {"voice": 2, "chat": 2, "email": 4}
 _SPLIT = re.compile(r"(?<=[.!?])\s+")
 _LANGUAGE_NAMES = {"fr": "French", "sv": "Swedish", "da": "Danish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch"}
