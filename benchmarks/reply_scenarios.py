@@ -93,6 +93,12 @@ ANSWERABLE = {"retain", "cancel_steps", "escalate", "known_defect", "how_to", "b
 # The sets label one situation, "abuse or off-topic" (issue 17); since reply_plan.v6 the plan answers
 # an off-topic request with its own act, which declines without the abuse reply's words on tone.
 SITUATION = {"off_topic": "abuse"}
+
+
+def situation(act: str | None) -> str | None:
+    return SITUATION.get(act, act) if act is not None else None
+
+
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -237,7 +243,7 @@ async def run_backend(
                 "channel": item["channel"],
                 "expected_act": item["expected_act"],
                 "act": draft.act,
-                "right_act": SITUATION.get(draft.act, draft.act) == item["expected_act"],
+                "right_act": situation(draft.act) == item["expected_act"],
                 "citations": cited,
                 "citations_retrieved": sum(c in retrieved for c in cited),
                 "channel_violations": violations(
