@@ -384,6 +384,53 @@ async def test_declining_the_offer_in_spanish_gives_the_steps(service: ReplyDraf
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "hmm maybe we should just cancel, not sure the kids even like the recipes",
+        "Ich überlege, ob ich einfach kündigen soll, wir kochen kaum noch.",
+        "no sé, quizás solo cancela y ya, casi no cocinamos",
+    ],
+)
+async def test_a_customer_still_weighing_it_up_is_retained_not_given_the_steps(
+    service: ReplyDrafter, text: str
+) -> None:
+    reply = await draft(service, text, [HOW_TO_CANCEL, RETENTION], labels=["cancel_service"])
+    assert reply.act == "retain"
+    assert reply.plan is not None and any("weighing it up" in reason for reason in reply.plan.reasons)
+
+
+@pytest.mark.parametrize(
+    ("text", "history"),
+    [
+        # Every offer refused before any is made.
+        ("Please close my subscription. I don't want a pause or a discount, it just isn't for us.", ()),
+        ("Bitte kündigen Sie mein Abo. Keine Pause, keinen Rabatt, danke.", ()),
+        # A downgrade offer, named by "instead of cancelling", then declined.
+        (
+            "que no, quiero darme de baja, dime cómo",
+            (
+                ("customer", "quiero cancelar"),
+                ("agent", "¿Le interesaría pasar a un plan más pequeño en lugar de cancelar?"),
+            ),
+        ),
+        # A bare "No." to the offer just made.
+        (
+            "No. How do I cancel?",
+            (
+                ("customer", "The boxes keep arriving late. I want to cancel."),
+                ("agent", "I'm sorry about that. I can take 50% off your next two boxes, would that help?"),
+            ),
+        ),
+    ],
+)
+async def test_refusing_the_offers_is_insisting(
+    service: ReplyDrafter, text: str, history: Sequence[tuple[str, str]]
+) -> None:
+    reply = await draft(service, text, [HOW_TO_CANCEL, RETENTION], labels=["cancel_service"], history=history)
+    assert reply.act == "cancel_steps"
+
+
+@pytest.mark.parametrize(
     ("text", "act"),
     [
         ("Hello, my account was closed in August, yet I was still charged on 1 September.", "billing"),

@@ -73,6 +73,7 @@ class ReplyPlanner:
         }
         self._insist = _flat(self.config["insist_cues"])
         self._decline = _flat(self.config.get("decline_cues", {}))
+        self._hedges = _flat(self.config.get("hedge_cues", {}))
         self._contrast = _flat(self.config.get("contrast_cues", {}))
         self._person = _flat(self.config.get("person_cues", {}))
         self._fillers = _flat(self.config.get("person_fillers", {}))
@@ -155,6 +156,7 @@ class ReplyPlanner:
             handover_persons=self._handover_persons,
             handover_qualifiers=self._handover_qualifiers,
             uncued_min_by_label=self._uncued_min_by_label,
+            hedge_cues=self._hedges,
         )
         labels, strength = situation.labels, situation.strength
         if intents is None:

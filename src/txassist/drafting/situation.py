@@ -154,6 +154,7 @@ def read_situation(
     handover_persons: Sequence[str] = (),
     handover_qualifiers: Sequence[str] = (),
     uncued_min_by_label: Mapping[str, float] | None = None,
+    hedge_cues: Sequence[str] = (),
 ) -> Situation:
     """``topic_ranks``: per topical label, the rank of the first retrieved passage on that act's topic;
     ``uncued_min``: the score a reply-taking label needs from the model alone (the e5 head that reads
@@ -171,7 +172,9 @@ def read_situation(
     gap label's cue may take between its words (``has_cue``); ``handover_persons`` /
     ``handover_qualifiers``: asking for another person without a title names a manager
     (``names_a_handover``); ``uncued_min_by_label``: a label's own sure score where the model is
-    surer of it than of the others (the e5 head's manager reading), in place of ``uncued_min``."""
+    surer of it than of the others (the e5 head's manager reading), in place of ``uncued_min``;
+    ``hedge_cues``: words of a customer still weighing it up ("maybe", "i dunno", "ob ich"), under
+    which an insisting phrase ("just cancel") insists on nothing."""
     reasons: list[str] = []
     solved: list[str] = []
     cued = [
@@ -275,6 +278,10 @@ def read_situation(
         quoted, offer_markers
     )
     says_insist = has_cue(text, insist_cues, gap=True)
+    if says_insist and has_word(text, hedge_cues):
+        # "maybe I should just cancel, I dunno": weighing it up, which a retention reply answers.
+        says_insist = False
+        reasons.append("state: the customer is still weighing it up (a hedge under the insisting words)")
     agents = [t for t in earlier if t.speaker == "agent"]
     # The offer just made: the agent's last turn, or the thread quoted under this email.
     offered_last = has_cue(agents[-1].text if agents else "", offer_markers) or has_cue(quoted, offer_markers)
