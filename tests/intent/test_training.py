@@ -1,4 +1,4 @@
-"""Training pieces of the intent heads on synthetic vectors: translation groups, the nearest-turn vote."""
+"""Training pieces of the intent heads: translation groups, hashed folds, the English head's mask, the vote."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from txassist.intent import INTENT_LABELS
 from txassist.intent.head import IntentHead, IntentHeadError, Memory, Neighbours, neighbour_vote
-from txassist.intent.training import fit_heads, read_examples, translation_groups
+from txassist.intent.training import fit_heads, for_english_head, read_examples, stable_folds, translation_groups
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -71,3 +71,28 @@ def test_memory_must_fit_its_targets_and_the_head() -> None:
         IntentHead(
             weight, bias, thresholds, encoder="test", memory=Memory(np.ones((3, 4)), targets[:, :2], Neighbours())
         )
+
+
+def test_folds_follow_the_text_so_added_rows_leave_the_others_alone() -> None:
+    texts = [f"turn {i}" for i in range(200)]
+    groups = np.arange(200, dtype=np.int64)
+    groups[1] = groups[0]  # a translation pair
+    before = stable_folds(texts, groups, 5)
+    after = stable_folds([*texts, "a new turn", "another"], np.append(groups, [500, 501]), 5)
+    np.testing.assert_array_equal(before, after[:200])
+    assert before[0] == before[1]
+    assert set(before.tolist()) == set(range(5))
+    # Another salt is another assignment of the same rows.
+    assert (stable_folds(texts, groups, 5, salt=1) != before).any()
+
+
+def test_the_english_head_reads_foreign_turns_only_as_off_topic_negatives() -> None:
+    examples = read_examples()
+    english = for_english_head(examples)
+    off_topic = INTENT_LABELS.index("off_topic")
+    for i, language in enumerate(examples.languages):
+        if language == "en":
+            assert english.mask[i].all()
+        else:
+            supervised = [INTENT_LABELS[j] for j in np.flatnonzero(english.mask[i])]
+            assert supervised == ([] if examples.targets[i, off_topic] else ["off_topic"])
