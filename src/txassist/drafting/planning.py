@@ -214,7 +214,7 @@ class ReplyPlanner:
         also = [
             extra
             for label, extra in self.config["secondary"].items()
-            if label in fired and extra != act and act not in ("abuse", "off_topic", "close", "cancel_steps")
+            if label in fired and extra != act and not self.sets_boundary(act) and act not in ("close", "cancel_steps")
         ]
         citable = [p.document_id for p in topic] if spec["cite"] == "topic" else []
         fetch = spec.get("fetch") if spec["cite"] == "topic" and not self._preferred(act, topic) else None

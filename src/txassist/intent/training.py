@@ -111,8 +111,8 @@ def read_banking77(path: str | Path) -> tuple[IntentExamples, list[str]]:
     return IntentExamples(texts, targets, mask, ["en"] * n, str(path)), categories
 
 
-# The MiniLM head reads English turns, but a turn whose language is unsure reaches it too: detection
-# falls back to English. Written service turns in other languages teach it that foreign service talk
+# The MiniLM head reads English turns, and a short foreign turn detected as English ("Selger dere
+# bilforsikring?") reaches it too. Written service turns in other languages teach it that foreign service talk
 # is not a request unrelated to the service. They supervise nothing else, and foreign off-topic turns
 # nothing at all: to an English encoder they look like foreign service talk.
 FOREIGN_NEGATIVE_LABELS = frozenset({"off_topic"})
