@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.common import write_result  # noqa: E402
-from benchmarks.reply_scenarios import SETS, knowledge_service  # noqa: E402
+from benchmarks.reply_scenarios import BLIND, SETS, knowledge_service  # noqa: E402
 from txassist.drafting.message import read_message  # noqa: E402
 
 NEAREST = 10  # reference queries per document, and documents per query, in the CSLS means
@@ -76,6 +76,8 @@ def main() -> None:
     }
     rows: list[dict[str, Any]] = []
     for subset, path in SETS.items():
+        if subset in BLIND:
+            continue
         for item in json.loads(path.read_text(encoding="utf-8"))["items"]:
             if item["language"] == "en" or item.get("intents") or item.get("history"):
                 continue

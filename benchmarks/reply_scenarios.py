@@ -77,6 +77,9 @@ FRESH3 = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh3.json"
 FRESH4 = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh4.json"
 # Written on 2026-12-03 the same way, after fresh4's mistakes had been read: the next blind set.
 FRESH5 = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh5.json"
+# Written on 2026-12-04 the same way (a helper that read only the KB and the act definitions), after
+# fresh5's mistakes had been read: the blind set of plan v8.
+FRESH6 = ROOT / "benchmarks" / "data" / "reply_scenarios_fresh6.json"
 SETS = {
     "dev": DATA,
     "holdout": HOLDOUT,
@@ -85,7 +88,9 @@ SETS = {
     "fresh3": FRESH3,
     "fresh4": FRESH4,
     "fresh5": FRESH5,
+    "fresh6": FRESH6,
 }
+BLIND = ("fresh6",)  # not read turn by turn, and no study of signals or thresholds reads them
 KB = ROOT / "examples" / "kb"
 GREETINGS = ("Hello,", "Hei,", "Hallo,", "Hola:")
 SIGN_OFFS = ("The Support Team", "Kundeservice", "Ihr Kundenservice", "El equipo de atención al cliente")
@@ -175,10 +180,11 @@ class ModelIntents:
     def __call__(self, text: str) -> tuple[Any, str]:
         # As the turn pipeline does: the intents read the customer's own words (no instruction-like
         # sentences, no email greeting, sign-off or quoted thread).
+        # The language's guess is kept even when unsure, and the detector routes on it: a guessed
+        # "nb" takes the e5 head, as in the pipeline.
         text = read_message(text).body or text
-        found = self.language.detect(text)
-        code = found.code if found.reliable else "en"
-        vectors = self.encoder.encode([text]) if code == "en" else None
+        code = self.language.detect(text).code
+        vectors = self.encoder.encode([text])
         e5 = self.multilingual.queries([text]) if code != "en" else None
         return self.detector.detect([text], vectors, e5, [code])[0], code
 
