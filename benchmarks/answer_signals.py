@@ -11,7 +11,8 @@ query's cosines to every row; the margin between the first document and the seco
 the MiniLM search of the same words agreeing on the first document; hubness-corrected scores
 (CSLS: ``2 cos(q, d) - r_q - r_d``, where ``r_d`` is a document's mean cosine to its nearest
 reference queries, either the KB's own titles embedded as queries or the intent head's written
-training turns); and the nearest written training turn.
+training turns); the nearest written training turn; and the best score and margins of the ranking
+search uses since the query mean is taken off (``knowledge.centering``).
 
     nice -n 10 .venv/bin/python -m benchmarks.answer_signals   → benchmarks/results/answer_signals.json
 """
@@ -34,6 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from benchmarks.common import write_result  # noqa: E402
 from benchmarks.reply_scenarios import BLIND, SETS, knowledge_service  # noqa: E402
 from txassist.drafting.message import read_message  # noqa: E402
+from txassist.knowledge.centering import centred, load_query_mean  # noqa: E402
 
 NEAREST = 10  # reference queries per document, and documents per query, in the CSLS means
 TRAIN = ROOT / "src" / "txassist" / "intent" / "data" / "intent_train.csv"
@@ -67,6 +69,9 @@ def main() -> None:
     titles = [snapshot.documents[name].document.title for name in names]
     with TRAIN.open(encoding="utf-8") as handle:
         written = [row["text"] for row in csv.DictReader(handle)]
+    loaded = load_query_mean()
+    assert loaded is not None
+    mean = loaded.array()
     references = {"titles": encoder.queries(titles), "written_turns": encoder.queries(written)}
     hub = {
         name: np.sort(np.array([per_document(index.vectors @ q, documents, names) for q in refs]), axis=0)[::-1][
@@ -105,6 +110,11 @@ def main() -> None:
             }
             for name, r_d in hub.items():
                 row[f"csls_{name}"] = float((2 * docs - r_q - r_d).max())
+            # What search ranks by (knowledge.centering): the query minus the mean customer question.
+            centred_docs = np.sort(per_document(index.vectors @ centred(query, mean), documents, names))[::-1]
+            row["centred_best"] = float(centred_docs[0])
+            row["centred_margin_2nd"] = float(centred_docs[0] - centred_docs[1])
+            row["centred_margin_5th"] = float(centred_docs[0] - centred_docs[4])
             rows.append(row)
     signals = [k for k in rows[0] if k not in ("set", "id", "answerable")]
     separations = {key: separation(rows, key) for key in signals}

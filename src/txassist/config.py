@@ -86,6 +86,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Cross-lingual search: a second index of passages embedded with multilingual-e5-small, searched
     # for queries that are not in English. False: English-only (no e5 at ingest or search).
     multilingual_search: bool = True
+    # Cross-lingual search takes the mean customer question off the e5 query vector (knowledge.centering).
+    multilingual_centering: bool = True
 
     # --- drafting ---
     llm_backend: Literal["extractive", "openai", "local"] = "extractive"

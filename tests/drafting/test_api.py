@@ -112,7 +112,7 @@ async def test_draft_feedback_and_stats(client: AsyncTestClient[Litestar]) -> No
         assert response.status_code == 201, response.text
         [suggestion] = response.json()["suggestions"]
         assert suggestion["backend"] == "extractive"
-        assert suggestion["prompt_version"] == "extractive.voice.v2+reply_plan.v7"  # the customer moved to voice
+        assert suggestion["prompt_version"] == "extractive.voice.v2+reply_plan.v8"  # the customer moved to voice
         assert "full refund" not in suggestion["text"].lower()
         assert "http" not in suggestion["text"]
         ids.append(suggestion["id"])
@@ -131,7 +131,7 @@ async def test_draft_feedback_and_stats(client: AsyncTestClient[Litestar]) -> No
     )
     assert rejected.status_code == 201
     stats = (await client.get("/v1/suggestions/stats", headers=auth("product-key"))).json()["items"]
-    [row] = [r for r in stats if r["prompt_version"] == "extractive.voice.v2+reply_plan.v7"]
+    [row] = [r for r in stats if r["prompt_version"] == "extractive.voice.v2+reply_plan.v8"]
     assert row["suggestions"] == 3 and row["feedback"] == 3
     assert row["acceptance_rate"] == pytest.approx(1 / 3, abs=1e-3)
     assert row["mean_edit_distance"] == pytest.approx(edited.json()["edit_distance"] / 2, abs=0.01)

@@ -43,7 +43,7 @@ async def test_grounded_answer_keeps_its_citation(service_for: Callable[..., Dra
     draft = await service.drafter.draft(CHAT_INPUTS)
     await service.stop()
     assert draft.backend == "openai" and draft.fallback is None
-    assert draft.prompt_version == "draft_reply.chat.v6+reply_plan.v7"
+    assert draft.prompt_version == "draft_reply.chat.v6+reply_plan.v8"
     assert draft.source == "llm" and draft.act is not None
     assert [c.document_id for c in draft.citations] == ["billing-double-charge"]
     assert "[1]" not in draft.text and draft.text.startswith("If you see two Brightbox amounts")

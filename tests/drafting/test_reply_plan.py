@@ -163,7 +163,13 @@ async def test_an_off_topic_reading_yields_to_a_sure_service_reading(service: Re
 
 async def test_an_off_topic_request_in_norwegian_is_declined_in_norwegian(service: ReplyDrafter) -> None:
     reply = await draft(
-        service, "Kan du skrive leksa mi om vikingene?", [RETENTION], labels=["off_topic"], language="nb", best=0.1
+        # 0.05: a retrieval score on the cross-lingual scale, where no article is about the turn.
+        service,
+        "Kan du skrive leksa mi om vikingene?",
+        [kb_hit("cancellations/cancellations-retention-offers.md", 0.05)],
+        labels=["off_topic"],
+        language="nb",
+        best=0.1,
     )
     assert reply.act == "off_topic"
     assert "hjelpe med" in reply.text
@@ -350,6 +356,24 @@ async def test_a_turn_no_label_names_is_answered_only_on_sure_retrieval(service:
     # The same words on loose retrieval: a handover, not a loosely related article.
     loose = await draft(service, text, [DELIVERY, ADDRESS], labels=[], best=0.45)
     assert loose.act == "no_answer" and loose.citations == []
+
+
+async def test_a_question_in_another_language_is_answered_only_when_the_cross_lingual_ranking_is_sure(
+    service: ReplyDrafter,
+) -> None:
+    # No word of "Hvilke dager leverer dere?" is in the English article: the e5 ranking's top score
+    # decides (on the centred scale knowledge search gives non-English queries).
+    text = "Hvilke dager leverer dere?"
+
+    def hits(top: float) -> list[KnowledgeHit]:
+        other = kb_hit("shipping/shipping-change-delivery-address.md", 0.02)
+        return [kb_hit("shipping/shipping-delivery-windows.md", top), other]
+
+    sure = await draft(service, text, hits(0.25), labels=[], language="nb", best=0.86)
+    assert sure.act == "answer" and [c.document_id for c in sure.citations][:1] == ["shipping-delivery-windows"]
+    loose = await draft(service, text, hits(0.05), labels=[], language="nb", best=0.86)
+    assert loose.act == "no_answer" and loose.citations == []
+    assert any(r.startswith("cross-lingual retrieval: top score 0.050 below") for r in loose.plan.reasons)  # type: ignore[union-attr]
 
 
 async def test_a_problem_whose_first_article_is_a_known_issue_gets_the_workaround(service: ReplyDrafter) -> None:

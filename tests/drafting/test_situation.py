@@ -95,6 +95,23 @@ def test_cues_match_at_word_starts() -> None:
     assert not has_cue("It was recharged", ["charged"])
 
 
+def test_a_cue_ending_in_a_dollar_sign_is_a_whole_word() -> None:
+    assert has_cue("du er dum", ["dum$"]) and has_cue("Du er dum!", ["dum$"])
+    assert not has_cue("the box gets dumped on the step", ["dum$"])
+    assert has_cue("the box gets dumped on the step", ["dum"])  # without it, the last word is a prefix
+
+
+def test_insisting_words_make_a_leaning_to_cancel_sure() -> None:
+    # 0.68 is under the sureness rule's 0.85 for this head; "jeg har bestemt meg" insists.
+    text = "Nei, jeg har bestemt meg, jeg vil bare avslutte helt."
+    found = read(text, {"cancel_service": 0.68}, uncued_min=0.85)
+    assert found.insists and found.labels[0] == "cancel_service"
+    assert "state: insisting words over a leaning to cancel" in found.reasons
+    # Without the insisting words the same leaning stays unsure; under the leaning it insists on nothing.
+    assert "cancel_service" not in read("Jeg vil bare avslutte helt.", {"cancel_service": 0.68}, uncued_min=0.85).labels
+    assert not read(text, {"cancel_service": 0.3}, uncued_min=0.85).insists
+
+
 def test_cues_of_some_labels_take_a_word_between_their_words() -> None:
     assert not has_cue("Hvordan sier jeg opp?", ["sier opp"])
     assert has_cue("Hvordan sier jeg opp?", ["sier opp"], gap=True)

@@ -318,6 +318,19 @@ def run_intent(args: argparse.Namespace) -> int:
         }
         head.save(out / name, manifest=manifest)
         print(f"wrote {out / name}: {len(data)} rows; thresholds {head.thresholds}")
+    if args.out is None:
+        # Cross-lingual search's query mean comes from the same written turns (knowledge.centering).
+        from txassist.embedding.multilingual import MultilingualEncoder
+        from txassist.knowledge.centering import QUERY_MEAN_PATH, file_sha256, query_mean, save_query_mean
+
+        mean = query_mean(
+            cached_blocks(examples.texts, "e5", plans["e5"][2], args.cache_dir),
+            model=MultilingualEncoder().model_name,
+            source="src/txassist/intent/data/intent_train.csv" if args.examples is None else str(examples_path),
+            source_sha256=file_sha256(examples_path),
+        )
+        save_query_mean(mean)
+        print(f"wrote {QUERY_MEAN_PATH}: the mean of {mean.rows} e5 query vectors")
     return 0
 
 

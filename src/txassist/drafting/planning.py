@@ -90,6 +90,11 @@ class ReplyPlanner:
         limits: dict[str, float] = self.config["no_answer_min_score"]
         return float(limits.get(language, limits["default"]))
 
+    def _crosslingual_min(self, language: str) -> float | None:
+        """The top cross-lingual score that states a cause, for languages without a no-answer threshold."""
+        limit = self.config.get("crosslingual_cause_min_score")
+        return float(limit) if limit is not None and self.threshold(language) <= 0 else None
+
     def _answer_min(self, language: str) -> float:
         limits: dict[str, float] = self.config.get("answer_min_score", {"default": 0.0})
         return float(limits.get(language, limits["default"]))
@@ -171,6 +176,15 @@ class ReplyPlanner:
         said = content_words(text) - self._not_a_cause
         shared = max((len(said & content_words(f"{p.title} {p.text}")) for p in passages), default=0)
         no_cause = weak or shared < MIN_SHARED_WORDS
+        crosslingual = self._crosslingual_min(lang)
+        if no_cause and crosslingual is not None and passages:
+            # Words cannot meet across languages; the cross-lingual ranking's top score (the e5 query
+            # with the mean customer question taken off) says whether an article is about the turn.
+            top = max(p.score for p in passages)
+            no_cause = top < crosslingual
+            reasons.append(
+                f"cross-lingual retrieval: top score {top:.3f} {'below' if no_cause else 'at or above'} {crosslingual}"
+            )
         # A turn no label names is answered only on surer retrieval than a how-to or a defect needs:
         # nothing but the passages says the help centre covers it.
         unsure = best_score < self._answer_min(lang) if best_score is not None else not passages

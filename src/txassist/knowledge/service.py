@@ -36,6 +36,7 @@ from txassist.arrays import Floats
 from txassist.config import Settings
 from txassist.errors import InvalidInput, NotFound
 from txassist.jsontypes import JsonObject
+from txassist.knowledge.centering import centred, load_query_mean
 from txassist.knowledge.chunking import Chunk, chunk_document
 from txassist.knowledge.fusion import weighted_rrf
 from txassist.knowledge.index import (
@@ -137,6 +138,7 @@ class KnowledgeService:
         self._loaded_version: str | None = None
         self._reloader: asyncio.Task[None] | None = None
         self._write_limiter = anyio.CapacityLimiter(1)
+        self._query_mean: Vector | Literal[False] | None = False  # False: not read yet
 
     # ------------------------------------------------------------ lifecycle
 
@@ -425,8 +427,8 @@ class KnowledgeService:
         best = 0.0
         if mode != "lexical":
             if multilingual_vector is not None:
-                dense = snapshot.multilingual_search(multilingual_vector, depth)
-                best = dense[0][1] if dense else 0.0
+                dense = snapshot.multilingual_search(self._centred(multilingual_vector), depth)
+                best = self._plain_cosine(snapshot, multilingual_vector, dense)
             elif vector is not None:
                 # The cosine floor and ``best`` read each chunk's closest part, a plain cosine.
                 closest: dict[int, float] = {}
@@ -461,6 +463,28 @@ class KnowledgeService:
             if chunk is not None:
                 hits.append(_hit(chunk, score, query))
         return hits, best
+
+    def query_mean(self) -> Vector | None:
+        """The mean e5 customer question (None: centring off, or no mean made with this encoder)."""
+        if self._query_mean is False:
+            mean = load_query_mean() if self.settings.multilingual_centering else None
+            encoder = self._multilingual
+            usable = mean is not None and (encoder is None or mean.model == encoder.model_name)
+            self._query_mean = mean.array() if mean is not None and usable else None
+        return self._query_mean
+
+    def _centred(self, vector: Vector) -> Vector:
+        mean = self.query_mean()
+        return centred(vector, mean) if mean is not None else vector
+
+    @staticmethod
+    def _plain_cosine(snapshot: IndexSnapshot, vector: Vector, dense: list[tuple[int, float]]) -> float:
+        """The first hit's own cosine: ``best_dense_score`` keeps e5's plain scale (the documentation-gap
+        signal and the plan read it), whatever the ranking subtracted."""
+        if not dense or snapshot.multilingual is None:
+            return 0.0
+        first = dense[0][0]
+        return snapshot.multilingual.top_scores(vector, [first], 1).get(first, [dense[0][1]])[0]
 
     def stats(self) -> JsonObject:
         snapshot = self._snapshot
