@@ -407,6 +407,21 @@ async def test_declining_the_offer_in_spanish_gives_the_steps(service: ReplyDraf
     assert reply.act == "cancel_steps"
 
 
+async def test_asking_whether_to_cancel_is_weighing_it_up_not_insisting(service: ReplyDrafter) -> None:
+    # The README's turn: "just cancel" insists, but asked as a question the customer is still deciding.
+    text = "My Thermo keeps dropping off the Wi-Fi since the update and I am fed up. Should I just cancel?"
+    reply = await draft(service, text, [WIFI, RETENTION, HOW_TO_CANCEL], labels=["cancel_service", "complaint"])
+    assert reply.act in ("retain", "known_defect")  # keep them: the retention offer or the fix, not the way out
+    assert "state: the customer is still weighing it up (a hedge under the insisting words)" in reply.plan.reasons  # type: ignore[union-attr]
+    insisting = await draft(
+        service,
+        "My Thermo keeps dropping off the Wi-Fi. Just cancel it.",
+        [WIFI, HOW_TO_CANCEL],
+        labels=["cancel_service"],
+    )
+    assert insisting.act == "cancel_steps"
+
+
 @pytest.mark.parametrize(
     "text",
     [
