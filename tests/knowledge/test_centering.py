@@ -68,7 +68,7 @@ def _service(tmp_path: Path, *, centring: bool) -> KnowledgeService:
     settings = Settings.from_env({}, data_dir=tmp_path, multilingual_centering=centring)
     service = KnowledgeService(settings, None, None)  # type: ignore[arg-type]
     if centring:
-        service._query_mean = 0.9 * HUB  # what the mean of many questions would be here
+        service.query_mean = 0.9 * HUB  # what the mean of many questions would be here
     return service
 
 

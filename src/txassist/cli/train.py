@@ -273,13 +273,13 @@ def run_intent(args: argparse.Namespace) -> int:
     }
     # Translations of one written turn share a fold when thresholds are chosen; every banking row is
     # its own group.
-    example_groups = translation_groups(
-        cached_blocks(examples.texts, "e5", plans["e5"][2], args.cache_dir), examples.languages
-    )
+    e5_examples = cached_blocks(examples.texts, "e5", plans["e5"][2], args.cache_dir)
+    example_groups = translation_groups(e5_examples, examples.languages)
+    examples_label = "src/txassist/intent/data/intent_train.csv" if args.examples is None else str(examples_path)
     for name, (written, banking_rows, encode) in plans.items():
         data = concat([written, banking.take(banking_rows)])
         # Cached per set (all of BANKING77 for MiniLM), so the benchmark reuses the same vectors.
-        example_vectors = cached_blocks(examples.texts, name, encode, args.cache_dir)
+        example_vectors = e5_examples if name == "e5" else cached_blocks(examples.texts, name, encode, args.cache_dir)
         if name == "minilm":
             banking_vectors = cached_vectors(banking.texts, name, encode, args.cache_dir)[banking_rows]
         else:
@@ -295,9 +295,7 @@ def run_intent(args: argparse.Namespace) -> int:
             "encoder": name,
             "training_data": {
                 "examples": {
-                    "path": "src/txassist/intent/data/intent_train.csv"
-                    if args.examples is None
-                    else str(examples_path),
+                    "path": examples_label,
                     "rows": len(examples),
                     "rows_supervising_every_label": english if name == "minilm" else len(examples),
                     "licence": "written for txassist (Apache-2.0)",
@@ -324,9 +322,9 @@ def run_intent(args: argparse.Namespace) -> int:
         from txassist.knowledge.centering import QUERY_MEAN_PATH, file_sha256, query_mean, save_query_mean
 
         mean = query_mean(
-            cached_blocks(examples.texts, "e5", plans["e5"][2], args.cache_dir),
+            e5_examples,
             model=MultilingualEncoder().model_name,
-            source="src/txassist/intent/data/intent_train.csv" if args.examples is None else str(examples_path),
+            source=examples_label,
             source_sha256=file_sha256(examples_path),
         )
         save_query_mean(mean)

@@ -90,10 +90,10 @@ class ReplyPlanner:
         limits: dict[str, float] = self.config["no_answer_min_score"]
         return float(limits.get(language, limits["default"]))
 
-    def _crosslingual_min(self, language: str) -> float | None:
-        """The top cross-lingual score that states a cause, for languages without a no-answer threshold."""
+    def _crosslingual_min(self) -> float | None:
+        """The top cross-lingual score that states a cause (read where the KB's words cannot judge)."""
         limit = self.config.get("crosslingual_cause_min_score")
-        return float(limit) if limit is not None and self.threshold(language) <= 0 else None
+        return float(limit) if limit is not None else None
 
     def _answer_min(self, language: str) -> float:
         limits: dict[str, float] = self.config.get("answer_min_score", {"default": 0.0})
@@ -136,6 +136,8 @@ class ReplyPlanner:
             fired, scores = [], {}
             lang = normalise_language(language)
         style = channel_style(inputs.channel)
+        # A no-answer threshold for the turn's language: the KB's words and scores can judge it.
+        kb_trusted = self.threshold(lang) > 0
         situation = read_situation(
             text=text,
             turns=turns,
@@ -156,7 +158,7 @@ class ReplyPlanner:
             person_cues=self._person,
             decline_cues=self._decline,
             person_fillers=self._fillers,
-            kb_trusted=self.threshold(lang) > 0,
+            kb_trusted=kb_trusted,
             gap_words=self._gap_words,
             handover_persons=self._handover_persons,
             handover_qualifiers=self._handover_qualifiers,
@@ -176,7 +178,7 @@ class ReplyPlanner:
         said = content_words(text) - self._not_a_cause
         shared = max((len(said & content_words(f"{p.title} {p.text}")) for p in passages), default=0)
         no_cause = weak or shared < MIN_SHARED_WORDS
-        crosslingual = self._crosslingual_min(lang)
+        crosslingual = None if kb_trusted else self._crosslingual_min()
         if no_cause and crosslingual is not None and passages:
             # Words cannot meet across languages; the cross-lingual ranking's top score (the e5 query
             # with the mean customer question taken off) says whether an article is about the turn.

@@ -138,7 +138,6 @@ class KnowledgeService:
         self._loaded_version: str | None = None
         self._reloader: asyncio.Task[None] | None = None
         self._write_limiter = anyio.CapacityLimiter(1)
-        self._query_mean: Vector | Literal[False] | None = False  # False: not read yet
 
     # ------------------------------------------------------------ lifecycle
 
@@ -464,17 +463,15 @@ class KnowledgeService:
                 hits.append(_hit(chunk, score, query))
         return hits, best
 
+    @functools.cached_property
     def query_mean(self) -> Vector | None:
         """The mean e5 customer question (None: centring off, or no mean made with this encoder)."""
-        if self._query_mean is False:
-            mean = load_query_mean() if self.settings.multilingual_centering else None
-            encoder = self._multilingual
-            usable = mean is not None and (encoder is None or mean.model == encoder.model_name)
-            self._query_mean = mean.array() if mean is not None and usable else None
-        return self._query_mean
+        mean = load_query_mean() if self.settings.multilingual_centering else None
+        encoder = self.multilingual
+        return mean.array() if mean is not None and encoder is not None and mean.model == encoder.model_name else None
 
     def _centred(self, vector: Vector) -> Vector:
-        mean = self.query_mean()
+        mean = self.query_mean
         return centred(vector, mean) if mean is not None else vector
 
     @staticmethod
