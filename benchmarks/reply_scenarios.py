@@ -55,7 +55,6 @@ from benchmarks.common import timing_stats, write_result  # noqa: E402
 from txassist.config import Settings  # noqa: E402
 from txassist.drafting.grounding import ungrounded_offers  # noqa: E402
 from txassist.drafting.inputs import ReplyInputs  # noqa: E402
-from txassist.drafting.message import read_message  # noqa: E402
 from txassist.drafting.replying import ReplyDrafter, last_customer_text  # noqa: E402
 from txassist.embedding import EmbeddingBatcher, TextEncoder  # noqa: E402
 from txassist.knowledge.loaders import iter_files, load_path  # noqa: E402
@@ -164,29 +163,27 @@ def must_not(item: dict[str, Any], text: str, cited: list[str], allowed: list[Kn
 
 
 class ModelIntents:
-    """What a turn runs: language detection, the MiniLM or e5 vector, the intent detector."""
+    """What a turn runs (``txassist.intent.reader``): the customer's own words, their language, and the
+    MiniLM or e5 head, with the language of the whole text handed to the plan as the pipeline does."""
 
     def __init__(self) -> None:
-        from txassist.embedding import TextEncoder
         from txassist.embedding.multilingual import MultilingualEncoder
         from txassist.intent import IntentDetector
+        from txassist.intent.reader import IntentReader
         from txassist.text.language import LanguageDetector
 
         self.language = LanguageDetector()
-        self.encoder = TextEncoder.from_settings(Settings.from_env({}))
-        self.multilingual = MultilingualEncoder()
-        self.detector = IntentDetector(multilingual=self.multilingual)
+        multilingual = MultilingualEncoder()
+        self.reader = IntentReader.inline(
+            IntentDetector(multilingual=multilingual),
+            self.language.detect,
+            TextEncoder.from_settings(Settings.from_env({})),
+            multilingual,
+        )
 
-    def __call__(self, text: str) -> tuple[Any, str]:
-        # As the turn pipeline does: the intents read the customer's own words (no instruction-like
-        # sentences, no email greeting, sign-off or quoted thread).
-        # The language's guess is kept even when unsure, and the detector routes on it: a guessed
-        # "nb" takes the e5 head, as in the pipeline.
-        text = read_message(text).body or text
-        code = self.language.detect(text).code
-        vectors = self.encoder.encode([text])
-        e5 = self.multilingual.queries([text]) if code != "en" else None
-        return self.detector.detect([text], vectors, e5, [code])[0], code
+    async def __call__(self, text: str) -> tuple[Any, str]:
+        language = self.language.detect(text)
+        return await self.reader.read(text, language=language), language.code
 
 
 async def run_backend(
@@ -220,7 +217,7 @@ async def run_backend(
         if mode == "oracle":
             intents = OracleIntents(dict.fromkeys(item["intents"], 1.0), list(item["intents"]), [], item["language"])
         elif model is not None:
-            intents, language = model(item["text"])
+            intents, language = await model(item["text"])
         started = time.perf_counter()
         inputs = ReplyInputs(
             turns=view,
@@ -259,6 +256,9 @@ async def run_backend(
                 "best_dense_score": round(outcome.best_dense_score, 4),
                 "fallback": draft.fallback,
                 "text": draft.text,
+                # Why the plan chose its act: the intents it read and the rules that fired.
+                "intents": list(draft.plan.intents) if draft.plan else [],
+                "reasons": list(draft.plan.reasons) if draft.plan else [],
             }
         )
     summary = summarise(rows, draft_s, floor_s)
@@ -302,7 +302,7 @@ def summarise(rows: list[dict[str, Any]], draft_s: list[float], floor_s: list[fl
         "latency_floor_unplanned_extractive": floor,
         "latency_ratio_p50": round(draft["p50_ms"] / floor["p50_ms"], 2) if floor.get("p50_ms") else None,
         "wrong": [
-            {k: r[k] for k in ("id", "expected_act", "act", "best_dense_score", "text")}
+            {k: r[k] for k in ("id", "expected_act", "act", "best_dense_score", "intents", "reasons", "text")}
             for r in rows
             if not r["right_act"]
         ],

@@ -15,8 +15,8 @@ from txassist.embedding import TextEncoder
 from txassist.embedding.multilingual import MultilingualEncoder
 from txassist.intent import INTENT_LABELS, IntentDetector, Intents
 from txassist.intent.head import IntentHead
+from txassist.intent.reader import IntentReader
 from txassist.intent.training import fit_heads, read_examples
-from txassist.sentiment.service import uses_english_head
 from txassist.text.language import LanguageDetector
 
 
@@ -156,7 +156,7 @@ def planner() -> ReplyPlanner:
 
 
 @pytest.mark.parametrize(("text", "language"), ON_TOPIC)
-def test_a_service_turn_is_never_planned_off_topic(
+async def test_a_service_turn_is_never_planned_off_topic(
     detector: IntentDetector,
     encoder: TextEncoder,
     e5: MultilingualEncoder,
@@ -165,14 +165,13 @@ def test_a_service_turn_is_never_planned_off_topic(
     text: str,
     language: str,
 ) -> None:
-    # Routed as the turn pipeline routes it: the detected language, the MiniLM vector, and the e5 one
-    # unless the sentiment service's rule sends the turn to the English head. A short turn detected as
+    # Read as a turn reads it (the detected language, and the e5 head unless the sentiment service's
+    # rule sends the turn to the English head). A short turn detected as
     # English ("Selger dere bilforsikring?") reaches the English head, which must not call foreign
     # service talk unrelated. No passage shares a word with the turn, so only the intents keep the plan
     # off off_topic.
     found = languages.detect(text)
-    multilingual = None if uses_english_head(found, text) else e5.queries([text])
-    intents = detector.detect([text], encoder.encode([text]), multilingual, [found.code])[0]
+    intents = await IntentReader.inline(detector, languages.detect, encoder, e5).read(text, language=found)
     said = turns(("customer", text))
     inputs = ReplyInputs(turns=said, passages=[], channel="chat", sentiment=None, intents=intents, best_score=0.1)
     assert planner.plan(inputs).act != "off_topic", (found, intents.reasons, intents.scores["off_topic"])
